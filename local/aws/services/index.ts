@@ -1,0 +1,19 @@
+import type { AwsServiceModule } from '../protocol.js';
+import { createAppMeshService } from './appmesh.js';
+import { createCloudMapService } from './cloudmap.js';
+import { createEventBridgeService } from './eventbridge.js';
+import { createLambdaService } from './lambda.js';
+import { createS3Service } from './s3.js';
+import { createSecretsManagerService } from './secretsmanager.js';
+
+/** Every service the AWS double serves, fresh. */
+export function createServices(): AwsServiceModule[] {
+  return [
+    createAppMeshService(),
+    createCloudMapService(),
+    createS3Service(),
+    createEventBridgeService(),
+    createSecretsManagerService(),
+    createLambdaService(),
+  ];
+}

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { MeshgateError } from '../errors.js';
+
+export class ConfigError extends MeshgateError {}
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parses `500ms`, `30s`, `15m`, `1h`, `7d` into milliseconds. */
+export function parseDuration(value: string): number | undefined {
+  const match = DURATION.exec(value.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDuration(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 15m or 1h, got '${value}'` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .default('false')
+  .transform((value) => ['true', '1', 'yes'].includes(value));
+
+const list = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+
+export const ConfigSchema = z
+  .object({
+    KONG_ADMIN_URL: z.url({ protocol: /^https?$/ }),
+    KONG_ADMIN_TOKEN_SECRET_ARN: optionalString,
+    /** Local use only: the admin token itself, when no Secrets Manager secret holds it. */
+    KONG_ADMIN_TOKEN: optionalString,
+    KONG_ADMIN_TOKEN_HEADER: z.string().min(1).default('Kong-Admin-Token'),
+    /** PEM of a CA to trust for the Admin API's TLS certificate, in addition to the system's. */
+    KONG_CA_CERT: optionalString,
+    /** Allows plain http to an Admin API that is not on loopback. */
+    KONG_ALLOW_INSECURE_HTTP: flag,
+    KONG_TIMEOUT: duration('10s'),
+    MESH_NAMES: list,
+    /** Cloud Map namespaces to read for exposed services; empty means every namespace. */
+    CLOUDMAP_NAMESPACES: list,
+    MESHGATE_INSTANCE: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ ~ -')
+      .default('default'),
+    SNAPSHOT_BUCKET: optionalString,
+    MESHGATE_STATE_DIR: optionalString,
+    AUDIT_BUS_NAME: z.string().min(1).default('default'),
+    JWT_ALGORITHM: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
+    KEY_GRACE_PERIOD: duration('1h'),
+    /** Correlation header propagated on every exposed service; `off` disables the correlation-id plugin. */
+    TRACING_HEADER: z.string().min(1).default('x-request-id'),
+    SYNC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(10),
+    AWS_REGION: z.string().min(1).default('us-east-1'),
+  })
+  .superRefine((config, ctx) => {
+    if (!config.SNAPSHOT_BUCKET && !config.MESHGATE_STATE_DIR) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SNAPSHOT_BUCKET'],
+        message: 'set SNAPSHOT_BUCKET (on AWS) or MESHGATE_STATE_DIR (locally)',
+      });
+    }
+    const url = new URL(config.KONG_ADMIN_URL);
+    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !config.KONG_ALLOW_INSECURE_HTTP) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KONG_ADMIN_URL'],
+        message: `plain http to non-loopback host '${url.hostname}' is refused; use https or set KONG_ALLOW_INSECURE_HTTP=true`,
+      });
+    }
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Validates the environment once; a bad value fails naming the variable and the value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? 'environment');
+    const value = env[variable];
+    return `${variable}${value === undefined ? ' (unset)' : `='${value}'`}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, {
+    context: { variables: result.error.issues.map((issue) => String(issue.path[0])) },
+  });
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use (at cold start) and kept. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}

@@ -1,0 +1,33 @@
+import type { EntityByKind, EntityKind } from './entities.js';
+
+/**
+ * What the reconcile engine, rotation and the CLI need from a Kong Admin API. The client in `client.ts` implements
+ * it over HTTP; writes address entities by id (PUT upserts for every kind except targets, which Kong only creates
+ * with POST and updates with PATCH).
+ */
+export interface KongApi {
+  /** `GET /` : the node's version string, e.g. "3.9.3". */
+  version(signal?: AbortSignal): Promise<string>;
+  /**
+   * Every entity of a kind, following `offset` across pages of `size` 1000. `tags` filter with AND on top-level
+   * collections. Targets need `upstream` (id or name): Kong lists them per upstream only.
+   */
+  list<K extends EntityKind>(
+    kind: K,
+    options?: { tags?: string[]; upstream?: string; signal?: AbortSignal },
+  ): Promise<EntityByKind[K][]>;
+  /** One entity by id or endpoint key, or undefined on 404. Targets and credentials are read under their parent. */
+  get<K extends EntityKind>(
+    kind: K,
+    key: string,
+    options?: { parent?: string; signal?: AbortSignal },
+  ): Promise<EntityByKind[K] | undefined>;
+  /** Creates (POST) the entity with its id. */
+  create<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]>;
+  /** Replaces the entity by id (PUT; PATCH for targets). */
+  update<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]>;
+  /** Creates or replaces by id (PUT); for targets, create then fall back to update on 409. */
+  upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]>;
+  /** Deletes by id (204 even when absent). */
+  delete<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<void>;
+}
