@@ -1,0 +1,68 @@
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type Config, ConfigError } from '../config/index.js';
+import { KongClient } from './client.js';
+
+/**
+ * The admin token inside a SecretString: the raw token, or JSON `{"token": "..."}`. Errors name the secret, never
+ * its content.
+ */
+export function tokenFromSecretString(secretString: string | undefined, secretArn: string): string {
+  const text = secretString?.trim() ?? '';
+  if (text === '') {
+    throw new ConfigError(`KONG_ADMIN_TOKEN_SECRET_ARN='${secretArn}': the secret has no SecretString`, {
+      context: { secretArn },
+    });
+  }
+  if (!text.startsWith('{')) return text;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`KONG_ADMIN_TOKEN_SECRET_ARN='${secretArn}': the secret looks like JSON but does not parse`, {
+      context: { secretArn },
+    });
+  }
+  const token = (parsed as { token?: unknown }).token;
+  if (typeof token !== 'string' || token.trim() === '') {
+    throw new ConfigError(
+      `KONG_ADMIN_TOKEN_SECRET_ARN='${secretArn}': the secret's JSON has no non-empty string field 'token'`,
+      { context: { secretArn } },
+    );
+  }
+  return token.trim();
+}
+
+/**
+ * The Kong admin token: from Secrets Manager when `KONG_ADMIN_TOKEN_SECRET_ARN` is set, else `KONG_ADMIN_TOKEN`
+ * (local use), else none (an Admin API without authentication, e.g. OSS Kong behind a private listener).
+ */
+export async function resolveAdminToken(
+  config: Pick<Config, 'KONG_ADMIN_TOKEN_SECRET_ARN' | 'KONG_ADMIN_TOKEN'>,
+  secretsManager: SecretsManagerClient,
+): Promise<string | undefined> {
+  const secretArn = config.KONG_ADMIN_TOKEN_SECRET_ARN;
+  if (!secretArn) return config.KONG_ADMIN_TOKEN;
+  let secretString: string | undefined;
+  try {
+    ({ SecretString: secretString } = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn })));
+  } catch (cause) {
+    const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    throw new ConfigError(`KONG_ADMIN_TOKEN_SECRET_ARN='${secretArn}': cannot read the Kong admin token (${reason})`, {
+      cause,
+      context: { secretArn },
+    });
+  }
+  return tokenFromSecretString(secretString, secretArn);
+}
+
+/** A client for the configured Admin API, with the token from Secrets Manager (or the environment locally). */
+export async function kongClientFromConfig(config: Config, secretsManager: SecretsManagerClient): Promise<KongClient> {
+  return new KongClient({
+    url: config.KONG_ADMIN_URL,
+    token: await resolveAdminToken(config, secretsManager),
+    tokenHeader: config.KONG_ADMIN_TOKEN_HEADER,
+    ca: config.KONG_CA_CERT,
+    allowInsecureHttp: config.KONG_ALLOW_INSECURE_HTTP,
+    timeoutMs: config.KONG_TIMEOUT,
+  });
+}

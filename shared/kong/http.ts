@@ -1,0 +1,341 @@
+import http from 'node:http';
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { ConfigError, isLoopback } from '../config/index.js';
+import { KongError } from './errors.js';
+
+/** One attempt of one request, reported after it ends (for logs and metrics; never carries the token or bodies). */
+export interface RequestInfo {
+  method: string;
+  path: string;
+  status?: number;
+  attempt: number;
+  error?: string;
+  /** Set when another attempt follows after this many milliseconds. */
+  retryInMs?: number;
+}
+
+export interface RetryOptions {
+  /** Attempts in all, the first included (default 5). */
+  maxAttempts?: number;
+  /** Backoff base: attempt n waits a random time in [0, baseDelayMs * 2^(n-1)) (default 100). */
+  baseDelayMs?: number;
+  /** Cap of every wait, backoff and Retry-After alike (default 10 s). */
+  maxDelayMs?: number;
+}
+
+export interface KongHttpOptions {
+  url: string;
+  token?: string;
+  tokenHeader?: string;
+  /** PEM of a CA to trust in addition to the system's. */
+  ca?: string;
+  allowInsecureHttp?: boolean;
+  /** Per attempt, from sending to the last byte of the response (default 10 s). */
+  timeoutMs?: number;
+  retry?: RetryOptions;
+  /** Sockets kept per host (default 32). */
+  maxSockets?: number;
+  onRequest?: (info: RequestInfo) => void;
+}
+
+export interface KongResponse {
+  status: number;
+  /** Parsed JSON, or undefined for an empty body. */
+  body: unknown;
+}
+
+interface RawResponse {
+  status: number;
+  retryAfter?: string;
+  text: string;
+}
+
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
+// Transient socket-level failures; TLS verification and DNS NXDOMAIN are deliberately absent (retrying cannot help).
+const RETRYABLE_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'KONG_TIMEOUT',
+]);
+
+const DEFAULT_RETRY = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 10_000 };
+
+/** Full-jitter exponential backoff: a uniform wait in [0, min(cap, base * 2^(attempt-1))). */
+export function backoffDelayMs(
+  attempt: number,
+  retry: { baseDelayMs: number; maxDelayMs: number },
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+  return Math.floor(random() * ceiling);
+}
+
+/** `Retry-After` as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or unparsable. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUSES.has(status);
+}
+
+function isRetryableError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE_ERROR_CODES.has(code);
+}
+
+function describeError(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : String(error);
+  return typeof code === 'string' && !text.includes(code) ? `${code}: ${text}` : text;
+}
+
+function abortError(method: string, path: string, signal: AbortSignal): KongError {
+  return new KongError(`Kong ${method} ${path}: aborted`, { method, path, cause: signal.reason });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The URL the client may talk to: http(s) only, and plain http only to loopback unless explicitly allowed. */
+export function checkAdminUrl(url: string, allowInsecureHttp = false): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new ConfigError(`Kong Admin API url '${url}' is not a valid URL`, { cause, context: { url } });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError(`Kong Admin API url '${url}' must use http or https, got '${parsed.protocol}'`, {
+      context: { url },
+    });
+  }
+  if (parsed.username || parsed.password) {
+    throw new ConfigError('Kong Admin API url must not carry credentials; use the admin token', {
+      context: { host: parsed.host },
+    });
+  }
+  if (parsed.protocol === 'http:' && !allowInsecureHttp && !isLoopback(parsed.hostname)) {
+    throw new ConfigError(
+      `plain http to non-loopback Kong Admin API host '${parsed.hostname}' is refused; use https or allow it ` +
+        'explicitly (allowInsecureHttp / KONG_ALLOW_INSECURE_HTTP=true)',
+      { context: { url } },
+    );
+  }
+  return parsed;
+}
+
+/**
+ * JSON over HTTP(S) to one Kong Admin API with keep-alive sockets, a per-attempt timeout, retries by class and
+ * abort. Throws KongError for every failure; returns 2xx responses (and 404 when the caller accepts it).
+ */
+export class KongHttp {
+  private readonly base: URL;
+  private readonly pathPrefix: string;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly baseHeaders: Record<string, string>;
+  private readonly timeoutMs: number;
+  private readonly retry: Required<RetryOptions>;
+  private readonly onRequest?: (info: RequestInfo) => void;
+
+  constructor(options: KongHttpOptions) {
+    this.base = checkAdminUrl(options.url, options.allowInsecureHttp);
+    // An Admin API behind a path (Kong's "API loopback") keeps its prefix.
+    this.pathPrefix = this.base.pathname.replace(/\/+$/, '');
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
+    if (this.base.protocol === 'https:') {
+      this.transport = https;
+      this.agent = new https.Agent({
+        ...agentOptions,
+        rejectUnauthorized: true,
+        ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}),
+      });
+    } else {
+      this.transport = http;
+      this.agent = new http.Agent(agentOptions);
+    }
+    this.baseHeaders = { accept: 'application/json' };
+    if (options.token) this.baseHeaders[(options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase()] = options.token;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.retry = { ...DEFAULT_RETRY, ...definedOnly(options.retry ?? {}) };
+    this.onRequest = options.onRequest;
+  }
+
+  /** Sends `body` as JSON (never on GET/DELETE) and returns the parsed response. */
+  async request(
+    method: string,
+    path: string,
+    options: { body?: unknown; signal?: AbortSignal; allowNotFound?: boolean } = {},
+  ): Promise<KongResponse> {
+    const { signal } = options;
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    for (let attempt = 1; ; attempt += 1) {
+      if (signal?.aborted) throw abortError(method, path, signal);
+      const lastAttempt = attempt >= this.retry.maxAttempts;
+      let raw: RawResponse;
+      try {
+        raw = await this.exchange(method, path, payload, signal);
+      } catch (error) {
+        if (signal?.aborted) throw abortError(method, path, signal);
+        const retryable = isRetryableError(error);
+        const retryInMs = retryable && !lastAttempt ? backoffDelayMs(attempt, this.retry) : undefined;
+        this.onRequest?.({ method, path, attempt, error: describeError(error), retryInMs });
+        if (retryInMs === undefined) {
+          throw new KongError(`Kong ${method} ${path}: ${describeError(error)} (after ${attempt} attempt(s))`, {
+            method,
+            path,
+            retryable,
+            cause: error,
+          });
+        }
+        await this.pause(retryInMs, method, path, signal);
+        continue;
+      }
+
+      const retryable = isRetryableStatus(raw.status);
+      const retryInMs = retryable && !lastAttempt ? this.statusDelayMs(raw, attempt) : undefined;
+      this.onRequest?.({ method, path, status: raw.status, attempt, retryInMs });
+      if (retryInMs !== undefined) {
+        await this.pause(retryInMs, method, path, signal);
+        continue;
+      }
+      if (raw.status === 404 && options.allowNotFound) return { status: 404, body: undefined };
+      const body = parseJsonBody(raw, method, path);
+      if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw.status, body, method, path, retryable);
+      return { status: raw.status, body };
+    }
+  }
+
+  /** Closes the kept-alive sockets. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private statusDelayMs(raw: RawResponse, attempt: number): number {
+    const retryAfter = raw.status === 429 ? parseRetryAfter(raw.retryAfter) : undefined;
+    return retryAfter === undefined ? backoffDelayMs(attempt, this.retry) : Math.min(retryAfter, this.retry.maxDelayMs);
+  }
+
+  private async pause(ms: number, method: string, path: string, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await sleep(ms, signal);
+    } catch {
+      throw abortError(method, path, signal!);
+    }
+  }
+
+  private exchange(
+    method: string,
+    path: string,
+    payload: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<RawResponse> {
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = { ...this.baseHeaders };
+      if (payload !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(payload);
+      }
+      const request = this.transport.request(
+        {
+          agent: this.agent,
+          protocol: this.base.protocol,
+          hostname: this.base.hostname.replace(/^\[|\]$/g, ''),
+          port: this.base.port,
+          path: this.pathPrefix + path,
+          method,
+          headers,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', fail);
+          response.on('end', () => {
+            if (!response.complete) return fail(Object.assign(new Error('response cut short'), { code: 'ECONNRESET' }));
+            settle();
+            const retryAfter = response.headers['retry-after'];
+            resolve({
+              status: response.statusCode ?? 0,
+              retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+              text: Buffer.concat(chunks).toString('utf8'),
+            });
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        request.destroy(
+          Object.assign(new Error(`no complete response within ${this.timeoutMs} ms`), { code: 'KONG_TIMEOUT' }),
+        );
+      }, this.timeoutMs);
+      const onAbort = () => request.destroy(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let settled = false;
+      function settle(): boolean {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        return true;
+      }
+      function fail(error: unknown): void {
+        if (settle()) reject(error);
+      }
+      request.on('error', fail);
+      request.end(payload);
+    });
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+}
+
+function parseJsonBody(raw: RawResponse, method: string, path: string): unknown {
+  if (raw.text.trim() === '') return undefined;
+  try {
+    return JSON.parse(raw.text);
+  } catch (cause) {
+    throw new KongError(
+      `Kong ${method} ${path} answered ${raw.status} with a body that is not JSON: ${JSON.stringify(raw.text.slice(0, 120))}`,
+      { method, path, status: raw.status, retryable: isRetryableStatus(raw.status), cause },
+    );
+  }
+}
+
+function errorFromResponse(status: number, body: unknown, method: string, path: string, retryable: boolean): KongError {
+  const error = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const message = typeof error.message === 'string' ? error.message : `HTTP ${status}`;
+  const exhausted = retryable ? ' (retries exhausted)' : '';
+  return new KongError(`Kong ${method} ${path} answered ${status}: ${message}${exhausted}`, {
+    method,
+    path,
+    status,
+    code: typeof error.code === 'number' ? error.code : undefined,
+    kongName: typeof error.name === 'string' ? error.name : undefined,
+    fields: error.fields ?? error.options,
+    retryable,
+  });
+}
