@@ -1,0 +1,152 @@
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { z } from 'zod';
+
+/**
+ * The events meshSync accepts, as zod schemas over EventBridge's envelope. CloudTrail records are parsed tolerantly
+ * (optional members, null requestParameters) because AWS documents their shapes only by example.
+ */
+
+export const APP_MESH_WRITE_CALLS = [
+  'CreateMesh',
+  'UpdateMesh',
+  'DeleteMesh',
+  'CreateVirtualService',
+  'UpdateVirtualService',
+  'DeleteVirtualService',
+  'CreateVirtualNode',
+  'UpdateVirtualNode',
+  'DeleteVirtualNode',
+  'CreateVirtualRouter',
+  'UpdateVirtualRouter',
+  'DeleteVirtualRouter',
+  'CreateRoute',
+  'UpdateRoute',
+  'DeleteRoute',
+  'CreateVirtualGateway',
+  'UpdateVirtualGateway',
+  'DeleteVirtualGateway',
+  'CreateGatewayRoute',
+  'UpdateGatewayRoute',
+  'DeleteGatewayRoute',
+  'TagResource',
+  'UntagResource',
+] as const;
+
+export const CLOUD_MAP_INSTANCE_CALLS = ['RegisterInstance', 'DeregisterInstance'] as const;
+
+const cloudTrailDetail = z.object({
+  eventID: z.string().optional(),
+  eventTime: z.string().optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+});
+
+export const AppMeshChangeEventSchema = EventBridgeSchema.extend({
+  source: z.literal('aws.appmesh'),
+  'detail-type': z.literal('AWS API Call via CloudTrail'),
+  detail: cloudTrailDetail.extend({
+    eventSource: z.literal('appmesh.amazonaws.com'),
+    eventName: z.enum(APP_MESH_WRITE_CALLS),
+    requestParameters: z.object({ meshName: z.string().optional() }).loose().nullable().optional(),
+  }),
+});
+
+export const CloudMapChangeEventSchema = EventBridgeSchema.extend({
+  source: z.literal('aws.servicediscovery'),
+  'detail-type': z.literal('AWS API Call via CloudTrail'),
+  detail: cloudTrailDetail.extend({
+    eventSource: z.literal('servicediscovery.amazonaws.com'),
+    eventName: z.enum(CLOUD_MAP_INSTANCE_CALLS),
+    requestParameters: z.object({ serviceId: z.string().min(1), instanceId: z.string().min(1) }).loose(),
+  }),
+});
+
+export const ScheduledEventSchema = EventBridgeSchema.extend({
+  source: z.literal('aws.events'),
+  'detail-type': z.literal('Scheduled Event'),
+});
+
+/** A direct invoke (CLI `--remote`, or `resume` asking for a sync). */
+export const ManualSyncEventSchema = z.object({
+  action: z.literal('sync'),
+  dryRun: z.boolean().default(false),
+  reason: z.string().max(256).optional(),
+});
+
+export const MeshSyncEventSchema = z.union([
+  AppMeshChangeEventSchema,
+  CloudMapChangeEventSchema,
+  ScheduledEventSchema,
+  ManualSyncEventSchema,
+]);
+
+export type MeshSyncEvent = z.infer<typeof MeshSyncEventSchema>;
+
+/** What a run of meshSync should do for an event. */
+export type SyncTrigger =
+  | { kind: 'full'; reason: string; dryRun: boolean }
+  /** A Cloud Map instance change: only the upstreams fed by that Cloud Map service need reconciling. */
+  | { kind: 'scoped'; reason: string; serviceId: string; dryRun: false };
+
+export function triggerFor(event: MeshSyncEvent): SyncTrigger {
+  if ('action' in event) return { kind: 'full', reason: event.reason ?? 'manual', dryRun: event.dryRun };
+  switch (event.source) {
+    case 'aws.events':
+      return { kind: 'full', reason: 'schedule', dryRun: false };
+    case 'aws.appmesh':
+      return { kind: 'full', reason: `appmesh:${event.detail.eventName}`, dryRun: false };
+    case 'aws.servicediscovery':
+      return {
+        kind: 'scoped',
+        reason: `cloudmap:${event.detail.eventName}`,
+        serviceId: event.detail.requestParameters.serviceId,
+        dryRun: false,
+      };
+  }
+}
+
+/**
+ * Why an event is dropped, or undefined when it is accepted. A failed API call (CloudTrail records them too, with
+ * `errorCode`) changes nothing in the mesh, so it is dropped even though its shape is valid.
+ */
+export function dropReason(event: MeshSyncEvent): string | undefined {
+  if ('detail' in event && event.detail && typeof event.detail === 'object' && 'errorCode' in event.detail) {
+    const code = (event.detail as { errorCode?: string }).errorCode;
+    if (code) return `the API call failed (errorCode ${code}); the mesh did not change`;
+  }
+  return undefined;
+}
+
+/** A one-line, human reason a value is not an event meshSync accepts (for the log line of a dropped event). */
+export function describeRejection(raw: unknown, error: z.ZodError): string {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return `expected an EventBridge event object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`;
+  }
+  const record = raw as Record<string, unknown>;
+  const detail = record.detail as Record<string, unknown> | undefined;
+  if (
+    typeof record.source === 'string' &&
+    !['aws.appmesh', 'aws.servicediscovery', 'aws.events'].includes(record.source)
+  ) {
+    return `unknown event source '${record.source}'`;
+  }
+  if (detail && typeof detail.eventName === 'string') {
+    const known: readonly string[] = [...APP_MESH_WRITE_CALLS, ...CLOUD_MAP_INSTANCE_CALLS];
+    if (!known.includes(detail.eventName)) return `unsupported event '${String(record.source)}:${detail.eventName}'`;
+  }
+  // The union reports one issue list per member; the closest member is the one with the fewest issues.
+  const issue = closestIssue(error);
+  return issue ? `malformed event: ${issue}` : 'malformed event';
+}
+
+function closestIssue(error: z.ZodError): string | undefined {
+  const [first] = error.issues;
+  if (!first) return undefined;
+  if (first.code === 'invalid_union' && 'errors' in first) {
+    const branches = (first as { errors: z.core.$ZodIssue[][] }).errors;
+    const best = [...branches].sort((a, b) => a.length - b.length)[0];
+    const issue = best?.[0];
+    if (issue) return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
+  }
+  return `${first.path.join('.') || '(root)'}: ${first.message}`;
+}
