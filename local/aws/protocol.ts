@@ -37,6 +37,8 @@ export interface CloudTrailCall {
   eventName: string;
   requestParameters: Record<string, unknown> | null;
   responseElements: Record<string, unknown> | null;
+  /** The service's API version, recorded by services whose CloudTrail records carry one (App Mesh: 2019-01-25). */
+  apiVersion?: string;
 }
 
 /** What a service module can ask of the server it runs in. */
@@ -93,4 +95,68 @@ export function jsonService(
       };
     },
   };
+}
+
+/**
+ * Items by key in insertion order, paged with opaque `nextToken`s in O(page): the token carries the position and key
+ * of the last item served, so resuming is an index lookup (a scan only when deletes shifted the list).
+ */
+export class PagedCollection<T> {
+  private readonly byKey = new Map<string, T>();
+  private readonly order: string[] = [];
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  get(key: string): T | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Replaces an item in place, or appends a new one. */
+  set(key: string, item: T): void {
+    if (!this.byKey.has(key)) this.order.push(key);
+    this.byKey.set(key, item);
+  }
+
+  /** O(n) splice: deletes are rare next to reads. */
+  delete(key: string): boolean {
+    if (!this.byKey.delete(key)) return false;
+    this.order.splice(this.order.indexOf(key), 1);
+    return true;
+  }
+
+  values(): IterableIterator<T> {
+    return this.byKey.values();
+  }
+
+  /** Up to `limit` items after `nextToken`; `invalidToken` builds the service's error for a token it never issued. */
+  page(limit: number, nextToken: string | undefined, invalidToken: () => Error): { items: T[]; nextToken?: string } {
+    const start = nextToken === undefined ? 0 : this.resume(nextToken, invalidToken);
+    const keys = this.order.slice(start, start + limit);
+    const end = start + keys.length;
+    const last = keys.at(-1);
+    return {
+      items: keys.map((key) => this.byKey.get(key) as T),
+      ...(end < this.order.length && last !== undefined
+        ? { nextToken: Buffer.from(JSON.stringify([end, last])).toString('base64url') }
+        : {}),
+    };
+  }
+
+  private resume(token: string, invalidToken: () => Error): number {
+    let position: unknown;
+    try {
+      position = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    } catch {
+      throw invalidToken();
+    }
+    if (!Array.isArray(position) || typeof position[0] !== 'number' || typeof position[1] !== 'string') {
+      throw invalidToken();
+    }
+    const [offset, lastKey] = position as [number, string];
+    if (this.order[offset - 1] === lastKey) return offset;
+    const moved = this.order.indexOf(lastKey);
+    return moved >= 0 ? moved + 1 : Math.min(offset, this.order.length);
+  }
 }

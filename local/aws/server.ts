@@ -249,6 +249,7 @@ function cloudTrailEvent(call: CloudTrailCall, account: string, region: string):
       eventID: randomUUID(),
       readOnly: false,
       eventType: 'AwsApiCall',
+      ...(call.apiVersion ? { apiVersion: call.apiVersion } : {}),
       managementEvent: true,
       recipientAccountId: account,
       eventCategory: 'Management',
