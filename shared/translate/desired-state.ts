@@ -1,0 +1,128 @@
+import {
+  type AnyEntity,
+  type EntityByKind,
+  type EntityKind,
+  emptyKongState,
+  entityKinds,
+  type KongState,
+} from '../kong/entities.js';
+import { ownershipTags } from '../kong/ownership.js';
+
+/** A source object that could not be translated, and why; the object is left out of the desired state. */
+export interface TranslationFailure {
+  /** e.g. `appmesh:mesh/gw/route`, `appmesh:mesh/gw`, `cloudmap:ns/svc`, `consumer:alice` */
+  object: string;
+  field?: string;
+  reason: string;
+}
+
+export interface TranslationResult {
+  state: KongState;
+  failures: TranslationFailure[];
+}
+
+/** One entity a source object yields, with the natural key its ID is derived from. */
+export type PendingEntity = { [K in EntityKind]: { kind: K; key: string; entity: EntityByKind[K] } }[EntityKind];
+
+/** Thrown while translating one source object: that object is recorded as failed and left out, the rest goes on. */
+export class Rejection extends Error {
+  constructor(
+    readonly field: string | undefined,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'Rejection';
+  }
+}
+
+export function reject(field: string | undefined, reason: string): never {
+  throw new Rejection(field, reason);
+}
+
+export type EntitySource = 'appmesh' | 'cloudmap' | 'secretsmanager';
+
+/** Ownership tags plus the source, sorted: Kong treats tags as a set, so a stable order keeps diffs clean. */
+export function entityTags(instance: string, source: EntitySource): string[] {
+  return [...ownershipTags(instance), `meshgate:source=${source}`].sort();
+}
+
+// The Kong field that carries each kind's natural key, named when two source objects collide on it.
+const KEY_FIELD: Record<EntityKind, string> = {
+  service: 'name',
+  route: 'name',
+  upstream: 'name',
+  target: 'target',
+  consumer: 'username',
+  jwt: 'key',
+  plugin: 'name',
+};
+
+/**
+ * The desired Kong state being built. Each source object is added all-or-nothing: if its translation is rejected
+ * or one of its entities collides with an entity an earlier object produced, none of its entities are kept.
+ * Callers add source objects in a sorted order, so which of two colliding objects wins is deterministic.
+ */
+export class DesiredState {
+  private readonly byKind = new Map<EntityKind, Map<string, { entity: AnyEntity; object: string }>>(
+    entityKinds.map((kind) => [kind, new Map()]),
+  );
+  private readonly failures: TranslationFailure[] = [];
+
+  /** Translates one source object; returns whether its entities were kept (an empty translation is an opt-out). */
+  add(object: string, translateObject: () => PendingEntity[]): boolean {
+    let pending: PendingEntity[];
+    try {
+      pending = translateObject();
+    } catch (error) {
+      if (!(error instanceof Rejection)) throw error;
+      this.fail(object, error.field, error.message);
+      return false;
+    }
+    for (const { kind, key } of pending) {
+      const earlier = this.entitiesOf(kind).get(key);
+      if (earlier) {
+        this.fail(
+          object,
+          undefined,
+          `Kong ${kind} ${KEY_FIELD[kind]} '${key}' is already produced by ${earlier.object}`,
+        );
+        return false;
+      }
+    }
+    for (const { kind, key, entity } of pending) this.entitiesOf(kind).set(key, { entity, object });
+    return true;
+  }
+
+  fail(object: string, field: string | undefined, reason: string): void {
+    this.failures.push(field === undefined ? { object, reason } : { object, field, reason });
+  }
+
+  /** The state with every kind sorted by natural key, and the failures sorted; same input, same bytes. */
+  result(): TranslationResult {
+    const state = emptyKongState();
+    for (const kind of entityKinds) {
+      const entries = [...this.entitiesOf(kind)].sort(([a], [b]) => compareStrings(a, b));
+      (state[`${kind}s`] as AnyEntity[]).push(...entries.map(([, { entity }]) => entity));
+    }
+    const failures = [...this.failures].sort(
+      (a, b) =>
+        compareStrings(a.object, b.object) ||
+        compareStrings(a.field ?? '', b.field ?? '') ||
+        compareStrings(a.reason, b.reason),
+    );
+    return { state, failures };
+  }
+
+  private entitiesOf(kind: EntityKind): Map<string, { entity: AnyEntity; object: string }> {
+    return this.byKind.get(kind)!;
+  }
+}
+
+/** Code-unit order: unlike localeCompare it does not depend on the runtime's locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function sortedBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return [...items].sort((a, b) => compareStrings(key(a), key(b)));
+}

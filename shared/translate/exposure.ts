@@ -1,0 +1,135 @@
+import { type EntityInput, normalizeEntity, type Service, type Upstream } from '../kong/entities.js';
+import { entityId } from '../kong/ownership.js';
+import type { Endpoint } from '../sources/model.js';
+import { type DesiredState, type EntitySource, entityTags, type PendingEntity, sortedBy } from './desired-state.js';
+import { targetAddress } from './kong-values.js';
+import { weightOf } from './meshgate-tags.js';
+
+export interface TranslateOptions {
+  instance: string;
+  /** Correlation header set on every exposed service; `off` disables the correlation-id plugin. */
+  tracingHeader: string;
+}
+
+export const TRACING_OFF = 'off';
+
+/** What one exposed mesh object needs in Kong: a service and its route, named alike, plus its plugins. */
+export interface ExposedService {
+  name: string;
+  source: EntitySource;
+  service: Omit<EntityInput<'service'>, 'id' | 'name' | 'tags'>;
+  route: Omit<EntityInput<'route'>, 'id' | 'name' | 'tags' | 'service'>;
+  auth: 'jwt' | 'none';
+}
+
+/**
+ * jwt plugin config with every field spelled out (Kong's defaults except the kid lookup and exp check), so the
+ * desired config equals the one Kong returns.
+ */
+export const JWT_PLUGIN_CONFIG = {
+  uri_param_names: ['jwt'],
+  cookie_names: [],
+  header_names: ['authorization'],
+  key_claim_name: 'kid',
+  secret_is_base64: false,
+  claims_to_verify: ['exp'],
+  anonymous: null,
+  run_on_preflight: true,
+  maximum_expiration: 0,
+  realm: null,
+} as const;
+
+export function correlationIdConfig(headerName: string) {
+  return { header_name: headerName, generator: 'uuid', echo_downstream: true };
+}
+
+export function exposedServiceEntities(options: TranslateOptions, exposed: ExposedService): PendingEntity[] {
+  const { instance } = options;
+  const tags = entityTags(instance, exposed.source);
+  const service = normalizeEntity('service', {
+    ...exposed.service,
+    id: entityId(instance, 'service', exposed.name),
+    name: exposed.name,
+    tags,
+  });
+  const route = normalizeEntity('route', {
+    ...exposed.route,
+    id: entityId(instance, 'route', exposed.name),
+    name: exposed.name,
+    service: { id: service.id },
+    tags,
+  });
+  const plugins: PendingEntity[] = [];
+  if (exposed.auth === 'jwt') plugins.push(servicePlugin(instance, service, 'jwt', JWT_PLUGIN_CONFIG, tags));
+  if (options.tracingHeader !== TRACING_OFF) {
+    plugins.push(servicePlugin(instance, service, 'correlation-id', correlationIdConfig(options.tracingHeader), tags));
+  }
+  return [
+    { kind: 'service', key: exposed.name, entity: service },
+    { kind: 'route', key: exposed.name, entity: route },
+    ...plugins,
+  ];
+}
+
+function servicePlugin(
+  instance: string,
+  service: Service,
+  name: string,
+  config: Record<string, unknown>,
+  tags: string[],
+): PendingEntity {
+  const key = `${name}@${service.name}`;
+  const entity = normalizeEntity('plugin', {
+    id: entityId(instance, 'plugin', key),
+    name,
+    service: { id: service.id },
+    config,
+    tags,
+  });
+  return { kind: 'plugin', key, entity };
+}
+
+export function upstreamEntity(
+  options: TranslateOptions,
+  source: EntitySource,
+  name: string,
+  healthchecks?: EntityInput<'upstream'>['healthchecks'],
+): { kind: 'upstream'; key: string; entity: Upstream } {
+  const entity = normalizeEntity('upstream', {
+    id: entityId(options.instance, 'upstream', name),
+    name,
+    healthchecks,
+    tags: entityTags(options.instance, source),
+  });
+  return { kind: 'upstream', key: name, entity };
+}
+
+/**
+ * One target per healthy endpoint. Each endpoint is its own source object (`<owner>/instances/<id>`): a bad
+ * weight or address leaves out that target only.
+ */
+export function addTargets(
+  state: DesiredState,
+  options: TranslateOptions,
+  source: EntitySource,
+  upstream: Upstream,
+  owner: string,
+  endpoints: readonly Endpoint[],
+): void {
+  for (const endpoint of sortedBy(endpoints, (e) => e.instanceId)) {
+    if (!endpoint.healthy) continue;
+    state.add(`${owner}/instances/${endpoint.instanceId}`, () => {
+      const field = `endpoints[${endpoint.instanceId}]`;
+      const target = targetAddress(endpoint.host, endpoint.port, field);
+      const key = `${upstream.name}/${target}`;
+      const entity = normalizeEntity('target', {
+        id: entityId(options.instance, 'target', key),
+        upstream: { id: upstream.id },
+        target,
+        weight: weightOf(endpoint.attributes, field),
+        tags: entityTags(options.instance, source),
+      });
+      return [{ kind: 'target', key, entity }];
+    });
+  }
+}
