@@ -1,5 +1,5 @@
 import { afterAll, expect } from 'vitest';
-import { KNOWN_SECRETS, PRIVATE_KEY_PEM } from './secrets.js';
+import { findLeaks } from './secrets.js';
 
 // Every byte the code under test writes to stdout or stderr (Powertools' logger, console, child output echoed) is
 // scanned; a file whose output leaks a private key or a known secret fails. Tests that must print a secret on
