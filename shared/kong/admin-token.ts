@@ -37,7 +37,7 @@ export function tokenFromSecretString(secretString: string | undefined, secretAr
  * (local use), else none (an Admin API without authentication, e.g. OSS Kong behind a private listener).
  */
 export async function resolveAdminToken(
-  config: Pick<Config, 'KONG_ADMIN_TOKEN_SECRET_ARN' | 'KONG_ADMIN_TOKEN'>,
+  config: Partial<Pick<Config, 'KONG_ADMIN_TOKEN_SECRET_ARN' | 'KONG_ADMIN_TOKEN'>>,
   secretsManager: SecretsManagerClient,
 ): Promise<string | undefined> {
   const secretArn = config.KONG_ADMIN_TOKEN_SECRET_ARN;
