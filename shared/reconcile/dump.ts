@@ -1,0 +1,82 @@
+import type { KongApi } from '../kong/api.js';
+import { type EntityKind, emptyKongState, type KongState, type Upstream } from '../kong/entities.js';
+import { isOwned, ownershipTags } from '../kong/ownership.js';
+import { entitiesOf, stateKey } from './diff.js';
+import { ReconcileError } from './errors.js';
+import { mapLimit } from './limit.js';
+
+/** A scoped run touches only these upstreams (by name) and their targets; everything else is left alone. */
+export interface Scope {
+  upstreams: string[];
+}
+
+export interface DumpOptions {
+  instance: string;
+  scope?: Scope;
+  /** Target lists read at once (Kong lists targets per upstream). */
+  parallelism?: number;
+  signal?: AbortSignal;
+}
+
+const DEFAULT_PARALLELISM = 10;
+const COLLECTIONS: EntityKind[] = ['consumer', 'service', 'upstream', 'jwt', 'route', 'plugin'];
+
+/**
+ * The entities this instance owns, as Kong holds them. Collections are read tag-filtered (AND of the ownership
+ * tags) and paginated by the client; targets, which Kong lists only per upstream and without a tag filter, are read
+ * for each owned upstream. Every entity is checked with `isOwned` again, so a server that ignores the filter cannot
+ * widen what meshgate manages.
+ */
+export async function dump(kong: KongApi, options: DumpOptions): Promise<KongState> {
+  try {
+    return options.scope ? await dumpScope(kong, options.scope, options) : await dumpAll(kong, options);
+  } catch (error) {
+    throw new ReconcileError('could not read the current Kong state', {
+      cause: error,
+      context: { phase: 'dump', instance: options.instance, scope: options.scope },
+    });
+  }
+}
+
+async function dumpAll(kong: KongApi, options: DumpOptions): Promise<KongState> {
+  const tags = ownershipTags(options.instance);
+  const state = emptyKongState();
+  await Promise.all(
+    COLLECTIONS.map(async (kind) => {
+      const entities = await kong.list(kind, { tags, signal: options.signal });
+      (state[stateKey(kind)] as unknown[]) = entities.filter((entity) => isOwned(entity, options.instance));
+    }),
+  );
+  state.targets = await ownedTargets(kong, state.upstreams, options);
+  return state;
+}
+
+/** One read per scoped upstream and one per its targets: a registration event converges in a handful of requests. */
+async function dumpScope(kong: KongApi, scope: Scope, options: DumpOptions): Promise<KongState> {
+  const state = emptyKongState();
+  const found = await mapLimit(scope.upstreams, options.parallelism ?? DEFAULT_PARALLELISM, (name) =>
+    kong.get('upstream', name, { signal: options.signal }),
+  );
+  state.upstreams = found.filter(
+    (upstream): upstream is Upstream => upstream !== undefined && isOwned(upstream, options.instance),
+  );
+  state.targets = await ownedTargets(kong, state.upstreams, options);
+  return state;
+}
+
+async function ownedTargets(kong: KongApi, upstreams: Upstream[], options: DumpOptions) {
+  const perUpstream = await mapLimit(upstreams, options.parallelism ?? DEFAULT_PARALLELISM, (upstream) =>
+    kong.list('target', { upstream: upstream.id, signal: options.signal }),
+  );
+  return perUpstream.flat().filter((target) => isOwned(target, options.instance));
+}
+
+/** The part of a state a scope covers: the named upstreams and their targets. Pure. */
+export function scopeState(state: KongState, scope: Scope): KongState {
+  const names = new Set(scope.upstreams);
+  const scoped = emptyKongState();
+  scoped.upstreams = state.upstreams.filter((upstream) => names.has(upstream.name));
+  const ids = new Set(scoped.upstreams.map((upstream) => upstream.id));
+  scoped.targets = entitiesOf(state, 'target').filter((target) => ids.has(target.upstream.id));
+  return scoped;
+}

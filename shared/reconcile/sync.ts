@@ -1,0 +1,172 @@
+import { errorMessage } from '../errors.js';
+import type { KongApi } from '../kong/api.js';
+import type { KongState } from '../kong/entities.js';
+import type { RunSummary, StateStore } from '../snapshots/store.js';
+import { type ApplyResult, apply, type ChangeFailure } from './apply.js';
+import { type Change, diff } from './diff.js';
+import { dump, type Scope, scopeState } from './dump.js';
+import { ReconcileError } from './errors.js';
+import { isEmptyPlan, type Plan, plan } from './plan.js';
+
+export type SyncOutcome = 'no-changes' | 'applied' | 'planned' | 'rolled-back' | 'failed';
+
+export interface SyncReport {
+  outcome: SyncOutcome;
+  trigger: string;
+  plan: Plan;
+  /** The snapshot saved before the apply; restore it with `rollback sync --to <id>` if Kong is left mixed. */
+  snapshotId?: string;
+  completed: Change[];
+  failed: ChangeFailure[];
+  /** Operations that put Kong back to the snapshot after a failed apply. */
+  rolledBack: Change[];
+  rollbackFailed: ChangeFailure[];
+  /** What went wrong, for 'rolled-back' and 'failed'. */
+  error?: ReconcileError;
+  durationMs: number;
+}
+
+export interface ReconcileOptions {
+  instance: string;
+  store: StateStore;
+  /** What started the run (`schedule`, `cloudmap:RegisterInstance`, `rollback`, ...): recorded with the snapshot. */
+  trigger: string;
+  /** Plan only. */
+  dryRun?: boolean;
+  /** Automatic sync is frozen: plan and report, do not apply. */
+  frozen?: boolean;
+  scope?: Scope;
+  /** Writes (and target reads) in flight at once. */
+  parallelism?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number, change: Change) => void;
+}
+
+const DEFAULT_PARALLELISM = 10;
+
+/**
+ * Makes Kong's owned state equal `desired`: dump → diff → plan → snapshot → apply, restoring the snapshot when the
+ * apply fails. A run with nothing to do writes nothing (no snapshot either). Throws ReconcileError only before any
+ * Kong write (dump or snapshot failed); once writing has started, the outcome is in the report.
+ */
+export async function reconcile(kong: KongApi, desired: KongState, options: ReconcileOptions): Promise<SyncReport> {
+  const started = performance.now();
+  const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
+  const dumpOptions = { instance: options.instance, scope: options.scope, parallelism, signal: options.signal };
+  const current = await dump(kong, dumpOptions);
+  const planned = plan(diff(current, options.scope ? scopeState(desired, options.scope) : desired));
+  const report = (outcome: SyncOutcome, rest: Partial<SyncReport> = {}): SyncReport => ({
+    outcome,
+    trigger: options.trigger,
+    plan: planned,
+    completed: [],
+    failed: [],
+    rolledBack: [],
+    rollbackFailed: [],
+    ...rest,
+    durationMs: Math.round(performance.now() - started),
+  });
+
+  if (isEmptyPlan(planned)) return report('no-changes');
+  if (options.dryRun || options.frozen) return report('planned');
+
+  const snapshotId = await saveSnapshot(options.store, current, options);
+  const applyOptions = { instance: options.instance, parallelism, signal: options.signal };
+  const result = await apply(kong, planned, { ...applyOptions, onProgress: options.onProgress });
+  if (result.failed.length === 0) return report('applied', { snapshotId, completed: result.completed });
+
+  const applyError = failureError('apply failed', result, snapshotId);
+  // The restore must run even when the run was aborted: leaving Kong half-applied is the worse outcome.
+  const restoreOptions = { ...applyOptions, signal: undefined };
+  const restored = await restore(kong, current, { ...dumpOptions, ...restoreOptions });
+  const outcome = { snapshotId, completed: result.completed, failed: result.failed };
+  if (restored.error) {
+    return report('failed', {
+      ...outcome,
+      rolledBack: restored.completed,
+      rollbackFailed: restored.failed,
+      error: new ReconcileError(
+        `apply failed and restoring snapshot ${snapshotId} failed too: ${errorMessage(restored.error)}`,
+        { cause: applyError, context: { ...applyError.context, restoreError: errorMessage(restored.error) } },
+      ),
+    });
+  }
+  return report('rolled-back', { ...outcome, rolledBack: restored.completed, error: applyError });
+}
+
+async function saveSnapshot(store: StateStore, current: KongState, options: ReconcileOptions): Promise<string> {
+  try {
+    return await store.save(current, { trigger: options.trigger, scope: options.scope });
+  } catch (error) {
+    // Without a snapshot a failed apply could not be undone, so nothing is written.
+    throw new ReconcileError('could not save the pre-apply snapshot; nothing was applied', {
+      cause: error,
+      context: { phase: 'snapshot', instance: options.instance },
+    });
+  }
+}
+
+/** What the restore did; `error` is set when Kong could not be brought back to the snapshot. */
+interface RestoreResult {
+  completed: Change[];
+  failed: ChangeFailure[];
+  error?: ReconcileError;
+}
+
+/** Puts Kong back to `snapshot` with the same engine: re-dump (the failed apply left Kong somewhere in between), diff, apply. */
+async function restore(
+  kong: KongApi,
+  snapshot: KongState,
+  options: { instance: string; scope?: Scope; parallelism: number },
+): Promise<RestoreResult> {
+  try {
+    const now = await dump(kong, options);
+    const result = await apply(kong, plan(diff(now, snapshot)), options);
+    const error = result.failed.length > 0 ? failureError('restore failed', result) : undefined;
+    return { completed: result.completed, failed: result.failed, error };
+  } catch (error) {
+    const reason = error instanceof ReconcileError ? error : new ReconcileError('restore failed', { cause: error });
+    return { completed: [], failed: [], error: reason };
+  }
+}
+
+function failureError(what: string, result: ApplyResult, snapshotId?: string): ReconcileError {
+  const first = result.failed[0]!;
+  return new ReconcileError(
+    `${what} at ${first.change.action} ${first.change.kind} ${first.change.name}: ${errorMessage(first.error)}`,
+    {
+      cause: first.error,
+      context: {
+        snapshotId,
+        completed: result.completed.length,
+        skipped: result.skipped.length,
+        failed: result.failed.map(({ change, error }) => ({
+          action: change.action,
+          kind: change.kind,
+          id: change.id,
+          name: change.name,
+          error: errorMessage(error),
+        })),
+      },
+    },
+  );
+}
+
+/** The run-history record of a sync, for `StateStore.recordRun` and `meshgate status`. */
+export function syncRunSummary(report: SyncReport, startedAt: Date): RunSummary {
+  return {
+    kind: 'sync',
+    trigger: report.trigger,
+    outcome: report.outcome,
+    startedAt: startedAt.toISOString(),
+    durationMs: report.durationMs,
+    counts: {
+      ...report.plan.summary,
+      completed: report.completed.length,
+      failed: report.failed.length,
+      rolledBack: report.rolledBack.length,
+    },
+    snapshotId: report.snapshotId,
+    errors: report.error ? [report.error.message] : undefined,
+  };
+}
