@@ -9,9 +9,7 @@ const leaks: string[] = [];
 function scan(chunk: unknown): void {
   const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
   if (!text) return;
-  if (PRIVATE_KEY_PEM.test(text)) leaks.push(`private key PEM in output: ${text.slice(0, 80)}`);
-  for (const secret of KNOWN_SECRETS)
-    if (text.includes(secret)) leaks.push(`known secret in output: ${text.slice(0, 80)}`);
+  leaks.push(...findLeaks(text));
 }
 
 for (const stream of [process.stdout, process.stderr]) {
