@@ -60,8 +60,8 @@ export class KongClient implements KongApi {
     options: { tags?: string[]; upstream?: string; signal?: AbortSignal } = {},
   ): Promise<EntityByKind[K][]> {
     const tags = options.tags ?? [];
-    checkTagFilter(tags);
     const collection = readCollection(kind, kind === 'target' ? options.upstream : undefined);
+    checkTagFilter(tags, collection);
     const query = `?size=${PAGE_SIZE}${tags.length > 0 ? `&tags=${segment(tags.join(','))}` : ''}`;
     const entities: EntityByKind[K][] = [];
     let offset: string | null | undefined;
@@ -167,18 +167,18 @@ function writeBody(kind: EntityKind, entity: EntityByKind[EntityKind], withId: b
   return body;
 }
 
-function checkTagFilter(tags: string[]): void {
+function checkTagFilter(tags: string[], collection: string): void {
   const bad = tags.find((tag) => tag === '' || tag.includes(',') || tag.includes('/'));
   if (bad !== undefined) {
     throw new KongError(`tag filter '${bad}' is invalid: tags must be non-empty and contain neither ',' nor '/'`, {
       method: 'GET',
-      path: '',
+      path: collection,
     });
   }
   if (tags.length > MAX_TAG_FILTERS) {
     throw new KongError(`Kong filters on at most ${MAX_TAG_FILTERS} tags, got ${tags.length}`, {
       method: 'GET',
-      path: '',
+      path: collection,
     });
   }
 }

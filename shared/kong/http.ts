@@ -274,8 +274,7 @@ export class KongHttp {
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('error', fail);
           response.on('end', () => {
-            if (!response.complete) return fail(Object.assign(new Error('response cut short'), { code: 'ECONNRESET' }));
-            settle();
+            if (!settle()) return;
             const retryAfter = response.headers['retry-after'];
             resolve({
               status: response.statusCode ?? 0,
@@ -304,6 +303,8 @@ export class KongHttp {
         if (settle()) reject(error);
       }
       request.on('error', fail);
+      // A socket closed without an error event must not leave the promise pending.
+      request.on('close', () => fail(Object.assign(new Error('connection closed early'), { code: 'ECONNRESET' })));
       request.end(payload);
     });
   }

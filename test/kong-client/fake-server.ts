@@ -10,11 +10,13 @@ export interface FakeRequest {
   body: string;
 }
 
-/** What the fake does with one request: answer, stall (never answer) or drop the connection. */
+/** What the fake does with one request: answer, stall (never answer), drop or cut the connection mid-body. */
 export type FakeReply =
   | { status: number; body?: unknown; raw?: string; headers?: Record<string, string> }
   | { stall: true }
-  | { drop: true };
+  | { drop: true }
+  /** Sends the head and part of the body, then cuts the connection. */
+  | { truncate: string };
 
 export type FakeHandler = (request: FakeRequest, index: number) => FakeReply;
 
@@ -46,6 +48,11 @@ export async function startFake(handler: FakeHandler, tls?: { key: string; cert:
       if ('stall' in reply) return;
       if ('drop' in reply) {
         request.socket.destroy();
+        return;
+      }
+      if ('truncate' in reply) {
+        response.writeHead(200, { 'content-length': String(reply.truncate.length * 2) });
+        response.write(reply.truncate, () => request.socket.destroy());
         return;
       }
       const text = reply.raw ?? (reply.body === undefined ? '' : JSON.stringify(reply.body));

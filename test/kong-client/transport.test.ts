@@ -106,6 +106,13 @@ describe('retries by class', () => {
     expect(attempts[0]!.error).toMatch(/ECONNRESET|socket hang up/);
   });
 
+  it('retries a response cut short mid-body', async () => {
+    const { server, http, attempts } = await setUp([{ truncate: '{"data":[' }, OK]);
+    await expect(http.request('GET', '/services')).resolves.toEqual({ status: 200, body: { ok: true } });
+    expect(server.requests).toHaveLength(2);
+    expect(attempts[0]!.error).toMatch(/ECONNRESET|aborted/);
+  });
+
   it('treats a timeout as a retryable connection error', async () => {
     const { server, http, attempts } = await setUp([{ stall: true }, OK], { timeoutMs: 50 });
     await expect(http.request('GET', '/services')).resolves.toMatchObject({ status: 200 });
