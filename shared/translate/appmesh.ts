@@ -17,7 +17,6 @@ import {
   checkRouteHost,
   checkUpstreamName,
   escapeRegex,
-  regexPath,
 } from './kong-values.js';
 import { authOf, isExposed, type TagLayer } from './meshgate-tags.js';
 
@@ -198,10 +197,13 @@ function httpPathsOf(match: RouteMatch): string[] | null {
   if (match.prefix !== undefined) return [checkPrefixPath(match.prefix, 'match.prefix')];
   if (match.path?.exact !== undefined) {
     checkPrefixPath(match.path.exact, 'match.path.exact');
-    return [regexPath(`${escapeRegex(match.path.exact)}$`, 'match.path.exact')];
+    return [`~${escapeRegex(match.path.exact)}$`];
   }
   // App Mesh (Envoy) matches the whole path against the regex; Kong anchors only the start.
-  if (match.path?.regex !== undefined) return [regexPath(`(?:${match.path.regex})$`, 'match.path.regex')];
+  if (match.path?.regex !== undefined) {
+    checkRegex(match.path.regex, 'match.path.regex');
+    return [`~(?:${match.path.regex})$`];
+  }
   return null;
 }
 

@@ -81,11 +81,7 @@ export class DesiredState {
     for (const { kind, key } of pending) {
       const earlier = this.entitiesOf(kind).get(key);
       if (earlier) {
-        this.fail(
-          object,
-          undefined,
-          `Kong ${kind} ${KEY_FIELD[kind]} '${key}' is already produced by ${earlier.object}`,
-        );
+        this.fail(object, KEY_FIELD[kind], `Kong ${kind} '${key}' is already produced by ${earlier.object}`);
         return false;
       }
     }

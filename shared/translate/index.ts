@@ -22,10 +22,7 @@ export interface TranslateInput {
  * Objects are visited in sorted order (App Mesh, then Cloud Map, then consumers), so the output — including which
  * of two colliding objects wins — does not depend on the order of the input arrays.
  */
-export function translate(input: TranslateInput): {
-  state: TranslationResult['state'];
-  failures: TranslationFailure[];
-} {
+export function translate(input: TranslateInput): TranslationResult {
   const state = new DesiredState();
   translateAppMesh(state, input.mesh, input.options);
   translateCloudMap(state, input.mesh.cloudMapServices, input.options);

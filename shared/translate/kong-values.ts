@@ -63,14 +63,9 @@ export function checkPrefixPath(value: string, field: string): string {
 }
 
 /**
- * A regex path, `~` followed by the regex. Kong compiles it with PCRE; JavaScript's parser stands in for it
- * here and catches what is malformed in both.
+ * Kong compiles regexes with PCRE; JavaScript's parser stands in for it here and catches what is malformed in
+ * both.
  */
-export function regexPath(regex: string, field: string): string {
-  checkRegex(regex, field);
-  return `~${regex}`;
-}
-
 export function checkRegex(regex: string, field: string): void {
   try {
     new RegExp(regex);
@@ -81,7 +76,9 @@ export function checkRegex(regex: string, field: string): void {
 
 /** A path from a tag: `~…` is a regex path, anything else a prefix path. */
 export function checkPath(value: string, field: string): string {
-  return value.startsWith('~') ? regexPath(value.slice(1), field) : checkPrefixPath(value, field);
+  if (!value.startsWith('~')) return checkPrefixPath(value, field);
+  checkRegex(value.slice(1), field);
+  return value;
 }
 
 export function escapeRegex(literal: string): string {
