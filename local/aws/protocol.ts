@@ -119,6 +119,11 @@ export class PagedCollection<T> {
     this.byKey.set(key, item);
   }
 
+  clear(): void {
+    this.byKey.clear();
+    this.order.length = 0;
+  }
+
   /** O(n) splice: deletes are rare next to reads. */
   delete(key: string): boolean {
     if (!this.byKey.delete(key)) return false;
