@@ -1,0 +1,234 @@
+import {
+  type AppMeshClient,
+  DescribeGatewayRouteCommand,
+  DescribeVirtualGatewayCommand,
+  DescribeVirtualServiceCommand,
+  type GatewayRouteRef,
+  ListGatewayRoutesCommand,
+  ListTagsForResourceCommand,
+  ListVirtualGatewaysCommand,
+  ListVirtualServicesCommand,
+  type VirtualGatewayRef,
+  type VirtualServiceRef,
+} from '@aws-sdk/client-app-mesh';
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import { mapLimit, paginate } from '../../concurrency.js';
+import { discoverEndpoints } from '../cloudmap/endpoints.js';
+import { ReadFailures, readAws, refuseLimitExceededRetries } from '../errors.js';
+import type { Gateway, GatewayRoute, MeshSnapshot, MeshSource, VirtualService } from '../model.js';
+import { discoveryFromTags, type GatewayWithoutInstances, toGateway, toGatewayRoute, toTags } from './normalize.js';
+
+export interface AppMeshSourceOptions {
+  meshNames: readonly string[];
+  appMesh: AppMeshClient;
+  /** Reads the instances of gateways tagged with a Cloud Map service. */
+  cloudMap: ServiceDiscoveryClient;
+  /** Most objects read at once (each object's calls run one after another); App Mesh publishes no rate quota. */
+  concurrency?: number;
+}
+
+export const APP_MESH_SOURCE = 'appmesh';
+const DEFAULT_CONCURRENCY = 5;
+
+const gatewayObject = (mesh: string, gateway: string) => `mesh/${mesh}/virtualGateway/${gateway}`;
+
+/**
+ * Reads the meshes named in MESH_NAMES: their active virtual gateways (with instances from the Cloud Map service or
+ * DNS endpoint their tags name), gateway routes and virtual services, each with its tags.
+ */
+export class AppMeshSource implements MeshSource {
+  readonly name = APP_MESH_SOURCE;
+
+  constructor(private readonly options: AppMeshSourceOptions) {
+    refuseLimitExceededRetries(options.appMesh);
+  }
+
+  read(signal?: AbortSignal): Promise<MeshSnapshot> {
+    return new AppMeshRead(this.options, signal).run();
+  }
+}
+
+/** One read of the meshes; collects the failures of objects it could not read. */
+class AppMeshRead {
+  private readonly failures: ReadFailures;
+  private readonly appMesh: AppMeshClient;
+  private readonly limit: number;
+
+  constructor(
+    private readonly options: AppMeshSourceOptions,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.appMesh = options.appMesh;
+    this.limit = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.failures = new ReadFailures(APP_MESH_SOURCE, signal);
+  }
+
+  async run(): Promise<MeshSnapshot> {
+    // Phases keep at most `limit` calls in flight: lists per mesh, then gateways, then routes and services.
+    const meshes = await mapLimit(this.options.meshNames, this.limit, (mesh) =>
+      this.failures.attempt(`mesh/${mesh}`, () => this.listMesh(mesh)),
+    );
+    const gatewayReads = await mapLimit(
+      meshes.flatMap((mesh) => mesh?.gateways ?? []),
+      this.limit,
+      (ref) =>
+        this.failures.attempt(gatewayObject(ref.meshName ?? '', ref.virtualGatewayName ?? ''), () =>
+          this.readGateway(ref),
+        ),
+    );
+    const gatewayRoutes = await mapLimit(
+      gatewayReads.flatMap((read) => read?.routes ?? []),
+      this.limit,
+      (ref) =>
+        this.failures.attempt(
+          `${gatewayObject(ref.meshName ?? '', ref.virtualGatewayName ?? '')}/gatewayRoute/${ref.gatewayRouteName}`,
+          () => this.readGatewayRoute(ref),
+        ),
+    );
+    const virtualServices = await mapLimit(
+      meshes.flatMap((mesh) => mesh?.virtualServices ?? []),
+      this.limit,
+      (ref) =>
+        this.failures.attempt(`mesh/${ref.meshName}/virtualService/${ref.virtualServiceName}`, () =>
+          this.readVirtualService(ref),
+        ),
+    );
+    return {
+      gateways: gatewayReads.flatMap((read) => (read ? [read.gateway] : [])),
+      gatewayRoutes: gatewayRoutes.filter((route): route is GatewayRoute => route !== undefined),
+      virtualServices: virtualServices.filter((service): service is VirtualService => service !== undefined),
+      cloudMapServices: [],
+      failures: this.failures.failures,
+    };
+  }
+
+  /** Runs the read of one object; a failure is recorded against it (undefined returned) unless the service is unusable. */
+  private call<T>(operation: string, object: string, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+    return readAws(`App Mesh ${operation} ${object}`, () => request(this.signal));
+  }
+
+  private async listMesh(mesh: string) {
+    const object = `mesh/${mesh}`;
+    const gateways = await paginate<VirtualGatewayRef>(async (nextToken) => {
+      const page = await this.call('ListVirtualGateways', object, (abortSignal) =>
+        this.appMesh.send(new ListVirtualGatewaysCommand({ meshName: mesh, nextToken }), { abortSignal }),
+      );
+      return { items: page.virtualGateways, nextToken: page.nextToken };
+    });
+    const virtualServices = await paginate<VirtualServiceRef>(async (nextToken) => {
+      const page = await this.call('ListVirtualServices', object, (abortSignal) =>
+        this.appMesh.send(new ListVirtualServicesCommand({ meshName: mesh, nextToken }), { abortSignal }),
+      );
+      return { items: page.virtualServices, nextToken: page.nextToken };
+    });
+    return { gateways, virtualServices };
+  }
+
+  private tags(arn: string, object: string) {
+    return paginate(async (nextToken) => {
+      const page = await this.call('ListTagsForResource', object, (abortSignal) =>
+        this.appMesh.send(new ListTagsForResourceCommand({ resourceArn: arn, nextToken }), { abortSignal }),
+      );
+      return { items: page.tags, nextToken: page.nextToken };
+    }).then(toTags);
+  }
+
+  private async readGateway(
+    ref: VirtualGatewayRef,
+  ): Promise<{ gateway: Gateway; routes: GatewayRouteRef[] } | undefined> {
+    const meshName = ref.meshName ?? '';
+    const virtualGatewayName = ref.virtualGatewayName ?? '';
+    const object = gatewayObject(meshName, virtualGatewayName);
+    const { virtualGateway } = await this.call('DescribeVirtualGateway', object, (abortSignal) =>
+      this.appMesh.send(new DescribeVirtualGatewayCommand({ meshName, virtualGatewayName }), { abortSignal }),
+    );
+    if (virtualGateway?.status?.status !== 'ACTIVE') return undefined;
+    const gateway = toGateway(virtualGateway, await this.tags(virtualGateway.metadata?.arn ?? ref.arn ?? '', object));
+    const routes = await paginate<GatewayRouteRef>(async (nextToken) => {
+      const page = await this.call('ListGatewayRoutes', object, (abortSignal) =>
+        this.appMesh.send(new ListGatewayRoutesCommand({ meshName, virtualGatewayName, nextToken }), { abortSignal }),
+      );
+      return { items: page.gatewayRoutes, nextToken: page.nextToken };
+    });
+    return { gateway: { ...gateway, ...(await this.instances(gateway, object)) }, routes };
+  }
+
+  /**
+   * The gateway's instances, from the Cloud Map service or DNS endpoint its tags name. A problem here is recorded
+   * against the gateway, which stays in the snapshot (without the instances that could not be read).
+   */
+  private async instances(
+    gateway: GatewayWithoutInstances,
+    object: string,
+  ): Promise<Pick<Gateway, 'discovery' | 'endpoints'>> {
+    let discovery: Gateway['discovery'];
+    try {
+      discovery = discoveryFromTags(gateway.tags);
+    } catch (error) {
+      this.failures.record(object, error);
+      return { endpoints: [] };
+    }
+    const listenerPort = gateway.listeners[0]?.port;
+    if (discovery === undefined) return { endpoints: [] };
+    if (discovery.kind === 'dns') {
+      const port = discovery.port ?? listenerPort;
+      if (port === undefined) {
+        this.failures.record(
+          object,
+          `DNS endpoint '${discovery.hostname}' has no port and the gateway has no listener`,
+        );
+        return { discovery, endpoints: [] };
+      }
+      const endpoint = {
+        instanceId: discovery.hostname,
+        host: discovery.hostname,
+        port,
+        healthy: true,
+        attributes: {},
+      };
+      return { discovery, endpoints: [endpoint] };
+    }
+    try {
+      const found = await discoverEndpoints(
+        this.options.cloudMap,
+        discovery.namespace,
+        discovery.service,
+        listenerPort,
+        this.signal,
+      );
+      for (const reason of found.skipped) {
+        this.failures.record(object, `Cloud Map ${discovery.namespace}/${discovery.service}: ${reason}`);
+      }
+      return { discovery, endpoints: found.endpoints };
+    } catch (error) {
+      this.failures.record(object, error);
+      return { discovery, endpoints: [] };
+    }
+  }
+
+  private async readGatewayRoute(ref: GatewayRouteRef): Promise<GatewayRoute | undefined> {
+    const meshName = ref.meshName ?? '';
+    const virtualGatewayName = ref.virtualGatewayName ?? '';
+    const gatewayRouteName = ref.gatewayRouteName ?? '';
+    const object = `${gatewayObject(meshName, virtualGatewayName)}/gatewayRoute/${gatewayRouteName}`;
+    const { gatewayRoute } = await this.call('DescribeGatewayRoute', object, (abortSignal) =>
+      this.appMesh.send(new DescribeGatewayRouteCommand({ meshName, virtualGatewayName, gatewayRouteName }), {
+        abortSignal,
+      }),
+    );
+    if (gatewayRoute?.status?.status !== 'ACTIVE') return undefined;
+    return toGatewayRoute(gatewayRoute, await this.tags(gatewayRoute.metadata?.arn ?? ref.arn ?? '', object));
+  }
+
+  private async readVirtualService(ref: VirtualServiceRef): Promise<VirtualService | undefined> {
+    const meshName = ref.meshName ?? '';
+    const virtualServiceName = ref.virtualServiceName ?? '';
+    const object = `mesh/${meshName}/virtualService/${virtualServiceName}`;
+    const { virtualService } = await this.call('DescribeVirtualService', object, (abortSignal) =>
+      this.appMesh.send(new DescribeVirtualServiceCommand({ meshName, virtualServiceName }), { abortSignal }),
+    );
+    if (virtualService?.status?.status !== 'ACTIVE') return undefined;
+    const arn = virtualService.metadata?.arn ?? ref.arn ?? '';
+    return { mesh: meshName, name: virtualServiceName, arn, tags: await this.tags(arn, object) };
+  }
+}

@@ -1,0 +1,33 @@
+import { GetNamespaceCommand, GetServiceCommand, type ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import { readAws, SourceError } from '../errors.js';
+
+/** An error code that means the object is gone (deleted since the event), not that the call failed. */
+function isNotFound(error: unknown): boolean {
+  const code = error instanceof SourceError ? error.context.code : undefined;
+  return code === 'ServiceNotFound' || code === 'NamespaceNotFound';
+}
+
+/**
+ * The namespace and service names of a Cloud Map service id (registration events carry only the id), or undefined
+ * when the service or its namespace no longer exists. Other failures throw a SourceError.
+ */
+export async function resolveCloudMapService(
+  client: ServiceDiscoveryClient,
+  serviceId: string,
+  signal?: AbortSignal,
+): Promise<{ namespace: string; service: string } | undefined> {
+  try {
+    const { Service } = await readAws(`Cloud Map GetService ${serviceId}`, () =>
+      client.send(new GetServiceCommand({ Id: serviceId }), { abortSignal: signal }),
+    );
+    if (!Service?.NamespaceId || !Service.Name) return undefined;
+    const namespaceId = Service.NamespaceId;
+    const { Namespace } = await readAws(`Cloud Map GetNamespace ${namespaceId}`, () =>
+      client.send(new GetNamespaceCommand({ Id: namespaceId }), { abortSignal: signal }),
+    );
+    return Namespace?.Name ? { namespace: Namespace.Name, service: Service.Name } : undefined;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}

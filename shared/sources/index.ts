@@ -1,0 +1,70 @@
+import type { AwsClients } from '../aws/clients.js';
+import type { Config } from '../config/index.js';
+import { errorMessage } from '../errors.js';
+import { AppMeshSource } from './appmesh/index.js';
+import { CloudMapSource } from './cloudmap/index.js';
+import { SourceError } from './errors.js';
+import { type MeshSnapshot, type MeshSource, mergeSnapshots } from './model.js';
+
+export { resolveCloudMapService } from './cloudmap/index.js';
+export { SourceError } from './errors.js';
+
+/** The sources the configuration asks for: App Mesh when MESH_NAMES names meshes, Cloud Map always. */
+export function createSources(
+  config: Pick<Config, 'MESH_NAMES' | 'CLOUDMAP_NAMESPACES'>,
+  clients: Pick<AwsClients, 'appMesh' | 'serviceDiscovery'>,
+): MeshSource[] {
+  const sources: MeshSource[] = [];
+  if (config.MESH_NAMES.length > 0) {
+    sources.push(
+      new AppMeshSource({ meshNames: config.MESH_NAMES, appMesh: clients.appMesh, cloudMap: clients.serviceDiscovery }),
+    );
+  }
+  sources.push(new CloudMapSource({ namespaces: config.CLOUDMAP_NAMESPACES, client: clients.serviceDiscovery }));
+  return sources;
+}
+
+/** Reads every source in parallel and merges the results into one deterministically ordered snapshot. */
+export async function readMesh(sources: readonly MeshSource[], signal?: AbortSignal): Promise<MeshSnapshot> {
+  const snapshots = await Promise.all(
+    sources.map((source) =>
+      source.read(signal).catch((error: unknown) => {
+        if (error instanceof SourceError) throw error;
+        throw new SourceError(`mesh source '${source.name}' failed: ${errorMessage(error)}`, {
+          cause: error,
+          context: { source: source.name, unreachable: true },
+        });
+      }),
+    ),
+  );
+  return sortSnapshot(mergeSnapshots(snapshots));
+}
+
+/** Plain code-unit order: the same on every machine, unlike localeCompare. */
+function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => {
+    const left = key(a);
+    const right = key(b);
+    return left < right ? -1 : left > right ? 1 : 0;
+  };
+}
+
+const byInstanceId = byKey((endpoint: { instanceId: string }) => endpoint.instanceId);
+
+export function sortSnapshot(snapshot: MeshSnapshot): MeshSnapshot {
+  return {
+    gateways: snapshot.gateways
+      .map((gateway) => ({ ...gateway, endpoints: [...gateway.endpoints].sort(byInstanceId) }))
+      .sort(byKey((gateway) => `${gateway.mesh}\u0000${gateway.name}`)),
+    gatewayRoutes: [...snapshot.gatewayRoutes].sort(
+      byKey((route) => `${route.mesh}\u0000${route.gateway}\u0000${route.name}`),
+    ),
+    virtualServices: [...snapshot.virtualServices].sort(byKey((service) => `${service.mesh}\u0000${service.name}`)),
+    cloudMapServices: snapshot.cloudMapServices
+      .map((service) => ({ ...service, endpoints: [...service.endpoints].sort(byInstanceId) }))
+      .sort(byKey((service) => `${service.namespace}\u0000${service.name}`)),
+    failures: [...snapshot.failures].sort(
+      byKey((failure) => `${failure.source}\u0000${failure.object}\u0000${failure.reason}`),
+    ),
+  };
+}
