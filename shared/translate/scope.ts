@@ -12,7 +12,9 @@ export const cloudMapUpstreamName = (service: { namespace: string; name: string 
 export function upstreamsFedBy(mesh: MeshSnapshot, cloudMap: { namespace: string; service: string }): string[] {
   const gateways = mesh.gateways.filter(
     ({ discovery }) =>
-      discovery?.kind === 'cloudmap' && discovery.namespace === cloudMap.namespace && discovery.service === cloudMap.service,
+      discovery?.kind === 'cloudmap' &&
+      discovery.namespace === cloudMap.namespace &&
+      discovery.service === cloudMap.service,
   );
   const exposed = mesh.cloudMapServices.filter(
     (service) => service.namespace === cloudMap.namespace && service.name === cloudMap.service,

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** The rollback function's payloads (`serverless invoke -f rollback --data …`, the console, `meshgate … --remote`). */
+export const RollbackCommandSchema = z.discriminatedUnion(
+  'action',
+  [
+    z.object({
+      action: z.literal('sync'),
+      to: z.string().regex(/^(previous|\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6})$/, "expected 'previous' or a snapshot id"),
+      freeze: z.boolean().default(true),
+      by: z.string().min(1).default('rollback'),
+    }),
+    z.object({ action: z.literal('key'), consumer: z.string().min(1), by: z.string().min(1).default('rollback') }),
+    z.object({
+      action: z.literal('freeze'),
+      reason: z.string().min(1).max(512),
+      by: z.string().min(1).default('rollback'),
+    }),
+    z.object({ action: z.literal('resume'), by: z.string().min(1).default('rollback') }),
+  ],
+  { error: "expected action 'sync', 'key', 'freeze' or 'resume'" },
+);
+
+export type RollbackCommand = z.infer<typeof RollbackCommandSchema>;
+
+/** `field: problem (got value)` for each issue, so an operator sees what to fix. */
+export function describeCommandIssues(raw: unknown, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const field = issue.path.join('.') || 'payload';
+      const value = issue.path.reduce<unknown>(
+        (node, key) => (node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined),
+        raw,
+      );
+      return `${field}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,129 @@
+import type { Config } from '../config/index.js';
+import { errorMessage } from '../errors.js';
+import type { AuditDetailType, AuditPublisher } from '../events/audit.js';
+import type { SyncTrigger } from '../events/incoming.js';
+import type { KongApi } from '../kong/api.js';
+import { reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
+import type { StateStore } from '../snapshots/store.js';
+import type { ConsumerSpec } from '../sources/consumers.js';
+import type { MeshSnapshot } from '../sources/model.js';
+import { translate } from '../translate/index.js';
+import { upstreamsFedBy } from '../translate/scope.js';
+
+/** A source object that could not be read or translated; it was left out, the rest was synced. */
+export interface ObjectFailure {
+  object: string;
+  reason: string;
+}
+
+/** Everything a mesh sync reads and writes through; the handler and the CLI wire the real ones. */
+export interface MeshSyncDeps {
+  kong: KongApi;
+  store: StateStore;
+  audit: AuditPublisher;
+  readMesh(signal?: AbortSignal): Promise<MeshSnapshot>;
+  readConsumers(): Promise<{ consumers: ConsumerSpec[]; failures: ObjectFailure[] }>;
+  /** Namespace and service name of a Cloud Map service id; undefined when it no longer exists. */
+  resolveCloudMapService(serviceId: string): Promise<{ namespace: string; service: string } | undefined>;
+}
+
+export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'>;
+
+export interface MeshSyncResult {
+  report: SyncReport;
+  /** Read and translation failures: objects left out of this run. */
+  failures: ObjectFailure[];
+  frozen: boolean;
+  /** Set for a scoped run: the upstreams it reconciled. */
+  scope?: Scope;
+}
+
+const AUDIT_TYPE: Record<SyncOutcome, AuditDetailType> = {
+  'no-changes': 'Sync Applied',
+  applied: 'Sync Applied',
+  planned: 'Sync Planned',
+  'rolled-back': 'Sync Failed',
+  failed: 'Sync Failed',
+};
+
+/**
+ * One meshSync run: read the whole mesh and the consumer keys, translate, reconcile Kong (only the affected
+ * upstreams for a Cloud Map instance change), record the run and emit the audit event. While sync is frozen the
+ * run plans and reports but applies nothing.
+ */
+export async function runMeshSync(
+  deps: MeshSyncDeps,
+  trigger: SyncTrigger,
+  settings: MeshSyncSettings,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<MeshSyncResult> {
+  const startedAt = new Date();
+  const [freeze, mesh, consumers] = await Promise.all([
+    deps.store.getFreeze(),
+    deps.readMesh(options.signal),
+    deps.readConsumers(),
+  ]);
+  const translation = translate({
+    mesh,
+    consumers: consumers.consumers,
+    options: { instance: settings.MESHGATE_INSTANCE, tracingHeader: settings.TRACING_HEADER },
+  });
+  const failures: ObjectFailure[] = [
+    ...mesh.failures.map(({ object, reason }) => ({ object, reason })),
+    ...consumers.failures,
+    ...translation.failures.map(({ object, field, reason }) => ({
+      object,
+      reason: field ? `${field}: ${reason}` : reason,
+    })),
+  ];
+  const scope = trigger.kind === 'scoped' ? await scopeOf(deps, trigger.serviceId, mesh) : undefined;
+  const report = await reconcile(deps.kong, translation.state, {
+    instance: settings.MESHGATE_INSTANCE,
+    store: deps.store,
+    trigger: trigger.reason,
+    dryRun: trigger.dryRun,
+    frozen: freeze !== undefined,
+    scope,
+    parallelism: settings.SYNC_PARALLELISM,
+    signal: options.signal,
+    onProgress: options.onProgress && ((done, total) => options.onProgress?.(done, total)),
+  });
+  const summary = syncRunSummary(report, startedAt);
+  await deps.store.recordRun({ ...summary, errors: [...(summary.errors ?? []), ...failures.map(describeFailure)] });
+  await deps.audit.publish(AUDIT_TYPE[report.outcome], {
+    trigger: trigger.reason,
+    outcome: report.outcome,
+    frozen: freeze !== undefined,
+    dryRun: trigger.dryRun,
+    scope: scope?.upstreams,
+    counts: summary.counts,
+    snapshotId: report.snapshotId,
+    durationMs: report.durationMs,
+    errors: [...(report.error ? [report.error.message] : []), ...failures.map(describeFailure)],
+  });
+  return { report, failures, frozen: freeze !== undefined, scope };
+}
+
+/**
+ * The upstreams fed by a Cloud Map service. A service meshgate cannot resolve any more (deleted since the event)
+ * widens the run to a full sync rather than guessing; one that feeds nothing yields an empty scope: nothing to do.
+ */
+async function scopeOf(deps: MeshSyncDeps, serviceId: string, mesh: MeshSnapshot): Promise<Scope | undefined> {
+  const service = await deps.resolveCloudMapService(serviceId);
+  if (!service) return undefined;
+  return { upstreams: upstreamsFedBy(mesh, service) };
+}
+
+function describeFailure(failure: ObjectFailure): string {
+  return `${failure.object}: ${failure.reason}`;
+}
+
+/** One line for logs and the CLI. */
+export function describeResult(result: MeshSyncResult): string {
+  const { report } = result;
+  const { creating, updating, deleting } = report.plan.summary;
+  const counts = `${creating} to create, ${updating} to update, ${deleting} to delete`;
+  const failures = result.failures.length ? `; ${result.failures.length} object(s) left out` : '';
+  const error = report.error ? `: ${errorMessage(report.error)}` : '';
+  return `sync ${report.outcome} (${report.trigger}${result.frozen ? ', frozen' : ''}): ${counts}${failures}${error}`;
+}
