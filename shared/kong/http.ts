@@ -165,7 +165,7 @@ export class KongHttp {
     this.base = checkAdminUrl(options.url, options.allowInsecureHttp);
     // An Admin API behind a path (Kong's "API loopback") keeps its prefix.
     this.pathPrefix = this.base.pathname.replace(/\/+$/, '');
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 32 };
+    const agentOptions = { keepAlive: true, noDelay: true, maxSockets: options.maxSockets ?? 32 };
     if (this.base.protocol === 'https:') {
       this.transport = https;
       this.agent = new https.Agent({
