@@ -29,13 +29,18 @@ export function checkUpstreamName(value: string, field: string): string {
   return value;
 }
 
-/** Route hosts: a hostname with at most one wildcard, as the leftmost or the rightmost label. */
+/** Route hosts: an IPv4 address, or a hostname with at most one wildcard as the leftmost or the rightmost label. */
 export function checkRouteHost(value: string, field: string): string {
   const labels = value.split('.');
   const wildcards = labels.filter((label) => label === '*').length;
   const wildcardAtEdge = labels[0] === '*' || labels.at(-1) === '*';
   const rest = labels.filter((label) => label !== '*').join('.');
-  if (wildcards > 1 || (wildcards === 1 && (!wildcardAtEdge || labels.length < 2)) || !isHostname(rest)) {
+  const plainIpv4 = wildcards === 0 && DOTTED_QUAD.test(value);
+  if (
+    wildcards > 1 ||
+    (wildcards === 1 && (!wildcardAtEdge || labels.length < 2)) ||
+    !(plainIpv4 || isHostname(rest))
+  ) {
     reject(field, `host '${value}' is not a hostname with at most one wildcard as its leftmost or rightmost label`);
   }
   return value;
