@@ -1,13 +1,16 @@
 import { z } from 'zod';
+import { ConfigError } from '../config/index.js';
 import type { KongApi } from './api.js';
 import { type EntityByKind, type EntityKind, entitySchemas, type Target } from './entities.js';
 import { KongError } from './errors.js';
 import { KongHttp, type KongHttpOptions } from './http.js';
 
-export type KongClientOptions = KongHttpOptions;
+export interface KongClientOptions extends KongHttpOptions {
+  /** Entities per list page, 1..1000 (default 1000, Kong's maximum: one request per 1,000 entities). */
+  pageSize?: number;
+}
 
-/** Kong's page size maximum: one request per 1,000 entities. */
-const PAGE_SIZE = 1000;
+const MAX_PAGE_SIZE = 1000;
 const MAX_TAG_FILTERS = 5;
 
 const TOP_LEVEL_COLLECTIONS = {
@@ -41,8 +44,14 @@ const segment = encodeURIComponent;
  */
 export class KongClient implements KongApi {
   private readonly http: KongHttp;
+  private readonly pageSize: number;
 
   constructor(options: KongClientOptions) {
+    const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+      throw new ConfigError(`Kong client pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`);
+    }
+    this.pageSize = pageSize;
     this.http = new KongHttp(options);
   }
 
@@ -62,7 +71,7 @@ export class KongClient implements KongApi {
     const tags = options.tags ?? [];
     const collection = readCollection(kind, kind === 'target' ? options.upstream : undefined);
     checkTagFilter(tags, collection);
-    const query = `?size=${PAGE_SIZE}${tags.length > 0 ? `&tags=${segment(tags.join(','))}` : ''}`;
+    const query = `?size=${this.pageSize}${tags.length > 0 ? `&tags=${segment(tags.join(','))}` : ''}`;
     const entities: EntityByKind[K][] = [];
     let offset: string | null | undefined;
     do {

@@ -241,3 +241,9 @@ describe('version', () => {
     await expect(kong.version()).rejects.toThrow(/unexpected shape for the node root: version/);
   });
 });
+
+describe('options', () => {
+  it.each([0, 1001, 2.5])('rejects pageSize %d', (pageSize) => {
+    expect(() => new KongClient({ url: 'http://127.0.0.1:1', pageSize })).toThrow(/pageSize must be an integer/);
+  });
+});
