@@ -173,7 +173,7 @@ function listObjects(name: string, bucket: Bucket, query: URLSearchParams): AwsR
   const continuation = query.get('continuation-token');
   const startAfter = query.get('start-after') ?? '';
   const after = continuation ? Buffer.from(continuation, 'base64url').toString('utf8') : startAfter;
-  let index = lowerBound(bucket.keys, after > prefix ? after : prefix);
+  let index = Math.max(lowerBound(bucket.keys, prefix), lowerBound(bucket.keys, after));
   if (bucket.keys[index] === after) index += 1;
   const contents: string[] = [];
   let last: string | undefined;
