@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CreateSecretCommand,
+  ResourceExistsException,
+  RotateSecretCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { mapLimit } from '../concurrency.js';
+import { errorMessage } from '../errors.js';
+import { CONSUMER_TAG, type ConsumerSpec, IAM_ROLE_TAG } from '../sources/consumers.js';
+import { RotationError } from './errors.js';
+import { generateKey, type KeyAlgorithm } from './keys.js';
+import { identityOf, listConsumerSecrets, liveKeysOf } from './secrets.js';
+
+/** Secrets read in parallel by readConsumers. */
+const READ_CONCURRENCY = 8;
+const USERNAME = /^[A-Za-z0-9._~@+-]{1,64}$/;
+
+/** Where consumer key secrets are created: `meshgate/consumers/<username>`. */
+export function consumerSecretName(username: string): string {
+  return `meshgate/consumers/${username}`;
+}
+
+/**
+ * Every consumer declared by a Secrets Manager secret tagged `meshgate:consumer=<username>`, with the public half of
+ * its live keys (see liveKeysOf). A secret that cannot be read or parsed is a failure tied to that secret; the
+ * others are still returned.
+ */
+export async function readConsumers(
+  sm: SecretsManagerClient,
+  options: { graceMs: number; now?: Date },
+): Promise<{ consumers: ConsumerSpec[]; failures: { object: string; reason: string }[] }> {
+  const secrets = await listConsumerSecrets(sm).catch((cause: unknown) => {
+    throw new RotationError(`cannot list consumer secrets: ${errorMessage(cause)}`, { cause });
+  });
+  const results = await mapLimit(secrets, READ_CONCURRENCY, async (secret) => {
+    const object = secret.Name ?? secret.ARN ?? '(unnamed secret)';
+    try {
+      const { username, iamRole } = identityOf(secret);
+      const secretArn = secret.ARN ?? object;
+      const keys = await liveKeysOf(sm, secretArn, secret.SecretVersionsToStages ?? {}, options);
+      const spec: ConsumerSpec = { username, secretArn, keys, ...(iamRole ? { iamRole } : {}) };
+      return { spec };
+    } catch (error) {
+      return { failure: { object, reason: errorMessage(error) } };
+    }
+  });
+  const consumers: ConsumerSpec[] = [];
+  const failures: { object: string; reason: string }[] = [];
+  const seen = new Map<string, string>();
+  for (const result of results) {
+    if (result.failure) {
+      failures.push(result.failure);
+      continue;
+    }
+    const { spec } = result;
+    const first = seen.get(spec.username);
+    if (first) {
+      failures.push({ object: spec.secretArn, reason: `consumer ${spec.username} is already declared by ${first}` });
+      continue;
+    }
+    seen.set(spec.username, spec.secretArn);
+    consumers.push(spec);
+  }
+  return { consumers, failures };
+}
+
+export interface AddConsumerOptions {
+  username: string;
+  iamRole?: string;
+  alg: KeyAlgorithm;
+  /** The rotation function; with it, rotation is configured (tested once, not run). */
+  rotationLambdaArn?: string;
+  /** Days between rotations (default 30). */
+  rotationDays?: number;
+}
+
+/**
+ * Creates a consumer's key secret (`meshgate consumer add`): its first key as AWSCURRENT, the consumer tags and,
+ * with a rotation function, the rotation schedule. Kong gets the consumer at the next sync.
+ */
+export async function addConsumer(
+  sm: SecretsManagerClient,
+  options: AddConsumerOptions,
+): Promise<{ secretArn: string; kid: string; versionId: string }> {
+  const { username, iamRole } = options;
+  if (!USERNAME.test(username)) {
+    throw new RotationError(`consumer name '${username}' is invalid: use 1-64 of A-Z a-z 0-9 . _ ~ @ + -`, {
+      context: { consumer: username },
+    });
+  }
+  if (iamRole !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(iamRole)) {
+    throw new RotationError(`--iam-role '${iamRole}' is not an IAM role ARN`, { context: { consumer: username } });
+  }
+  const versionId = randomUUID();
+  const key = await generateKey(username, versionId, options.alg);
+  const name = consumerSecretName(username);
+  let secretArn: string;
+  try {
+    const created = await sm.send(
+      new CreateSecretCommand({
+        Name: name,
+        Description: `meshgate JWT signing keys of consumer ${username}`,
+        SecretString: JSON.stringify(key),
+        ClientRequestToken: versionId,
+        Tags: [{ Key: CONSUMER_TAG, Value: username }, ...(iamRole ? [{ Key: IAM_ROLE_TAG, Value: iamRole }] : [])],
+      }),
+    );
+    secretArn = created.ARN ?? name;
+  } catch (cause) {
+    const reason = cause instanceof ResourceExistsException ? `secret ${name} already exists` : errorMessage(cause);
+    throw new RotationError(`cannot add consumer ${username}: ${reason}`, { cause, context: { consumer: username } });
+  }
+  if (options.rotationLambdaArn) {
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: secretArn,
+        RotationLambdaARN: options.rotationLambdaArn,
+        RotationRules: { AutomaticallyAfterDays: options.rotationDays ?? 30 },
+        RotateImmediately: false,
+      }),
+    );
+  }
+  return { secretArn, kid: key.kid, versionId };
+}

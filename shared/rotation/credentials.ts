@@ -1,0 +1,73 @@
+import type { KongApi } from '../kong/api.js';
+import { entityId, isOwned, ownershipTags } from '../kong/ownership.js';
+import type { ConsumerSpec } from '../sources/consumers.js';
+import { consumerFor, jwtCredentialFor } from '../translate/consumers.js';
+import { RotationError } from './errors.js';
+
+// One builder for sync and rotation: the translation's, so both write identical entities.
+export { consumerFor, jwtCredentialFor };
+
+export function consumerIdFor(instance: string, username: string): string {
+  return entityId(instance, 'consumer', username);
+}
+
+function sameFields<T extends object>(actual: T, desired: T, fields: (keyof T)[]): boolean {
+  return fields.every((field) => JSON.stringify(actual[field]) === JSON.stringify(desired[field]));
+}
+
+function refuseUnowned(entity: { id: string; tags: string[] | null }, kind: string, instance: string): void {
+  if (!isOwned(entity, instance)) {
+    throw new RotationError(`Kong ${kind} ${entity.id} exists but is not managed by meshgate instance '${instance}'`, {
+      context: { kind, id: entity.id, instance },
+    });
+  }
+}
+
+/**
+ * Makes Kong hold the consumer and one credential per key of `spec`, writing only what is missing or different
+ * (a redelivered step writes nothing). Never touches an entity meshgate does not own. Returns the writes made.
+ */
+export async function ensureCredentials(kong: KongApi, instance: string, spec: ConsumerSpec): Promise<number> {
+  let writes = 0;
+  const consumer = consumerFor(instance, spec);
+  const actualConsumer = await kong.get('consumer', consumer.id);
+  if (actualConsumer) refuseUnowned(actualConsumer, 'consumer', instance);
+  if (!actualConsumer || !sameFields(actualConsumer, consumer, ['username', 'custom_id', 'tags'])) {
+    await kong.upsert('consumer', consumer);
+    writes += 1;
+  }
+  for (const key of spec.keys) {
+    const credential = jwtCredentialFor(instance, spec.username, key);
+    const actual = await kong.get('jwt', credential.id, { parent: consumer.id });
+    if (actual) refuseUnowned(actual, 'jwt credential', instance);
+    if (!actual || !sameFields(actual, credential, ['key', 'secret', 'algorithm', 'rsa_public_key', 'tags'])) {
+      await kong.upsert('jwt', credential);
+      writes += 1;
+    }
+  }
+  return writes;
+}
+
+/** Deletes the consumer's meshgate credentials whose kid is not in `keep`; returns the kids retired. */
+export async function retireCredentials(
+  kong: KongApi,
+  instance: string,
+  username: string,
+  keep: ReadonlySet<string>,
+): Promise<string[]> {
+  const consumerId = consumerIdFor(instance, username);
+  const owned = await kong.list('jwt', { tags: ownershipTags(instance) });
+  const stale = owned.filter((credential) => credential.consumer.id === consumerId && !keep.has(credential.key));
+  for (const credential of stale) await kong.delete('jwt', credential);
+  return stale.map((credential) => credential.key);
+}
+
+/** Deletes the credential of one kid (absent is fine). */
+export async function removeCredential(kong: KongApi, instance: string, username: string, kid: string): Promise<void> {
+  const credential = await kong.get('jwt', entityId(instance, 'jwt', kid), {
+    parent: consumerIdFor(instance, username),
+  });
+  if (!credential) return;
+  refuseUnowned(credential, 'jwt credential', instance);
+  await kong.delete('jwt', credential);
+}

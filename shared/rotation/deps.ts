@@ -1,0 +1,28 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { AuditPublisher } from '../events/audit.js';
+import type { KongApi } from '../kong/api.js';
+import type { KeyAlgorithm } from './keys.js';
+
+/** Structured logging as rotation needs it (Powertools' Logger fits). Attributes never carry key material. */
+export interface RotationLogger {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}
+
+export const silentLogger: RotationLogger = { info() {}, warn() {}, error() {} };
+
+/** What the rotation steps work with; the function wires it from configuration. */
+export interface RotationDeps {
+  secretsManager: SecretsManagerClient;
+  kong: KongApi;
+  /** MESHGATE_INSTANCE: ownership tags and entity IDs. */
+  instance: string;
+  /** JWT_ALGORITHM: the algorithm of new keys. */
+  alg: KeyAlgorithm;
+  /** KEY_GRACE_PERIOD in ms: how long AWSPREVIOUS's credential outlives its replacement. */
+  graceMs: number;
+  audit?: AuditPublisher;
+  logger?: RotationLogger;
+  now?: () => Date;
+}

@@ -1,0 +1,155 @@
+import {
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  GetSecretValueCommand,
+  paginateListSecrets,
+  ResourceNotFoundException,
+  type SecretListEntry,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { CONSUMER_TAG, type ConsumerKey, IAM_ROLE_TAG } from '../sources/consumers.js';
+import { RotationError } from './errors.js';
+import { type KeyVersion, parseKeySecret, publicKeyOf } from './keys.js';
+
+export const AWSCURRENT = 'AWSCURRENT';
+export const AWSPENDING = 'AWSPENDING';
+export const AWSPREVIOUS = 'AWSPREVIOUS';
+/** Marks a version `rollback key` rolled back: no sync or rotation publishes it again. */
+export const MESHGATE_REVOKED = 'MESHGATE_REVOKED';
+
+export type VersionsToStages = Record<string, string[]>;
+
+/** The version holding a staging label, if any. */
+export function holderOf(stages: VersionsToStages, label: string): string | undefined {
+  return Object.keys(stages).find((versionId) => stages[versionId]?.includes(label));
+}
+
+/** Who a consumer secret declares, from its tags. */
+export interface ConsumerIdentity {
+  username: string;
+  iamRole?: string;
+}
+
+export function identityOf(secret: {
+  Name?: string;
+  ARN?: string;
+  Tags?: { Key?: string; Value?: string }[];
+}): ConsumerIdentity {
+  const tags = secret.Tags ?? [];
+  const username = tags.find((tag) => tag.Key === CONSUMER_TAG)?.Value;
+  if (!username) {
+    throw new RotationError(`secret ${secret.Name ?? secret.ARN} has no '${CONSUMER_TAG}' tag naming the consumer`, {
+      context: { secret: secret.ARN ?? secret.Name },
+    });
+  }
+  const iamRole = tags.find((tag) => tag.Key === IAM_ROLE_TAG)?.Value;
+  return iamRole ? { username, iamRole } : { username };
+}
+
+export async function describeSecret(sm: SecretsManagerClient, secretId: string): Promise<DescribeSecretCommandOutput> {
+  return sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+}
+
+/** The key in one version, by version id and/or stage (both must name the same version). */
+export async function readKeyVersion(
+  sm: SecretsManagerClient,
+  secretId: string,
+  select: { versionId?: string; stage?: string },
+): Promise<KeyVersion> {
+  const value = await sm.send(
+    new GetSecretValueCommand({ SecretId: secretId, VersionId: select.versionId, VersionStage: select.stage }),
+  );
+  const versionId = value.VersionId ?? select.versionId ?? '';
+  return {
+    versionId,
+    stages: value.VersionStages ?? [],
+    key: parseKeySecret(value.SecretString, { secret: value.Name ?? secretId, versionId }),
+  };
+}
+
+/** Like readKeyVersion, but a version or label without a value (the empty AWSPENDING version) reads as undefined. */
+export async function readKeyVersionIfAny(
+  sm: SecretsManagerClient,
+  secretId: string,
+  select: { versionId?: string; stage?: string },
+): Promise<KeyVersion | undefined> {
+  try {
+    return await readKeyVersion(sm, secretId, select);
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException) return undefined;
+    throw error;
+  }
+}
+
+/** Every secret tagged as a consumer (exact tag key; ListSecrets filters by prefix). */
+export async function listConsumerSecrets(sm: SecretsManagerClient): Promise<SecretListEntry[]> {
+  const secrets: SecretListEntry[] = [];
+  for await (const page of paginateListSecrets(
+    { client: sm },
+    { Filters: [{ Key: 'tag-key', Values: [CONSUMER_TAG] }] },
+  )) {
+    for (const secret of page.SecretList ?? []) {
+      if (secret.Tags?.some((tag) => tag.Key === CONSUMER_TAG)) secrets.push(secret);
+    }
+  }
+  return secrets;
+}
+
+/** The secret of one consumer, found by its tag. */
+export async function findConsumerSecret(sm: SecretsManagerClient, username: string): Promise<SecretListEntry> {
+  const matches: SecretListEntry[] = [];
+  for await (const page of paginateListSecrets(
+    { client: sm },
+    {
+      Filters: [
+        { Key: 'tag-key', Values: [CONSUMER_TAG] },
+        { Key: 'tag-value', Values: [username] },
+      ],
+    },
+  )) {
+    for (const secret of page.SecretList ?? []) {
+      if (secret.Tags?.some((tag) => tag.Key === CONSUMER_TAG && tag.Value === username)) matches.push(secret);
+    }
+  }
+  if (matches.length !== 1) {
+    throw new RotationError(
+      matches.length === 0
+        ? `no secret is tagged ${CONSUMER_TAG}=${username}`
+        : `${matches.length} secrets are tagged ${CONSUMER_TAG}=${username}: ${matches.map((secret) => secret.Name).join(', ')}`,
+      { context: { consumer: username } },
+    );
+  }
+  return matches[0]!;
+}
+
+/**
+ * The keys of a secret that Kong should accept now: AWSCURRENT; AWSPENDING once it has a value (so a sync during a
+ * rotation keeps the pending credential); AWSPREVIOUS until `graceMs` after AWSCURRENT's key was created. Never a
+ * version labelled MESHGATE_REVOKED. Only public keys leave this function.
+ */
+export async function liveKeysOf(
+  sm: SecretsManagerClient,
+  secretId: string,
+  stages: VersionsToStages,
+  options: { graceMs: number; now?: Date },
+): Promise<ConsumerKey[]> {
+  const revoked = holderOf(stages, MESHGATE_REVOKED);
+  const currentId = holderOf(stages, AWSCURRENT);
+  if (!currentId || currentId === revoked) {
+    throw new RotationError(`secret ${secretId} has no usable AWSCURRENT version`, { context: { secret: secretId } });
+  }
+  const pendingId = holderOf(stages, AWSPENDING);
+  const previousId = holderOf(stages, AWSPREVIOUS);
+  const [current, pending, previous] = await Promise.all([
+    readKeyVersion(sm, secretId, { versionId: currentId }),
+    pendingId && pendingId !== currentId && pendingId !== revoked
+      ? readKeyVersionIfAny(sm, secretId, { versionId: pendingId })
+      : undefined,
+    previousId && previousId !== revoked ? readKeyVersionIfAny(sm, secretId, { versionId: previousId }) : undefined,
+  ]);
+  const now = (options.now ?? new Date()).getTime();
+  const previousInGrace = previous && now - Date.parse(current.key.createdAt) < options.graceMs;
+  return [previousInGrace ? previous : undefined, current, pending]
+    .filter((version): version is KeyVersion => version !== undefined)
+    .map(publicKeyOf);
+}

@@ -1,0 +1,316 @@
+import {
+  PutSecretValueCommand,
+  ResourceExistsException,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { errorMessage } from '../errors.js';
+import { entityId } from '../kong/ownership.js';
+import { consumerIdFor, ensureCredentials, removeCredential, retireCredentials } from './credentials.js';
+import { type RotationDeps, silentLogger } from './deps.js';
+import { RotationError } from './errors.js';
+import { signToken, verifyLikeKong } from './jwt.js';
+import { generateKey, type KeyVersion, kidFor, publicKeyOf } from './keys.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  type ConsumerIdentity,
+  describeSecret,
+  holderOf,
+  identityOf,
+  liveKeysOf,
+  readKeyVersion,
+  readKeyVersionIfAny,
+  type VersionsToStages,
+} from './secrets.js';
+
+export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type RotationStep = (typeof ROTATION_STEPS)[number];
+
+/** A Secrets Manager rotation invocation (reference §3.1). */
+export interface RotationEvent {
+  Step: RotationStep;
+  SecretId: string;
+  ClientRequestToken: string;
+  RotationToken?: string;
+}
+
+export interface StepOutcome {
+  step: RotationStep;
+  consumer: string;
+  kid: string;
+  /** `already-current`: the token's version is AWSCURRENT, the rotation finished before (redelivery). */
+  status: 'done' | 'already-current' | 'configuration-test';
+}
+
+/** Lifetime of the probe token testSecret signs. */
+const PROBE_TTL_SECONDS = 60;
+
+interface StepContext {
+  deps: RotationDeps;
+  event: RotationEvent;
+  secretArn: string;
+  consumer: ConsumerIdentity;
+  stages: VersionsToStages;
+  kid: string;
+  /** Epoch ms when this invocation began. */
+  started: number;
+}
+
+/**
+ * Runs one rotation step. Each step is re-entrant: a redelivered step changes nothing, and any step for a token
+ * that is already AWSCURRENT returns at once. A failure before AWSCURRENT moves removes the pending credential and
+ * the AWSPENDING label (so AWSCURRENT keeps working and the next rotation is not blocked), emits `Key Rotation
+ * Failed` and throws a RotationError naming the step and consumer.
+ */
+export async function rotateStep(deps: RotationDeps, event: RotationEvent): Promise<StepOutcome> {
+  const logger = deps.logger ?? silentLogger;
+  const started = Date.now();
+  let consumer: string | undefined;
+  try {
+    const described = await describeSecret(deps.secretsManager, event.SecretId);
+    const identity = identityOf(described);
+    consumer = identity.username;
+    const context: StepContext = {
+      deps,
+      event,
+      secretArn: described.ARN ?? event.SecretId,
+      consumer: identity,
+      stages: described.VersionIdsToStages ?? {},
+      kid: kidFor(identity.username, event.ClientRequestToken),
+      started,
+    };
+    const early = precheck(context, described.RotationEnabled);
+    if (early) {
+      logger.info('rotation step skipped: the version is already AWSCURRENT', logFields(context));
+      return early;
+    }
+    logger.info('rotation step started', logFields(context));
+    const status = await STEP_ACTIONS[event.Step](context);
+    logger.info('rotation step done', { ...logFields(context), status, durationMs: Date.now() - started });
+    return { step: event.Step, consumer: identity.username, kid: context.kid, status };
+  } catch (cause) {
+    const error = new RotationError(
+      `rotation of consumer ${consumer ?? '(unknown)'} failed in ${event.Step}: ${errorMessage(cause)}`,
+      { cause, context: { consumer, step: event.Step, secretId: event.SecretId, versionId: event.ClientRequestToken } },
+    );
+    logger.error('rotation step failed', { ...error.context, error: error.message });
+    await abandonRotation(deps, event);
+    await publish(deps, 'Key Rotation Failed', {
+      consumer,
+      secretId: event.SecretId,
+      kid: consumer ? kidFor(consumer, event.ClientRequestToken) : undefined,
+      step: event.Step,
+      durationMs: Date.now() - started,
+      error: error.message,
+    });
+    throw error;
+  }
+}
+
+/** The template's pre-checks (reference §3.2); returns an outcome when the rotation already finished. */
+function precheck(context: StepContext, rotationEnabled: boolean | undefined): StepOutcome | undefined {
+  const { event, stages, secretArn } = context;
+  if (rotationEnabled !== true) throw new RotationError(`rotation is not enabled on secret ${secretArn}`);
+  const labels = stages[event.ClientRequestToken];
+  if (!labels) {
+    throw new RotationError(`version ${event.ClientRequestToken} of secret ${secretArn} has no stage for rotation`);
+  }
+  if (labels.includes(AWSCURRENT)) {
+    return { step: event.Step, consumer: context.consumer.username, kid: context.kid, status: 'already-current' };
+  }
+  if (!labels.includes(AWSPENDING)) {
+    throw new RotationError(`version ${event.ClientRequestToken} of secret ${secretArn} is not AWSPENDING`);
+  }
+  return undefined;
+}
+
+const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepOutcome['status']>> = {
+  async createSecret({ deps, event, secretArn, consumer }) {
+    const sm = deps.secretsManager;
+    // AWSCURRENT must be readable and a meshgate key before anything else changes.
+    await readKeyVersion(sm, secretArn, { stage: AWSCURRENT });
+    if (await readPending(deps, secretArn, event)) return 'done';
+    const key = await generateKey(consumer.username, event.ClientRequestToken, deps.alg, now(deps));
+    try {
+      await sm.send(
+        new PutSecretValueCommand({
+          SecretId: secretArn,
+          ClientRequestToken: event.ClientRequestToken,
+          SecretString: JSON.stringify(key),
+          VersionStages: [AWSPENDING],
+          RotationToken: event.RotationToken,
+        }),
+      );
+    } catch (error) {
+      // A concurrent delivery of this step stored its key first: that one stands.
+      if (!(error instanceof ResourceExistsException && (await readPending(deps, secretArn, event)))) throw error;
+    }
+    return 'done';
+  },
+
+  async setSecret({ deps, event, secretArn, consumer }) {
+    const sm = deps.secretsManager;
+    const [current, pending] = await Promise.all([
+      readKeyVersion(sm, secretArn, { stage: AWSCURRENT }),
+      requirePending(deps, secretArn, event),
+    ]);
+    await ensureCredentials(deps.kong, deps.instance, {
+      ...consumer,
+      secretArn,
+      keys: [publicKeyOf(current), publicKeyOf(pending)],
+    });
+    return 'done';
+  },
+
+  async testSecret({ deps, event, secretArn, consumer }) {
+    const pending = await readPending(deps, secretArn, event);
+    // RotateSecret with RotateImmediately=false runs testSecret alone on an empty version: a configuration test.
+    if (!pending) return 'configuration-test';
+    const at = now(deps);
+    const probe = await signToken(pending.key, {
+      ttlSeconds: PROBE_TTL_SECONDS,
+      claims: { sub: consumer.username },
+      now: at,
+    });
+    const consumerId = consumerIdFor(deps.instance, consumer.username);
+    const credential = await verifyLikeKong(probe, (kid) => deps.kong.get('jwt', kid), at);
+    if (credential.consumer.id !== consumerId) {
+      throw new RotationError(
+        `Kong's credential ${credential.key} belongs to consumer ${credential.consumer.id}, not ${consumer.username}`,
+      );
+    }
+    return 'done';
+  },
+
+  async finishSecret(context) {
+    const { deps, event, secretArn, consumer, stages } = context;
+    const sm = deps.secretsManager;
+    const pending = await requirePending(deps, secretArn, event);
+    const currentId = holderOf(stages, AWSCURRENT);
+    const previousKid = currentId
+      ? (await readKeyVersionIfAny(sm, secretArn, { versionId: currentId }))?.key.kid
+      : undefined;
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretArn,
+        VersionStage: AWSCURRENT,
+        MoveToVersionId: event.ClientRequestToken,
+        RemoveFromVersionId: currentId,
+      }),
+    );
+    const retired = await retireOldCredentials(context);
+    await publish(deps, 'Key Rotated', {
+      consumer: consumer.username,
+      secretId: secretArn,
+      kid: pending.key.kid,
+      previousKid,
+      retired,
+      step: 'finishSecret',
+      durationMs: Date.now() - context.started,
+    });
+    return 'done';
+  },
+};
+
+/**
+ * After AWSCURRENT moved, the rotation has succeeded: credentials of keys older than AWSPREVIOUS (or past the grace
+ * period) go. A failure here is logged, not thrown; the next sync or rotation retires them.
+ */
+async function retireOldCredentials({ deps, secretArn, consumer }: StepContext): Promise<string[]> {
+  try {
+    const described = await describeSecret(deps.secretsManager, secretArn);
+    const live = await liveKeysOf(deps.secretsManager, secretArn, described.VersionIdsToStages ?? {}, {
+      graceMs: deps.graceMs,
+      now: now(deps),
+    });
+    return await retireCredentials(deps.kong, deps.instance, consumer.username, new Set(live.map((key) => key.kid)));
+  } catch (error) {
+    (deps.logger ?? silentLogger).warn('retiring old credentials failed; the next sync or rotation retires them', {
+      consumer: consumer.username,
+      error: errorMessage(error),
+    });
+    return [];
+  }
+}
+
+/**
+ * Undoes a failed rotation attempt: the pending key's credential leaves Kong and AWSPENDING leaves the version, so
+ * AWSCURRENT keeps working and the next RotateSecret is not refused. Reads the secret afresh (the failure may have
+ * been the first read) and acts only while the token is AWSPENDING and not AWSCURRENT. Best effort: its own
+ * failures are logged and the original error stands.
+ */
+async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promise<void> {
+  const logger = deps.logger ?? silentLogger;
+  try {
+    const described = await describeSecret(deps.secretsManager, event.SecretId);
+    const labels = described.VersionIdsToStages?.[event.ClientRequestToken] ?? [];
+    if (!labels.includes(AWSPENDING) || labels.includes(AWSCURRENT)) return;
+    const { username } = identityOf(described);
+    const kid = kidFor(username, event.ClientRequestToken);
+    await removeCredential(deps.kong, deps.instance, username, kid);
+    await deps.secretsManager.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: described.ARN ?? event.SecretId,
+        VersionStage: AWSPENDING,
+        RemoveFromVersionId: event.ClientRequestToken,
+      }),
+    );
+    logger.info('rotation abandoned: pending credential and AWSPENDING removed', {
+      consumer: username,
+      kid,
+      credentialId: entityId(deps.instance, 'jwt', kid),
+    });
+  } catch (error) {
+    logger.error(
+      'cleanup after the failed rotation step failed; remove AWSPENDING by hand if RotateSecret is refused',
+      {
+        secretId: event.SecretId,
+        versionId: event.ClientRequestToken,
+        error: errorMessage(error),
+      },
+    );
+  }
+}
+
+function readPending(deps: RotationDeps, secretArn: string, event: RotationEvent): Promise<KeyVersion | undefined> {
+  return readKeyVersionIfAny(deps.secretsManager, secretArn, {
+    versionId: event.ClientRequestToken,
+    stage: AWSPENDING,
+  });
+}
+
+async function requirePending(deps: RotationDeps, secretArn: string, event: RotationEvent): Promise<KeyVersion> {
+  const pending = await readPending(deps, secretArn, event);
+  if (!pending) {
+    throw new RotationError(`the AWSPENDING version ${event.ClientRequestToken} of ${secretArn} has no key yet`);
+  }
+  return pending;
+}
+
+function now(deps: RotationDeps): Date {
+  return deps.now?.() ?? new Date();
+}
+
+function logFields(context: StepContext): Record<string, unknown> {
+  return {
+    step: context.event.Step,
+    consumer: context.consumer.username,
+    kid: context.kid,
+    secretId: context.secretArn,
+    versionId: context.event.ClientRequestToken,
+  };
+}
+
+/** Publishes an audit event; a failure to publish is logged and never changes the rotation's outcome. */
+async function publish(
+  deps: RotationDeps,
+  detailType: 'Key Rotated' | 'Key Rotation Failed',
+  detail: Record<string, unknown>,
+): Promise<void> {
+  if (!deps.audit) return;
+  try {
+    await deps.audit.publish(detailType, detail);
+  } catch (error) {
+    (deps.logger ?? silentLogger).warn('audit event not published', { detailType, error: errorMessage(error) });
+  }
+}
