@@ -39,7 +39,7 @@ export const JWT_PLUGIN_CONFIG = {
   realm: null,
 } as const;
 
-export function correlationIdConfig(headerName: string) {
+function correlationIdConfig(headerName: string) {
   return { header_name: headerName, generator: 'uuid', echo_downstream: true };
 }
 
