@@ -60,7 +60,7 @@ export async function readAws<T>(call: string, request: () => Promise<T>): Promi
     return await request();
   } catch (error) {
     if (error instanceof SourceError) {
-      throw new SourceError(`${call}: ${error.message}`, { cause: error, context: { ...error.context, call } });
+      throw new SourceError(`${call} failed: ${error.message}`, { cause: error, context: { ...error.context, call } });
     }
     const unreachable = isServiceUnusable(error);
     const suffix = unreachable ? ' (the service cannot be used; the read stops)' : '';
@@ -90,7 +90,7 @@ export function refuseLimitExceededRetries<I extends object, O extends object>(c
       return await next(args);
     } catch (error) {
       if (error instanceof Error && error.name === 'LimitExceededException') {
-        throw new SourceError(`LimitExceededException: ${error.message} (a service quota; not retried)`, {
+        throw new SourceError(`${describeAwsError(error)} (a service quota; not retried)`, {
           cause: error,
           context: { code: error.name, status: httpStatus(error), unreachable: false },
         });

@@ -25,10 +25,13 @@ export interface AppMeshSourceOptions {
   cloudMap: ServiceDiscoveryClient;
   /** Most objects read at once (each object's calls run one after another); App Mesh publishes no rate quota. */
   concurrency?: number;
+  /** Items per List call (1-100; tags at most 50); App Mesh's default (100) when unset. */
+  pageSize?: number;
 }
 
 export const APP_MESH_SOURCE = 'appmesh';
 const DEFAULT_CONCURRENCY = 5;
+const MAX_TAGS_PAGE = 50;
 
 const gatewayObject = (mesh: string, gateway: string) => `mesh/${mesh}/virtualGateway/${gateway}`;
 
@@ -111,13 +114,17 @@ class AppMeshRead {
     const object = `mesh/${mesh}`;
     const gateways = await paginate<VirtualGatewayRef>(async (nextToken) => {
       const page = await this.call('ListVirtualGateways', object, (abortSignal) =>
-        this.appMesh.send(new ListVirtualGatewaysCommand({ meshName: mesh, nextToken }), { abortSignal }),
+        this.appMesh.send(new ListVirtualGatewaysCommand({ meshName: mesh, nextToken, limit: this.options.pageSize }), {
+          abortSignal,
+        }),
       );
       return { items: page.virtualGateways, nextToken: page.nextToken };
     });
     const virtualServices = await paginate<VirtualServiceRef>(async (nextToken) => {
       const page = await this.call('ListVirtualServices', object, (abortSignal) =>
-        this.appMesh.send(new ListVirtualServicesCommand({ meshName: mesh, nextToken }), { abortSignal }),
+        this.appMesh.send(new ListVirtualServicesCommand({ meshName: mesh, nextToken, limit: this.options.pageSize }), {
+          abortSignal,
+        }),
       );
       return { items: page.virtualServices, nextToken: page.nextToken };
     });
@@ -125,9 +132,10 @@ class AppMeshRead {
   }
 
   private tags(arn: string, object: string) {
+    const limit = this.options.pageSize === undefined ? undefined : Math.min(this.options.pageSize, MAX_TAGS_PAGE);
     return paginate(async (nextToken) => {
       const page = await this.call('ListTagsForResource', object, (abortSignal) =>
-        this.appMesh.send(new ListTagsForResourceCommand({ resourceArn: arn, nextToken }), { abortSignal }),
+        this.appMesh.send(new ListTagsForResourceCommand({ resourceArn: arn, nextToken, limit }), { abortSignal }),
       );
       return { items: page.tags, nextToken: page.nextToken };
     }).then(toTags);
@@ -146,7 +154,10 @@ class AppMeshRead {
     const gateway = toGateway(virtualGateway, await this.tags(virtualGateway.metadata?.arn ?? ref.arn ?? '', object));
     const routes = await paginate<GatewayRouteRef>(async (nextToken) => {
       const page = await this.call('ListGatewayRoutes', object, (abortSignal) =>
-        this.appMesh.send(new ListGatewayRoutesCommand({ meshName, virtualGatewayName, nextToken }), { abortSignal }),
+        this.appMesh.send(
+          new ListGatewayRoutesCommand({ meshName, virtualGatewayName, nextToken, limit: this.options.pageSize }),
+          { abortSignal },
+        ),
       );
       return { items: page.gatewayRoutes, nextToken: page.nextToken };
     });

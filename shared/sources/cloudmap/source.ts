@@ -17,6 +17,8 @@ export interface CloudMapSourceOptions {
   client: ServiceDiscoveryClient;
   /** Most services read at once (each service's calls run one after another). */
   concurrency?: number;
+  /** Items per List call (1-100); Cloud Map's default (100) when unset. */
+  pageSize?: number;
 }
 
 export const CLOUD_MAP_SOURCE = 'cloudmap';
@@ -86,7 +88,7 @@ class CloudMapRead {
   private async namespaces(): Promise<NamespaceSummary[]> {
     const all = await paginate<NamespaceSummary>(async (NextToken) => {
       const page = await this.call('ListNamespaces', 'namespaces', (abortSignal) =>
-        this.client.send(new ListNamespacesCommand({ NextToken }), { abortSignal }),
+        this.client.send(new ListNamespacesCommand({ NextToken, MaxResults: this.options.pageSize }), { abortSignal }),
       );
       return { items: page.Namespaces, nextToken: page.NextToken };
     });
@@ -105,6 +107,7 @@ class CloudMapRead {
         this.client.send(
           new ListServicesCommand({
             NextToken,
+            MaxResults: this.options.pageSize,
             Filters: [{ Name: 'NAMESPACE_ID', Values: [namespace.Id ?? ''], Condition: 'EQ' }],
           }),
           { abortSignal },
