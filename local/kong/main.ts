@@ -1,0 +1,30 @@
+import { parseArgs } from 'node:util';
+import { startKongDouble } from './server.js';
+
+/** `npm run local:kong -- --port P [--admin-token T]`: the Kong Admin API double in the foreground until SIGTERM. */
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '8001' },
+    'admin-token': { type: 'string' },
+    'token-header': { type: 'string' },
+  },
+});
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`--port must be an integer between 0 and 65535, got '${values.port}'\n`);
+  process.exit(2);
+}
+
+const kong = await startKongDouble({
+  port,
+  adminToken: values['admin-token'],
+  tokenHeader: values['token-header'],
+});
+process.stdout.write(`Kong Admin API double (Kong 3.9.3) listening on ${kong.url}\n`);
+
+const stop = () => {
+  void kong.close().then(() => process.exit(0));
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

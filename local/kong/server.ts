@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FaultInjector, type FaultRule, type LoggedRequest, RequestLog } from '../faults.js';
+import { defaultBodyFor, KongHttpError, kongErrors } from './errors.js';
+import { AdminApi, type ApiRequest, type EntityWrite, KONG_VERSION, type Reply } from './handlers.js';
+import { verifyJwt as verifyJwtWith } from './jwt-verify.js';
+import { resolveRoute } from './router.js';
+import { isPlainObject } from './schemas/fields.js';
+import { KongStore } from './store.js';
+
+export interface GuardViolation {
+  method: string;
+  path: string;
+  entity: string;
+  id?: string;
+  tags: string[] | null;
+}
+
+export interface KongDouble {
+  readonly url: string;
+  readonly port: number;
+  readonly faults: FaultInjector;
+  readonly requests: RequestLog;
+  /** From now on record every write (create, update, delete) that touches an entity lacking ALL of `tags`. */
+  guard(tags: string[]): void;
+  readonly violations: GuardViolation[];
+  /** Kong's JWT plugin check (reference §8 steps 3-5) against the stored credentials. */
+  verifyJwt(
+    token: string,
+    options?: { keyClaimName?: string },
+  ):
+    | { ok: true; consumer: { id: string; username: string | null }; key: string }
+    | { ok: false; status: number; message: string };
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+const BODY_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'];
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** `a=1&b.c=2&d[]=x&d[]=y` → nested object; repeated keys become arrays (Kong's form argument decoding). */
+function parseForm(text: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [rawKey, value] of new URLSearchParams(text)) {
+    const isList = rawKey.endsWith('[]');
+    const path = (isList ? rawKey.slice(0, -2) : rawKey).split('.');
+    let node = out;
+    for (const segment of path.slice(0, -1)) {
+      if (!isPlainObject(node[segment])) node[segment] = {};
+      node = node[segment] as Record<string, unknown>;
+    }
+    const leaf = path[path.length - 1] as string;
+    const current = node[leaf];
+    if (isList || current !== undefined)
+      node[leaf] = [...(Array.isArray(current) ? current : current === undefined ? [] : [current]), value];
+    else node[leaf] = value;
+  }
+  return out;
+}
+
+/** Body of a write per kong/api/api_helpers.lua: JSON, form or nothing; anything else 415. */
+function parseBody(req: IncomingMessage, raw: Buffer): { body: Record<string, unknown>; form: boolean } {
+  const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
+  if (!contentType) {
+    if (raw.length > 0) throw kongErrors.unsupportedMediaType();
+    return { body: {}, form: false };
+  }
+  if (!BODY_TYPES.some((type) => contentType.startsWith(type))) throw kongErrors.unsupportedMediaType();
+  if (contentType.startsWith('application/json')) {
+    try {
+      const body = JSON.parse(raw.toString('utf8'));
+      if (!isPlainObject(body)) throw kongErrors.badJson();
+      return { body, form: false };
+    } catch {
+      throw kongErrors.badJson();
+    }
+  }
+  if (contentType.startsWith('multipart/form-data')) throw kongErrors.unsupportedMediaType();
+  return { body: parseForm(raw.toString('utf8')), form: true };
+}
+
+/** Starts the Kong Admin API double on 127.0.0.1 (port 0 = a free port) with an empty database. */
+export async function startKongDouble(
+  options: { port?: number; adminToken?: string; tokenHeader?: string } = {},
+): Promise<KongDouble> {
+  const store = new KongStore();
+  const faults = new FaultInjector();
+  const requests = new RequestLog();
+  const violations: GuardViolation[] = [];
+  const tokenHeader = (options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase();
+  let guardTags: string[] | undefined;
+  let totalRequests = 0;
+  let current: { method: string; path: string } = { method: '', path: '' };
+
+  const lacksGuardTags = (entity: Record<string, unknown> | undefined) => {
+    if (!entity || !guardTags) return false;
+    const tags = Array.isArray(entity.tags) ? (entity.tags as string[]) : [];
+    return !guardTags.every((tag) => tags.includes(tag));
+  };
+
+  const recordWrite = (write: EntityWrite) => {
+    const touched = lacksGuardTags(write.before) ? write.before : lacksGuardTags(write.after) ? write.after : undefined;
+    if (!touched) return;
+    violations.push({
+      method: current.method,
+      path: current.path,
+      entity: write.entity,
+      id: write.id,
+      tags: (touched.tags as string[] | null) ?? null,
+    });
+  };
+
+  const api = new AdminApi(
+    store,
+    { nodeId: randomUUID(), hostname: hostname(), totalRequests: () => totalRequests },
+    recordWrite,
+  );
+
+  function send(
+    res: ServerResponse,
+    reply: Reply,
+    headOnly: boolean,
+    started: number,
+    extra: Record<string, string> = {},
+  ) {
+    const payload = reply.body === undefined || reply.status === 204 ? undefined : JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      ...(payload === undefined ? {} : { 'Content-Type': 'application/json; charset=utf-8' }),
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Allow-Credentials': 'true',
+      'X-Kong-Admin-Latency': String(Date.now() - started),
+      Server: `kong/${KONG_VERSION}`,
+      ...extra,
+    });
+    res.end(headOnly ? undefined : payload);
+  }
+
+  async function answerFault(fault: FaultRule, res: ServerResponse, logged: LoggedRequest, started: number) {
+    if (fault.delayMs) await sleep(fault.delayMs);
+    if (fault.drop) {
+      res.socket?.destroy();
+      return true;
+    }
+    if (fault.status === undefined) return false;
+    logged.status = fault.status;
+    send(
+      res,
+      { status: fault.status, body: fault.body ?? defaultBodyFor(fault.status) },
+      false,
+      started,
+      fault.headers,
+    );
+    return true;
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const logged: LoggedRequest = { method, path: url.pathname };
+    requests.record(logged);
+    totalRequests += 1;
+    const fault = faults.take(logged);
+    if (fault) {
+      logged.fault = true;
+      if (await answerFault(fault, res, logged, started)) return;
+    }
+    const headOnly = method === 'HEAD';
+    let reply: Reply;
+    let extra: Record<string, string> = {};
+    try {
+      if (options.adminToken !== undefined && req.headers[tokenHeader] !== options.adminToken)
+        throw kongErrors.unauthorized();
+      const resolved = resolveRoute(url.pathname);
+      if (!resolved) throw kongErrors.notFound();
+      if (method === 'OPTIONS') {
+        const allow = [...resolved.methods, 'OPTIONS'].join(', ');
+        reply = { status: 204 };
+        extra = { Allow: allow, 'Access-Control-Allow-Methods': allow };
+      } else {
+        const effective = headOnly ? 'GET' : method;
+        if (!resolved.methods.includes(effective)) throw kongErrors.methodNotAllowed();
+        const { body, form } = WRITE_METHODS.has(effective) ? parseBody(req, raw) : { body: {}, form: false };
+        const request: ApiRequest = { method: effective, query: url.searchParams, body, form };
+        current = { method, path: url.pathname };
+        reply = api.handle(resolved.route, request);
+      }
+    } catch (error) {
+      if (error instanceof KongHttpError) {
+        reply = { status: error.status, body: error.body };
+        extra = error.headers;
+      } else {
+        process.stderr.write(`kong double: ${method} ${url.pathname} failed: ${String(error)}\n`);
+        reply = { status: 500, body: defaultBodyFor(500) };
+      }
+    }
+    logged.status = reply.status;
+    send(res, reply, headOnly, started, extra);
+  }
+
+  const server = createServer((req, res) => {
+    void serve(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    faults,
+    requests,
+    violations,
+    guard(tags) {
+      guardTags = [...tags];
+    },
+    verifyJwt: (token, verifyOptions) => verifyJwtWith(store, token, verifyOptions?.keyClaimName),
+    reset() {
+      store.clear();
+      faults.clear();
+      requests.clear();
+      violations.length = 0;
+      guardTags = undefined;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
