@@ -14,6 +14,7 @@ import {
   stripPathOf,
   type TagLayer,
 } from './meshgate-tags.js';
+import { cloudMapUpstreamName } from './scope.js';
 
 export const cloudMapObject = (service: CloudMapService) => `cloudmap:${service.namespace}/${service.name}`;
 
@@ -33,7 +34,7 @@ export function translateCloudMap(
     const added = state.add(object, () => {
       const layers: TagLayer[] = [{ label: `Cloud Map service '${cloudMapService.name}'`, tags: cloudMapService.tags }];
       if (!isExposed(layers)) return [];
-      const name = checkName(checkUpstreamName(`${cloudMapService.name}.${cloudMapService.namespace}`, 'name'), 'name');
+      const name = checkName(checkUpstreamName(cloudMapUpstreamName(cloudMapService), 'name'), 'name');
       const protocol = protocolOf(layers);
       const stripPath = stripPathOf(layers);
       if (protocol === 'grpc' && stripPath) {
