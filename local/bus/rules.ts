@@ -63,13 +63,15 @@ const eventBridgeEvent = z
   })
   .strict();
 
+const destinationSchema = z.union([z.string(), z.object({ type: z.string().optional(), arn: z.unknown() })]);
+
 const functionSchema = z.object({
   handler: z.string().regex(/^[^.]+(\.[^.]+)*\.[A-Za-z_$][\w$]*$/, 'must look like path/to/module.exportName'),
   timeout: z.number().int().positive().optional(),
   memorySize: z.number().int().positive().optional(),
   reservedConcurrency: z.number().int().min(0).optional(),
   maximumRetryAttempts: z.number().int().min(0).max(2).optional(),
-  destinations: z.object({ onFailure: z.unknown().optional() }).optional(),
+  destinations: z.object({ onFailure: destinationSchema.optional() }).optional(),
   events: z
     .array(
       z.union([z.object({ eventBridge: eventBridgeEvent }).strict(), z.object({ schedule: scheduleEvent }).strict()]),
@@ -139,13 +141,18 @@ export function loadServerlessFunctions(path = 'serverless.yml', options: LoadOp
   });
 }
 
-/** `{type: sqs, arn: {Fn::GetAtt: DeadLetterQueue.Arn}}` → `sqs:DeadLetterQueue`; a plain ARN stays as it is. */
-function describeDestination(destination: unknown): string {
+/** `{type: sqs, arn: !GetAtt DeadLetterQueue.Arn}` → `sqs:DeadLetterQueue`; a plain ARN stays as it is. */
+function describeDestination(destination: z.infer<typeof destinationSchema>): string {
   if (typeof destination === 'string') return destination;
-  const { type, arn } = destination as { type?: string; arn?: unknown };
-  const getAtt = (arn as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
-  const target = typeof arn === 'string' ? arn : String(getAtt ?? JSON.stringify(arn)).split('.')[0];
-  return type ? `${type}:${target}` : String(target);
+  const target = typeof destination.arn === 'string' ? destination.arn : logicalIdOf(destination.arn);
+  return destination.type ? `${destination.type}:${target}` : target;
+}
+
+/** The resource a `Ref` / `Fn::GetAtt` names, e.g. `DeadLetterQueue`. */
+function logicalIdOf(reference: unknown): string {
+  const { Ref: ref, 'Fn::GetAtt': getAtt } = (reference ?? {}) as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
+  const id = ref ?? (Array.isArray(getAtt) ? getAtt[0] : String(getAtt ?? '').split('.')[0]);
+  return typeof id === 'string' && id !== '' ? id : JSON.stringify(reference);
 }
 
 const INTRINSICS = ['Ref', 'Sub', 'GetAtt', 'Join', 'Select', 'Split', 'If', 'Equals', 'Not', 'And', 'Or'];
