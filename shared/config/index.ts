@@ -61,6 +61,11 @@ export const ConfigSchema = z
     MESH_NAMES: list,
     /** Cloud Map namespaces to read for exposed services; empty means every namespace. */
     CLOUDMAP_NAMESPACES: list,
+    /** Serverless stage; deployed functions are named `meshgate-<stage>-<function>`. */
+    MESHGATE_STAGE: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{1,32}$/, 'expected 1-32 characters of A-Z a-z 0-9 -')
+      .default('dev'),
     MESHGATE_INSTANCE: z
       .string()
       .regex(/^[A-Za-z0-9._~-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ ~ -')

@@ -1,14 +1,17 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config/index.js';
 import { MeshgateError } from '../errors.js';
 import type { AuditPublisher } from '../events/audit.js';
 import type { KongApi } from '../kong/api.js';
 import { reconcile, type SyncReport, syncRunSummary } from '../reconcile/index.js';
+import { type RollbackKeyResult, rollbackKey } from '../rotation/index.js';
 import type { FreezeState, StateStore } from '../snapshots/store.js';
 
 export class RollbackError extends MeshgateError {}
 
 export interface OperationsDeps {
   kong: KongApi;
+  secretsManager: SecretsManagerClient;
   store: StateStore;
   audit: AuditPublisher;
   /** Asks for a full sync after `resume` (on AWS an async invoke of meshSync; locally a direct run). */
@@ -87,4 +90,38 @@ export async function resumeSync(deps: OperationsDeps, request: { by: string }):
   });
   await deps.requestSync('resume');
   return { wasFrozen: previous !== undefined };
+}
+
+/**
+ * Puts a consumer's key back to the previous version (see rotation's rollbackKey): the rolled-back key is revoked
+ * for good, Kong keeps only valid credentials.
+ */
+export async function rollbackConsumerKey(
+  deps: OperationsDeps,
+  request: { consumer: string; by: string },
+  settings: Pick<Config, 'MESHGATE_INSTANCE'>,
+): Promise<RollbackKeyResult> {
+  const started = performance.now();
+  const result = await rollbackKey(deps.secretsManager, deps.kong, {
+    username: request.consumer,
+    instance: settings.MESHGATE_INSTANCE,
+  });
+  const durationMs = Math.round(performance.now() - started);
+  await deps.store.recordRun({
+    kind: 'rollback',
+    trigger: `key:${request.consumer}`,
+    outcome: 'applied',
+    startedAt: new Date(Date.now() - durationMs).toISOString(),
+    durationMs,
+  });
+  await deps.audit.publish('Rollback Applied', {
+    action: 'key',
+    consumer: result.consumer,
+    restoredKid: result.restoredKid,
+    revokedKid: result.revokedKid,
+    retired: result.retired,
+    by: request.by,
+    durationMs,
+  });
+  return result;
 }

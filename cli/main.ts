@@ -1,0 +1,311 @@
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { type App, createApp, functionName, requestSyncByInvoke } from '../shared/app/context.js';
+import { type Config, loadConfig } from '../shared/config/index.js';
+import { errorMessage, MeshgateError } from '../shared/errors.js';
+import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile/index.js';
+import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../shared/rollback/operations.js';
+import { collectStatus } from '../shared/rollback/status.js';
+import { addConsumer, mintToken, startDueRotations, startRotation } from '../shared/rotation/index.js';
+import { describeResult, desiredKong, runMeshSync } from '../shared/sync/mesh-sync.js';
+import { invokeRemote } from './remote.js';
+import { renderSnapshots, renderStatus } from './render.js';
+
+const USAGE = `meshgate: keeps Kong Gateway in step with the AWS service mesh
+
+Usage:
+  meshgate plan [--json] [--deck FILE]          what a sync would change now (--deck: write the desired state as a decK file)
+  meshgate sync [--dry-run]                     reconcile Kong with the mesh now
+  meshgate status [--json]                      freeze, recent runs, drift, consumers' key ages
+  meshgate snapshots list [--json]              snapshots taken before each apply, newest first
+  meshgate rotate --consumer NAME | --due       start a key rotation (Secrets Manager runs the four steps)
+  meshgate rollback sync --to previous|ID [--no-freeze]
+                                                put Kong back to a snapshot; freezes automatic sync unless --no-freeze
+  meshgate rollback key --consumer NAME         put a consumer's key back to the previous version
+  meshgate freeze --reason TEXT                 automatic sync plans and reports but applies nothing
+  meshgate resume                               lift the freeze and sync
+  meshgate consumer add NAME [--iam-role ARN]   create a consumer's key secret (Kong gets it at the next sync)
+  meshgate token --consumer NAME [--ttl SECONDS]
+                                                a short-lived token signed with the consumer's current key
+
+Options:
+  --remote        invoke the deployed function instead of reaching Kong from here (needs AWS credentials)
+  --stage NAME    the deployed stage for --remote and rotation (default: MESHGATE_STAGE or dev)
+  --by NAME       who acts, recorded in audit events (default: $USER)
+  -h, --help
+
+Configuration comes from the environment (docs/configuration.md): KONG_ADMIN_URL, MESHGATE_STATE_DIR or
+SNAPSHOT_BUCKET, MESH_NAMES, AWS_ENDPOINT_URL, ...`;
+
+class UsageError extends MeshgateError {}
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  deck: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  consumer: { type: 'string' },
+  due: { type: 'boolean' },
+  to: { type: 'string' },
+  'no-freeze': { type: 'boolean' },
+  reason: { type: 'string' },
+  'iam-role': { type: 'string' },
+  ttl: { type: 'string' },
+  remote: { type: 'boolean' },
+  stage: { type: 'string' },
+  by: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+interface Invocation {
+  words: string[];
+  flags: Flags;
+  config: Config;
+  app: () => App;
+  stage: string;
+  by: string;
+  out: (text: string) => void;
+  progress: (text: string) => void;
+}
+
+type Command = (invocation: Invocation) => Promise<void>;
+
+const COMMANDS: Record<string, Command> = {
+  plan: async ({ flags, config, app, out, stage }) => {
+    if (flags.remote)
+      return printRemote(
+        out,
+        flags,
+        await remote(app(), stage, 'meshSync', { action: 'sync', dryRun: true, reason: 'cli:plan' }),
+      );
+    const deps = await app().meshSyncDeps();
+    const desired = await desiredKong(deps, config);
+    if (flags.deck) {
+      writeFileSync(flags.deck, stringify(toDeckFile(desired.state)));
+    }
+    const report = await reconcile(deps.kong, desired.state, {
+      instance: config.MESHGATE_INSTANCE,
+      store: deps.store,
+      trigger: 'cli:plan',
+      dryRun: true,
+      parallelism: config.SYNC_PARALLELISM,
+    });
+    if (flags.json) {
+      out(JSON.stringify({ ...planJson(report.plan), leftOut: desired.failures }, null, 2));
+      return;
+    }
+    out(formatPlan(report.plan));
+    for (const failure of desired.failures) out(`left out ${failure.object}: ${failure.reason}`);
+    if (flags.deck) out(`wrote the desired state as a decK 1.4 file: ${flags.deck}`);
+  },
+
+  sync: async ({ flags, config, app, out, progress, stage }) => {
+    const dryRun = flags['dry-run'] ?? false;
+    if (flags.remote)
+      return printRemote(
+        out,
+        flags,
+        await remote(app(), stage, 'meshSync', { action: 'sync', dryRun, reason: 'cli:sync' }),
+      );
+    const result = await runMeshSync(await app().meshSyncDeps(), { kind: 'full', reason: 'cli:sync', dryRun }, config, {
+      onProgress: (done, total) => progress(`applied ${done}/${total}`),
+    });
+    if (flags.json) {
+      out(
+        JSON.stringify(
+          {
+            outcome: result.report.outcome,
+            ...planJson(result.report.plan),
+            snapshotId: result.report.snapshotId,
+            leftOut: result.failures,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      out(formatPlan(result.report.plan));
+      out(describeResult(result));
+      if (result.report.snapshotId) out(`snapshot before apply: ${result.report.snapshotId}`);
+    }
+    if (result.report.outcome === 'failed' || result.report.outcome === 'rolled-back') process.exitCode = 1;
+  },
+
+  status: async ({ flags, config, app, out, stage }) => {
+    const status = flags.remote
+      ? await remote(app(), stage, 'rollback', { action: 'status' })
+      : await collectStatus(await app().meshSyncDeps(), config);
+    out(
+      flags.json ? JSON.stringify(status, null, 2) : renderStatus(status as Awaited<ReturnType<typeof collectStatus>>),
+    );
+  },
+
+  snapshots: async ({ words, flags, app, out, stage }) => {
+    if (words[1] !== 'list')
+      throw new UsageError(`unknown snapshots command '${words[1] ?? ''}': use 'snapshots list'`);
+    const snapshots = flags.remote
+      ? await remote(app(), stage, 'rollback', { action: 'snapshots' })
+      : await app().store.list();
+    out(
+      flags.json
+        ? JSON.stringify(snapshots, null, 2)
+        : renderSnapshots(snapshots as Awaited<ReturnType<App['store']['list']>>),
+    );
+  },
+
+  rotate: async ({ flags, config, app, out, stage }) => {
+    const sm = app().clients.secretsManager;
+    const rotationLambdaArn = rotationFunctionArn(config, stage);
+    if (flags.due) {
+      const result = await startDueRotations(sm, { rotationLambdaArn });
+      for (const started of result.started) out(`rotated ${started.consumer}: new version ${started.versionId}`);
+      out(`${result.started.length} rotation(s) started, ${result.notDue} not due`);
+      for (const failure of result.failures) out(`failed ${failure.object}: ${failure.reason}`);
+      if (result.failures.length) process.exitCode = 1;
+      return;
+    }
+    const consumer = required(flags.consumer, '--consumer NAME (or --due)');
+    const started = await startRotation(sm, consumer, { rotationLambdaArn });
+    out(`rotated ${started.consumer}: new key version ${started.versionId} is AWSCURRENT`);
+  },
+
+  rollback: async ({ words, flags, config, app, out, stage, by }) => {
+    const what = words[1];
+    if (what === 'sync') {
+      const to = required(flags.to, '--to previous|SNAPSHOT_ID');
+      const freeze = !flags['no-freeze'];
+      if (flags.remote)
+        return printRemote(out, flags, await remote(app(), stage, 'rollback', { action: 'sync', to, freeze, by }));
+      const deps = await app().operationsDeps(async () => {});
+      const result = await rollbackSync(deps, { to, freeze, by }, config);
+      out(formatPlan(result.report.plan));
+      out(
+        `restored snapshot ${result.restored} (${result.report.outcome}); the state it replaced is snapshot ${result.report.snapshotId ?? '(unchanged)'}`,
+      );
+      out(
+        result.freeze
+          ? `automatic sync is frozen: run 'meshgate resume' when the mesh is fixed`
+          : 'automatic sync stays active',
+      );
+      return;
+    }
+    if (what === 'key') {
+      const consumer = required(flags.consumer, '--consumer NAME');
+      if (flags.remote)
+        return printRemote(out, flags, await remote(app(), stage, 'rollback', { action: 'key', consumer, by }));
+      const result = await rollbackConsumerKey(await app().operationsDeps(async () => {}), { consumer, by }, config);
+      out(
+        `${result.consumer}: key ${result.restoredKid} is current again; ${result.revokedKid} is revoked and gone from Kong`,
+      );
+      return;
+    }
+    throw new UsageError(
+      `unknown rollback command '${what ?? ''}': use 'rollback sync --to …' or 'rollback key --consumer …'`,
+    );
+  },
+
+  freeze: async ({ flags, app, out, stage, by }) => {
+    const reason = required(flags.reason, '--reason TEXT');
+    if (flags.remote)
+      return printRemote(out, flags, await remote(app(), stage, 'rollback', { action: 'freeze', reason, by }));
+    const freeze = await freezeSync(app(), { reason, by });
+    out(`automatic sync frozen since ${freeze.since} by ${freeze.by}: ${freeze.reason}`);
+  },
+
+  resume: async ({ flags, config, app, out, stage, by }) => {
+    if (flags.remote) return printRemote(out, flags, await remote(app(), stage, 'rollback', { action: 'resume', by }));
+    const instance = app();
+    const deps = await instance.operationsDeps(async (reason) => {
+      const result = await runMeshSync(await instance.meshSyncDeps(), { kind: 'full', reason, dryRun: false }, config);
+      out(describeResult(result));
+    });
+    const { wasFrozen } = await resumeSync(deps, { by });
+    out(wasFrozen ? 'automatic sync resumed' : 'automatic sync was not frozen');
+  },
+
+  consumer: async ({ words, flags, config, app, out, stage }) => {
+    if (words[1] !== 'add' || !words[2]) throw new UsageError("use 'consumer add NAME [--iam-role ARN]'");
+    const created = await addConsumer(app().clients.secretsManager, {
+      username: words[2],
+      iamRole: flags['iam-role'],
+      alg: config.JWT_ALGORITHM,
+      rotationLambdaArn: rotationFunctionArn(config, stage),
+    });
+    out(`consumer ${words[2]}: key ${created.kid} in ${created.secretArn}; Kong gets it at the next sync`);
+  },
+
+  token: async ({ flags, app, out }) => {
+    const consumer = required(flags.consumer, '--consumer NAME');
+    const ttlSeconds = Number(flags.ttl ?? 300);
+    const minted = await mintToken(app().clients.secretsManager, consumer, { ttlSeconds });
+    out(minted.token);
+  },
+};
+
+function required(value: string | undefined, what: string): string {
+  if (!value) throw new UsageError(`missing ${what}`);
+  return value;
+}
+
+function rotationFunctionArn(config: Config, stage: string): string {
+  const account = process.env.AWS_ACCOUNT_ID ?? '123456789012';
+  return `arn:aws:lambda:${config.AWS_REGION}:${account}:function:${functionName(stage, 'rotateKeys')}`;
+}
+
+async function remote(app: App, stage: string, fn: 'meshSync' | 'rollback', payload: unknown): Promise<unknown> {
+  return invokeRemote(app.clients.lambda, functionName(stage, fn), payload);
+}
+
+function printRemote(out: (text: string) => void, _flags: Flags, result: unknown): void {
+  out(JSON.stringify(result, null, 2));
+}
+
+/** Runs the CLI with `argv` (without node and script); returns the exit code. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  const progress = (text: string) => {
+    if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K`);
+  };
+  try {
+    const { values: flags, positionals: words } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    const command = words[0] ? COMMANDS[words[0]] : undefined;
+    if (flags.help || !command) {
+      out(USAGE);
+      if (!flags.help && words[0]) throw new UsageError(`unknown command '${words[0]}'`);
+      return flags.help ? 0 : 2;
+    }
+    const config = loadConfig(env);
+    let app: App | undefined;
+    await command({
+      words,
+      flags,
+      config,
+      app: () => {
+        app ??= createApp(config);
+        return app;
+      },
+      stage: flags.stage ?? config.MESHGATE_STAGE,
+      by: flags.by ?? env.USER ?? 'cli',
+      out,
+      progress,
+    });
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    process.stderr.write(`meshgate: ${errorMessage(error)}\n`);
+    return error instanceof UsageError || (error instanceof Error && error.name === 'TypeError' && 'code' in error)
+      ? 2
+      : 1;
+  }
+}
+
+// Run when executed (bin/meshgate.js imports this module); tests import `main` instead.
+if (process.argv[1]?.endsWith('meshgate.js') || process.argv[1]?.endsWith('meshgate')) {
+  process.exitCode = await main(process.argv.slice(2));
+  // The AWS SDK and Kong clients keep sockets alive; the command is done.
+  process.exit();
+}
+
+export { requestSyncByInvoke };

@@ -1,0 +1,69 @@
+import type { Config } from '../config/index.js';
+import { errorMessage } from '../errors.js';
+import { type PlanSummary, reconcile } from '../reconcile/index.js';
+import type { FreezeState, RunRecord, SnapshotMeta } from '../snapshots/store.js';
+import { desiredKong, type MeshSyncDeps } from '../sync/mesh-sync.js';
+
+export interface ConsumerStatus {
+  username: string;
+  /** kid of the AWSCURRENT key. */
+  currentKid?: string;
+  /** Age of the AWSCURRENT key in hours. */
+  keyAgeHours?: number;
+  /** Live key versions (current, pending, previous in its grace period). */
+  liveKeys: number;
+}
+
+export interface StatusReport {
+  instance: string;
+  freeze?: FreezeState;
+  runs: RunRecord[];
+  snapshots: SnapshotMeta[];
+  /** What a sync would change now, or why that could not be worked out. */
+  drift: { summary: PlanSummary; leftOut: number } | { error: string };
+  consumers: ConsumerStatus[];
+}
+
+/** Everything `meshgate status` shows: freeze, recent runs and snapshots, drift now, consumers' key ages. */
+export async function collectStatus(
+  deps: MeshSyncDeps,
+  settings: Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'>,
+  now = new Date(),
+): Promise<StatusReport> {
+  const [freeze, runs, snapshots, consumers] = await Promise.all([
+    deps.store.getFreeze(),
+    deps.store.listRuns(10),
+    deps.store.list(5),
+    deps.readConsumers(),
+  ]);
+  let drift: StatusReport['drift'];
+  try {
+    const desired = await desiredKong(deps, settings);
+    const report = await reconcile(deps.kong, desired.state, {
+      instance: settings.MESHGATE_INSTANCE,
+      store: deps.store,
+      trigger: 'status',
+      dryRun: true,
+      parallelism: settings.SYNC_PARALLELISM,
+    });
+    drift = { summary: report.plan.summary, leftOut: desired.failures.length };
+  } catch (error) {
+    drift = { error: errorMessage(error) };
+  }
+  return {
+    instance: settings.MESHGATE_INSTANCE,
+    freeze,
+    runs,
+    snapshots,
+    drift,
+    consumers: consumers.consumers.map((consumer) => {
+      const current = consumer.keys.find((key) => key.stages.includes('AWSCURRENT'));
+      return {
+        username: consumer.username,
+        currentKid: current?.kid,
+        keyAgeHours: current ? Math.round((now.getTime() - Date.parse(current.createdAt)) / 360_000) / 10 : undefined,
+        liveKeys: consumer.keys.length,
+      };
+    }),
+  };
+}
