@@ -1,9 +1,9 @@
+import { mapLimit } from '../concurrency.js';
 import type { KongApi } from '../kong/api.js';
 import type { AnyEntity, EntityKind } from '../kong/entities.js';
 import { isOwned } from '../kong/ownership.js';
 import type { Change } from './diff.js';
 import { ReconcileError } from './errors.js';
-import { mapLimit } from './limit.js';
 import { type Plan, planChanges } from './plan.js';
 
 export interface ChangeFailure {

@@ -1,9 +1,9 @@
+import { mapLimit } from '../concurrency.js';
 import type { KongApi } from '../kong/api.js';
 import { type EntityKind, emptyKongState, type KongState, type Upstream } from '../kong/entities.js';
 import { isOwned, ownershipTags } from '../kong/ownership.js';
 import { entitiesOf, stateKey } from './diff.js';
 import { ReconcileError } from './errors.js';
-import { mapLimit } from './limit.js';
 
 /** A scoped run touches only these upstreams (by name) and their targets; everything else is left alone. */
 export interface Scope {

@@ -2,7 +2,7 @@ import { errorMessage } from '../errors.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
 import type { RunSummary, StateStore } from '../snapshots/store.js';
-import { type ApplyResult, apply, type ChangeFailure } from './apply.js';
+import { type ApplyResult, apply, assertOwnership, type ChangeFailure } from './apply.js';
 import { type Change, diff } from './diff.js';
 import { dump, type Scope, scopeState } from './dump.js';
 import { ReconcileError } from './errors.js';
@@ -47,7 +47,8 @@ const DEFAULT_PARALLELISM = 10;
 /**
  * Makes Kong's owned state equal `desired`: dump → diff → plan → snapshot → apply, restoring the snapshot when the
  * apply fails. A run with nothing to do writes nothing (no snapshot either). Throws ReconcileError only before any
- * Kong write (dump or snapshot failed); once writing has started, the outcome is in the report.
+ * Kong write (dump failed, the plan touches unowned entities, snapshot failed); once writing has started, the
+ * outcome is in the report.
  */
 export async function reconcile(kong: KongApi, desired: KongState, options: ReconcileOptions): Promise<SyncReport> {
   const started = performance.now();
@@ -67,6 +68,7 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
     durationMs: Math.round(performance.now() - started),
   });
 
+  assertOwnership(planned, options.instance);
   if (isEmptyPlan(planned)) return report('no-changes');
   if (options.dryRun || options.frozen) return report('planned');
 

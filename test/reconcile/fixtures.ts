@@ -60,6 +60,13 @@ export const jwt = (username: string, key: string, extra: Partial<JwtCredential>
     ...extra,
   });
 
+/** Plugin configs are written whole, as Kong returns them (translation does the same): the diff compares them as is. */
+export const correlationConfig = (header: string, echo = false) => ({
+  header_name: header,
+  generator: 'uuid#counter',
+  echo_downstream: echo,
+});
+
 export const servicePlugin = (name: string, serviceName: string, extra: Partial<Plugin> = {}): Plugin =>
   normalizeEntity('plugin', {
     id: entityId(INSTANCE, 'plugin', `${name}/service/${serviceName}`),
