@@ -53,12 +53,15 @@ function describeAwsError(error: unknown): string {
 
 /**
  * Runs one AWS call of a source. `call` names the operation and the object (e.g. `App Mesh DescribeVirtualGateway
- * mesh/m/virtualGateway/g`); any failure comes back as a SourceError saying which call failed and why.
+ * mesh/m/virtualGateway/g`); any failure comes back as a SourceError saying which call failed and why. An aborted
+ * read throws the abort reason as is: it is no fault of the service.
  */
-export async function readAws<T>(call: string, request: () => Promise<T>): Promise<T> {
+export async function readAws<T>(call: string, request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  signal?.throwIfAborted();
   try {
     return await request();
   } catch (error) {
+    signal?.throwIfAborted();
     if (error instanceof SourceError) {
       throw new SourceError(`${call} failed: ${error.message}`, { cause: error, context: { ...error.context, call } });
     }

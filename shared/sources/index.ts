@@ -29,7 +29,7 @@ export async function readMesh(sources: readonly MeshSource[], signal?: AbortSig
   const snapshots = await Promise.all(
     sources.map((source) =>
       source.read(signal).catch((error: unknown) => {
-        if (error instanceof SourceError) throw error;
+        if (error instanceof SourceError || signal?.aborted) throw error;
         throw new SourceError(`mesh source '${source.name}' failed: ${errorMessage(error)}`, {
           cause: error,
           context: { source: source.name, unreachable: true },

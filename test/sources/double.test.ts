@@ -1,8 +1,10 @@
+import { AppMeshClient, DescribeVirtualGatewayCommand } from '@aws-sdk/client-app-mesh';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsDouble, startAwsDouble } from '../../local/aws/server.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
 import { AppMeshSource } from '../../shared/sources/appmesh/index.js';
 import { CloudMapSource } from '../../shared/sources/cloudmap/index.js';
+import { refuseLimitExceededRetries } from '../../shared/sources/errors.js';
 import { createSources, readMesh, resolveCloudMapService, SourceError } from '../../shared/sources/index.js';
 import { MeshSnapshotSchema } from '../../shared/sources/model.js';
 import { buildEstate } from './fixtures.js';
@@ -156,6 +158,29 @@ describe('mesh sources against the AWS double', () => {
     expect(snapshot.failures[1]?.reason).toContain('LimitExceededException');
     expect(snapshot.gatewayRoutes.map((route) => route.name)).not.toContain('orders-admin');
     await expectGolden('object-failures', snapshot);
+  });
+
+  it('makes the SDK give up at once on LimitExceededException, which it would otherwise retry as throttling', async () => {
+    const describeGateway = new DescribeVirtualGatewayCommand({ meshName: 'apps', virtualGatewayName: 'grpc-gw' });
+    const quotaError = {
+      match: (request: { operation?: string }) => request.operation === 'DescribeVirtualGateway',
+      times: 2,
+      status: 400,
+      body: { code: 'LimitExceededException', message: 'quota exceeded' },
+    };
+    double.faults.inject(quotaError);
+    const plain = new AppMeshClient({ region: double.region });
+    const retried = await plain.send(describeGateway);
+    expect(retried.virtualGateway?.virtualGatewayName).toBe('grpc-gw');
+    expect(calls('DescribeVirtualGateway')).toHaveLength(3);
+
+    double.faults.clear();
+    double.requests.clear();
+    double.faults.inject(quotaError);
+    const refusing = new AppMeshClient({ region: double.region });
+    refuseLimitExceededRetries(refusing);
+    await expect(refusing.send(describeGateway)).rejects.toThrow('LimitExceededException (HTTP 400): quota exceeded');
+    expect(calls('DescribeVirtualGateway')).toHaveLength(1);
   });
 
   it('fails the run with a clear error when App Mesh keeps answering 503', async () => {

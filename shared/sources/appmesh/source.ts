@@ -107,7 +107,7 @@ class AppMeshRead {
 
   /** Runs the read of one object; a failure is recorded against it (undefined returned) unless the service is unusable. */
   private call<T>(operation: string, object: string, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
-    return readAws(`App Mesh ${operation} ${object}`, () => request(this.signal));
+    return readAws(`App Mesh ${operation} ${object}`, () => request(this.signal), this.signal);
   }
 
   private async listMesh(mesh: string) {

@@ -50,16 +50,19 @@ export async function discoverEndpoints(
   defaultPort: number | undefined,
   signal?: AbortSignal,
 ): Promise<DiscoveredEndpoints> {
-  const { Instances = [] } = await readAws(`Cloud Map DiscoverInstances ${namespace}/${service}`, () =>
-    client.send(
-      new DiscoverInstancesCommand({
-        NamespaceName: namespace,
-        ServiceName: service,
-        HealthStatus: 'ALL',
-        MaxResults: DISCOVER_MAX_RESULTS,
-      }),
-      { abortSignal: signal },
-    ),
+  const { Instances = [] } = await readAws(
+    `Cloud Map DiscoverInstances ${namespace}/${service}`,
+    () =>
+      client.send(
+        new DiscoverInstancesCommand({
+          NamespaceName: namespace,
+          ServiceName: service,
+          HealthStatus: 'ALL',
+          MaxResults: DISCOVER_MAX_RESULTS,
+        }),
+        { abortSignal: signal },
+      ),
+    signal,
   );
   const endpoints: Endpoint[] = [];
   const skipped: string[] = [];

@@ -17,13 +17,17 @@ export async function resolveCloudMapService(
   signal?: AbortSignal,
 ): Promise<{ namespace: string; service: string } | undefined> {
   try {
-    const { Service } = await readAws(`Cloud Map GetService ${serviceId}`, () =>
-      client.send(new GetServiceCommand({ Id: serviceId }), { abortSignal: signal }),
+    const { Service } = await readAws(
+      `Cloud Map GetService ${serviceId}`,
+      () => client.send(new GetServiceCommand({ Id: serviceId }), { abortSignal: signal }),
+      signal,
     );
     if (!Service?.NamespaceId || !Service.Name) return undefined;
     const namespaceId = Service.NamespaceId;
-    const { Namespace } = await readAws(`Cloud Map GetNamespace ${namespaceId}`, () =>
-      client.send(new GetNamespaceCommand({ Id: namespaceId }), { abortSignal: signal }),
+    const { Namespace } = await readAws(
+      `Cloud Map GetNamespace ${namespaceId}`,
+      () => client.send(new GetNamespaceCommand({ Id: namespaceId }), { abortSignal: signal }),
+      signal,
     );
     return Namespace?.Name ? { namespace: Namespace.Name, service: Service.Name } : undefined;
   } catch (error) {

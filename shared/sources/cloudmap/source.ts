@@ -81,7 +81,7 @@ class CloudMapRead {
   }
 
   private call<T>(operation: string, object: string, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
-    return readAws(`Cloud Map ${operation} ${object}`, () => request(this.signal));
+    return readAws(`Cloud Map ${operation} ${object}`, () => request(this.signal), this.signal);
   }
 
   /** The configured namespaces (a missing one is a recorded failure), or all. Failing to list them fails the read. */

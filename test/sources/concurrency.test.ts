@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { mapLimit, paginate } from '../../shared/concurrency.js';
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('mapLimit', () => {
+  it('keeps the order of the items and never runs more than `limit` calls at once', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const results = await mapLimit([5, 1, 4, 2, 3, 0, 6], 3, async (item) => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      for (let i = 0; i < item; i += 1) await tick();
+      inFlight -= 1;
+      return item * 10;
+    });
+    expect(results).toEqual([50, 10, 40, 20, 30, 0, 60]);
+    expect(peak).toBe(3);
+  });
+
+  it('rejects with the first failure and starts no further calls', async () => {
+    const started: number[] = [];
+    const run = mapLimit([0, 1, 2, 3, 4, 5], 2, async (item) => {
+      started.push(item);
+      await tick();
+      if (item === 1) throw new Error('item 1 failed');
+      return item;
+    });
+    await expect(run).rejects.toThrow('item 1 failed');
+    expect(started).toEqual([0, 1, 2]);
+  });
+
+  it('maps an empty list without calling fn and refuses a limit below 1', async () => {
+    expect(await mapLimit([], 5, async () => 1)).toEqual([]);
+    await expect(mapLimit([1], 0, async () => 1)).rejects.toThrow('limit must be a positive integer');
+  });
+});
+
+describe('paginate', () => {
+  it('follows nextToken until the last page', async () => {
+    const pages: Record<string, { items: number[]; nextToken?: string }> = {
+      start: { items: [1, 2], nextToken: 'b' },
+      b: { items: [3], nextToken: 'c' },
+      c: { items: [] },
+    };
+    const tokens: (string | undefined)[] = [];
+    const items = await paginate(async (token) => {
+      tokens.push(token);
+      const page = pages[token ?? 'start'];
+      return { items: page?.items, nextToken: page?.nextToken };
+    });
+    expect(items).toEqual([1, 2, 3]);
+    expect(tokens).toEqual([undefined, 'b', 'c']);
+  });
+
+  it('fails instead of looping when the service repeats a token', async () => {
+    await expect(paginate(async () => ({ items: [1], nextToken: 'same' }))).rejects.toThrow(
+      "the same nextToken came back twice ('same')",
+    );
+  });
+});
