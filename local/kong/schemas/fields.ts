@@ -146,8 +146,10 @@ export function validateField(field: Field, raw: unknown, options: ValidateOptio
       return validateList(field, value, options);
     case 'map':
       return validateMap(field, value, options);
-    case 'foreign':
-      return validateForeign(value);
+    case 'foreign': {
+      const result = validateForeign(value);
+      return result.error === undefined && field.check ? { ...result, error: callCheck(field, value) } : result;
+    }
     case 'record': {
       if (!isPlainObject(value)) return { value, error: TYPE_MESSAGES.record };
       if (field.open || !field.fields) return { value };
@@ -170,7 +172,7 @@ function checkScalar(field: Field, value: string | number): string | undefined {
   if (field.one_of && !field.one_of.includes(value)) return messages.oneOf(field.one_of);
   if (field.between && typeof value === 'number' && (value < field.between[0] || value > field.between[1]))
     return messages.between(field.between[0], field.between[1]);
-  return field.check ? (field.check as (v: unknown) => string | undefined)(value) : undefined;
+  return field.check ? callCheck(field, value) : undefined;
 }
 
 function validateList(field: Field, value: unknown, options: ValidateOptions): Result {
@@ -193,7 +195,7 @@ function validateList(field: Field, value: unknown, options: ValidateOptions): R
   if (failed) return { value: out, error: errors };
   if (field.len_min !== undefined && out.length < field.len_min)
     return { value: out, error: `length must be at least ${field.len_min}` };
-  return { value: out, error: field.check ? (field.check as (v: unknown) => string | undefined)(out) : undefined };
+  return { value: out, error: field.check ? callCheck(field, out) : undefined };
 }
 
 function validateMap(field: Field, value: unknown, options: ValidateOptions): Result {
@@ -208,7 +210,7 @@ function validateMap(field: Field, value: unknown, options: ValidateOptions): Re
     if (error !== undefined) errors[key] = error;
   }
   if (Object.keys(errors).length) return { value: out, error: errors };
-  return { value: out, error: field.check ? (field.check as (v: unknown) => string | undefined)(out) : undefined };
+  return { value: out, error: field.check ? callCheck(field, out) : undefined };
 }
 
 function validateForeign(value: unknown): Result {
@@ -262,4 +264,8 @@ export function atLeastOneOf(names: string[]): EntityCheck {
         ? undefined
         : { '@entity': [messages.atLeastOneOf(names)] },
   };
+}
+
+function callCheck(field: Field, value: unknown): string | undefined {
+  return (field.check as ((v: unknown) => string | undefined) | undefined)?.(value);
 }

@@ -1,17 +1,7 @@
 import type { ErrorTree } from '../errors.js';
 import { type EntityDef, staticSchema } from './entity.js';
 import type { EntityCheck, Field, Fields } from './fields.js';
-import {
-  foreign,
-  hostWithOptionalPort,
-  id,
-  PROTOCOLS,
-  port,
-  protocols,
-  tags,
-  timestamp,
-  utf8Name,
-} from './typedefs.js';
+import { foreign, id, PROTOCOLS, parseHostPort, port, protocols, tags, timestamp, utf8Name } from './typedefs.js';
 
 const ipPort: Field = {
   type: 'record',
@@ -58,9 +48,7 @@ function checkWildcardHost(value: string): string | undefined {
   if (wildcards === 1 && !value.startsWith('*.') && !value.endsWith('.*'))
     return 'invalid wildcard: must be placed at leftmost or rightmost label';
   const bare = value.replace(/^\*\./, 'x.').replace(/\.\*$/, '.x');
-  return hostWithOptionalPort.check && (hostWithOptionalPort.check as (v: string) => string | undefined)(bare)
-    ? `invalid hostname: ${value}`
-    : undefined;
+  return parseHostPort(bare) ? undefined : `invalid hostname: ${value}`;
 }
 
 function checkRouterPath(value: string): string | undefined {
