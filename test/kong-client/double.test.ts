@@ -42,7 +42,7 @@ function desiredState(): { [K in EntityKind]: EntityByKind[K] } {
       id: id('jwt', 'alice/kid-1'),
       consumer: { id: consumer.id },
       key: 'kid-1',
-      secret: 'unused-for-es256',
+      secret: 'test-hmac-secret',
       algorithm: 'HS256',
       tags: OWNED,
     }),
