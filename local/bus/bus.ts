@@ -235,7 +235,7 @@ export function createLocalBus(options: LocalBusOptions): LocalBus {
       };
     },
 
-    invoke(functionName, payload) {
+    async invoke(functionName, payload) {
       const spec = specNamed(functionName);
       return tracked(() => runOnce(spec, payload, randomUUID(), 1));
     },

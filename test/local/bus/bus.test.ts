@@ -250,7 +250,7 @@ describe('direct invoke', () => {
       ['rotateKeys', 'error'],
     ]);
     expect(bus.deadLetters).toEqual([]);
-    expect(() => bus.invoke('nope', {})).toThrow(/no function 'nope'.*meshSync, rotateKeys, rollback/);
+    await expect(bus.invoke('nope', {})).rejects.toThrow(/no function 'nope'.*meshSync, rotateKeys, rollback/);
   });
 
   it('loads the TypeScript handler module that serverless.yml names by default', async () => {
