@@ -5,9 +5,9 @@ import type { KeyAlgorithm } from './keys.js';
 
 /** Structured logging as rotation needs it (Powertools' Logger fits). Attributes never carry key material. */
 export interface RotationLogger {
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
 }
 
 export const silentLogger: RotationLogger = { info() {}, warn() {}, error() {} };

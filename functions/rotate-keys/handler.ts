@@ -1,0 +1,103 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { awsClients } from '../../shared/aws/clients.js';
+import { config } from '../../shared/config/index.js';
+import { EventBridgeAuditPublisher } from '../../shared/events/audit.js';
+import { kongClientFromConfig } from '../../shared/kong/admin-token.js';
+import { logger as sharedLogger } from '../../shared/lambda/observability.js';
+import { RotationError } from '../../shared/rotation/errors.js';
+import { ROTATION_STEPS, type RotationDeps, rotateStep, startDueRotations } from '../../shared/rotation/index.js';
+
+/** `create_secret` and `CreateSecret` spellings are accepted defensively; the service sends `createSecret`. */
+const StepSchema = z
+  .string()
+  .transform((step) => step.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()))
+  .transform((step) => step.charAt(0).toLowerCase() + step.slice(1))
+  .pipe(z.enum(ROTATION_STEPS));
+
+const RotationInvocationSchema = z.object({
+  Step: StepSchema,
+  SecretId: z.string().min(1),
+  ClientRequestToken: z.string().min(1),
+  RotationToken: z.string().min(1).optional(),
+});
+
+const ScheduledEventSchema = z.object({
+  'detail-type': z.literal('Scheduled Event'),
+  source: z.string(),
+});
+
+export type RotateKeysResult =
+  | Awaited<ReturnType<typeof rotateStep>>
+  | Awaited<ReturnType<typeof startDueRotations>>
+  | { status: 'dropped'; reason: string };
+
+/**
+ * The rotateKeys function: a Secrets Manager rotation invocation runs one step; the daily EventBridge schedule
+ * starts overdue rotations (secrets without a rotation function get this one). Wiring only; the logic is in
+ * shared/rotation.
+ */
+export function createRotateKeysHandler(resolveDeps: () => Promise<RotationDeps>, logger: Logger = sharedLogger) {
+  async function rotateKeys(event: unknown, context: Context): Promise<RotateKeysResult> {
+    if (isObject(event) && 'Step' in event) {
+      const parsed = RotationInvocationSchema.safeParse(event);
+      // A malformed rotation invocation must fail, or Secrets Manager would take the step as done.
+      if (!parsed.success) throw new RotationError(`malformed rotation invocation: ${describeIssues(parsed.error)}`);
+      return rotateStep(await resolveDeps(), parsed.data);
+    }
+    if (ScheduledEventSchema.safeParse(event).success) {
+      const deps = await resolveDeps();
+      const result = await startDueRotations(deps.secretsManager, { rotationLambdaArn: context.invokedFunctionArn });
+      logger.info('due rotations started', {
+        started: result.started.map((entry) => entry.consumer),
+        notDue: result.notDue,
+        failures: result.failures,
+      });
+      return result;
+    }
+    const reason = 'neither a Secrets Manager rotation invocation nor a Scheduled Event';
+    logger.warn('event dropped', { reason });
+    return { status: 'dropped', reason };
+  }
+  return middy(rotateKeys).use(injectLambdaContext(logger));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; ');
+}
+
+async function depsFromConfig(): Promise<RotationDeps> {
+  const settings = config();
+  const { secretsManager, eventBridge } = awsClients();
+  return {
+    secretsManager,
+    kong: await kongClientFromConfig(settings, secretsManager),
+    instance: settings.MESHGATE_INSTANCE,
+    alg: settings.JWT_ALGORITHM,
+    graceMs: settings.KEY_GRACE_PERIOD,
+    audit: new EventBridgeAuditPublisher(eventBridge, settings.AUDIT_BUS_NAME, settings.MESHGATE_INSTANCE),
+    logger: sharedLogger,
+  };
+}
+
+let cachedDeps: Promise<RotationDeps> | undefined;
+
+/** Built once per process (at the first invocation); warm invocations reuse the clients. A failure is retried. */
+function sharedDeps(): Promise<RotationDeps> {
+  if (cachedDeps) return cachedDeps;
+  const building = depsFromConfig().catch((error: unknown) => {
+    cachedDeps = undefined;
+    throw error;
+  });
+  cachedDeps = building;
+  return building;
+}
+
+export const handler = createRotateKeysHandler(sharedDeps);
