@@ -1,6 +1,19 @@
-import { type AnyEntity, type EntityKind, type KongState, normalizeEntity, type Plugin } from '../kong/entities.js';
+import {
+  type AnyEntity,
+  type EntityKind,
+  type KongState,
+  normalizeEntity,
+  type Plugin,
+  type Upstream,
+} from '../kong/entities.js';
 
 type DeckEntity = Record<string, unknown>;
+
+/** Fields Kong 3.9 has and decK 1.4's file schema rejects; decK 1.4 neither writes nor compares them. */
+const UNKNOWN_TO_DECK: Partial<Record<EntityKind, string[]>> = {
+  service: ['enabled'],
+  upstream: ['use_srv_name'],
+};
 
 export interface DeckFile {
   _format_version: '1.1';
@@ -14,10 +27,10 @@ export interface DeckFile {
  * Fields as decK writes them: everything Kong would return, so decK 1.4 (which compares with DeepEqual and knows
  * only a few defaults, reference §12.4) finds nothing to change after a sync. Timestamps go (Kong sets them),
  * foreign keys go where nesting expresses them, and top-level nulls go (decK reads an absent field as null).
- * Nested records such as plugin `config` and `healthchecks` stay whole, nulls included: decK compares them as maps.
+ * Plugin `config` stays whole, nulls included: decK compares it as a map.
  */
 function deckFields(kind: EntityKind, entity: AnyEntity, dropped: string[] = []): DeckEntity {
-  const omit = new Set(['created_at', 'updated_at', ...dropped]);
+  const omit = new Set(['created_at', 'updated_at', ...(UNKNOWN_TO_DECK[kind] ?? []), ...dropped]);
   const fields: DeckEntity = {};
   for (const [field, value] of Object.entries(normalizeEntity(kind, entity))) {
     if (!omit.has(field) && value !== null && value !== undefined) fields[field] = value;
@@ -56,6 +69,7 @@ export function toDeckFile(state: KongState): DeckFile {
   // left out rather than bound to a wrong service. meshgate never writes them.
   const upstreams = state.upstreams.map((upstream) => ({
     ...deckFields('upstream', upstream),
+    healthchecks: deckHealthchecks(upstream.healthchecks),
     targets: (targetsByUpstream.get(upstream.id) ?? []).map((target) => deckFields('target', target, ['upstream'])),
   }));
   const consumers = state.consumers.map((consumer) => ({
@@ -85,6 +99,25 @@ function deckPlugin(plugin: Plugin, owner?: 'route' | 'service' | 'consumer'): D
     if (scope !== owner && reference) fields[scope] = reference.id;
   }
   return fields;
+}
+
+/**
+ * decK 1.4 types healthchecks strictly: no nulls (absent reads as Kong's null) and no `active.headers`, which
+ * meshgate never sets.
+ */
+function deckHealthchecks(healthchecks: Upstream['healthchecks']): unknown {
+  const { headers: _unsupported, ...active } = healthchecks.active;
+  return withoutNulls({ ...healthchecks, active });
+}
+
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, item]) => item !== null)
+      .map(([key, item]) => [key, withoutNulls(item)]),
+  );
 }
 
 function groupBy<T>(items: T[], keyOf: (item: T) => string): Map<string, T[]> {
