@@ -1,0 +1,146 @@
+import {
+  DescribeSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { type AwsDouble, type LambdaHandler, startAwsDouble } from '../../local/aws/server.js';
+import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
+import type { AuditDetailType, AuditPublisher } from '../../shared/events/audit.js';
+import { KongClient } from '../../shared/kong/client.js';
+import { addConsumer, readConsumers } from '../../shared/rotation/consumers.js';
+import { ensureCredentials, retireCredentials } from '../../shared/rotation/credentials.js';
+import type { RotationDeps } from '../../shared/rotation/deps.js';
+import type { KeyAlgorithm } from '../../shared/rotation/keys.js';
+import { startRotation } from '../../shared/rotation/schedule.js';
+import { AWSCURRENT, AWSPENDING, holderOf } from '../../shared/rotation/secrets.js';
+import { type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
+import { mintToken } from '../../shared/rotation/token.js';
+import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
+
+export const FUNCTION_NAME = 'meshgate-rotateKeys';
+export const INSTANCE = 'test';
+
+/** The Kong double, the AWS double, clients without retries, and the rotation function registered in the double. */
+export interface RotationWorld {
+  aws: AwsDouble;
+  kongDouble: KongDouble;
+  sm: SecretsManagerClient;
+  kong: KongClient;
+  deps: RotationDeps;
+  functionArn: string;
+  audit: { detailType: AuditDetailType; detail: Record<string, unknown> }[];
+  /** Replaces the function the double invokes; `next` runs the real rotation step. */
+  wrapFunction(
+    wrapper: (event: RotationEvent, next: (event: RotationEvent) => Promise<unknown>) => Promise<unknown>,
+  ): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export async function startRotationWorld(
+  options: { graceMs?: number; alg?: KeyAlgorithm } = {},
+): Promise<RotationWorld> {
+  const aws = await startAwsDouble();
+  const kongDouble = await startKongDouble({ adminToken: TEST_ADMIN_TOKEN });
+  const sm = new SecretsManagerClient({
+    endpoint: aws.url,
+    region: aws.region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
+  const kong = new KongClient({ url: kongDouble.url, token: TEST_ADMIN_TOKEN, retry: { maxAttempts: 1 } });
+  const audit: RotationWorld['audit'] = [];
+  const publisher: AuditPublisher = {
+    publish: async (detailType, detail) => {
+      audit.push({ detailType, detail });
+    },
+  };
+  const deps: RotationDeps = {
+    secretsManager: sm,
+    kong,
+    instance: INSTANCE,
+    alg: options.alg ?? 'ES256',
+    graceMs: options.graceMs ?? 3_600_000,
+    audit: publisher,
+  };
+  const real = (event: RotationEvent) => rotateStep(deps, event);
+  const register = (handler: LambdaHandler) => aws.registerFunction(FUNCTION_NAME, handler);
+  register(async (event) => real(event as RotationEvent));
+  return {
+    aws,
+    kongDouble,
+    sm,
+    kong,
+    deps,
+    functionArn: `arn:aws:lambda:${aws.region}:${aws.account}:function:${FUNCTION_NAME}`,
+    audit,
+    wrapFunction(wrapper) {
+      register(async (event) => wrapper(event as RotationEvent, real));
+    },
+    reset() {
+      aws.reset();
+      kongDouble.reset();
+      audit.length = 0;
+      register(async (event) => real(event as RotationEvent));
+    },
+    async close() {
+      sm.destroy();
+      kong.close();
+      await Promise.all([aws.close(), kongDouble.close()]);
+    },
+  };
+}
+
+/** Creates a consumer with rotation configured and publishes it to Kong the way sync does. */
+export async function addSyncedConsumer(world: RotationWorld, username: string): Promise<void> {
+  await addConsumer(world.sm, { username, alg: world.deps.alg, rotationLambdaArn: world.functionArn });
+  await syncConsumers(world);
+}
+
+/** What meshSync does for consumers: Kong ends up with exactly readConsumers' live credentials. */
+export async function syncConsumers(world: RotationWorld): Promise<void> {
+  const { consumers, failures } = await readConsumers(world.sm, { graceMs: world.deps.graceMs });
+  if (failures.length > 0) throw new Error(`readConsumers failures: ${JSON.stringify(failures)}`);
+  for (const spec of consumers) {
+    await ensureCredentials(world.kong, INSTANCE, spec);
+    await retireCredentials(world.kong, INSTANCE, spec.username, new Set(spec.keys.map((key) => key.kid)));
+  }
+}
+
+export function rotate(world: RotationWorld, username: string) {
+  return startRotation(world.sm, username);
+}
+
+export async function labels(world: RotationWorld, username: string): Promise<Record<string, string[]>> {
+  const described = await world.sm.send(new DescribeSecretCommand({ SecretId: `meshgate/consumers/${username}` }));
+  return described.VersionIdsToStages ?? {};
+}
+
+export async function currentVersion(world: RotationWorld, username: string): Promise<string | undefined> {
+  return holderOf(await labels(world, username), AWSCURRENT);
+}
+
+/** AWSPENDING on a version other than AWSCURRENT's (what blocks the next RotateSecret). */
+export async function blockingPending(world: RotationWorld, username: string): Promise<string | undefined> {
+  const stages = await labels(world, username);
+  const pending = holderOf(stages, AWSPENDING);
+  return pending && pending !== holderOf(stages, AWSCURRENT) ? pending : undefined;
+}
+
+/** Kong's verdict on a fresh token signed with the consumer's AWSCURRENT key. */
+export async function currentTokenVerdict(world: RotationWorld, username: string) {
+  const { token, kid } = await mintToken(world.sm, username, { ttlSeconds: 300 });
+  return { kid, token, verdict: world.kongDouble.verifyJwt(token, { keyClaimName: 'kid' }) };
+}
+
+export async function kongKids(world: RotationWorld, username: string): Promise<string[]> {
+  const credentials = await world.kong.list('jwt');
+  const consumer = await world.kong.get('consumer', username);
+  return credentials
+    .filter((credential) => credential.consumer.id === consumer?.id)
+    .map((credential) => credential.key)
+    .sort();
+}
+
+export { RotateSecretCommand, UpdateSecretVersionStageCommand };
