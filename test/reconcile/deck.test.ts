@@ -71,6 +71,7 @@ describe('toDeckFile', () => {
     expect(orders?.routes).toEqual([expect.objectContaining({ name: 'orders', strip_path: true, methods: ['GET'] })]);
     expect(orders?.plugins).toEqual([
       expect.objectContaining({ name: 'correlation-id', config: correlationConfig('x-request-id') }),
+      expect.objectContaining({ name: 'jwt', config: JWT_PLUGIN_CONFIG }),
     ]);
     const billingRoute = (billing!.routes as Record<string, unknown>[])[0]!;
     expect(billingRoute.plugins).toHaveLength(1);
