@@ -17,8 +17,11 @@ export const RollbackCommandSchema = z.discriminatedUnion(
       by: z.string().min(1).default('rollback'),
     }),
     z.object({ action: z.literal('resume'), by: z.string().min(1).default('rollback') }),
+    // Read-only, for `meshgate status --remote` and `meshgate snapshots list --remote`.
+    z.object({ action: z.literal('status') }),
+    z.object({ action: z.literal('snapshots') }),
   ],
-  { error: "expected action 'sync', 'key', 'freeze' or 'resume'" },
+  { error: "expected action 'sync', 'key', 'freeze', 'resume', 'status' or 'snapshots'" },
 );
 
 export type RollbackCommand = z.infer<typeof RollbackCommandSchema>;

@@ -1,0 +1,44 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import middy from '@middy/core';
+import { type App, createApp } from '../../shared/app/context.js';
+import {
+  describeRejection,
+  dropReason,
+  type MeshSyncEvent,
+  MeshSyncEventSchema,
+  triggerFor,
+} from '../../shared/events/incoming.js';
+import { dropIneffectiveEvents, dropMalformedEvents } from '../../shared/lambda/middlewares.js';
+import { logger, metrics } from '../../shared/lambda/observability.js';
+import { recordSyncMetrics } from '../../shared/lambda/sync-metrics.js';
+import { describeResult, runMeshSync } from '../../shared/sync/mesh-sync.js';
+
+/** meshSync: App Mesh and Cloud Map changes (CloudTrail via EventBridge), the drift-repair schedule, manual runs. */
+export function createMeshSyncHandler(getApp: () => App) {
+  return middy()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(parser({ schema: MeshSyncEventSchema, errorHandler: dropMalformedEvents(logger, describeRejection) }))
+    .use(dropIneffectiveEvents(logger, dropReason))
+    .handler(async (event: MeshSyncEvent, _context, { signal }) => {
+      const app = getApp();
+      const result = await runMeshSync(await app.meshSyncDeps(), triggerFor(event), app.config, { signal });
+      recordSyncMetrics(metrics, result);
+      logger.info(describeResult(result), { leftOut: result.failures });
+      // Kong left between states (the restore failed too): fail the invocation so Lambda retries it.
+      if (result.report.outcome === 'failed') throw result.report.error;
+      return {
+        outcome: result.report.outcome,
+        trigger: result.report.trigger,
+        summary: result.report.plan.summary,
+        snapshotId: result.report.snapshotId,
+        leftOut: result.failures.length,
+      };
+    });
+}
+
+// Configuration is validated at cold start: a bad value fails the init, naming the variable.
+const app = createApp();
+export const handler = createMeshSyncHandler(() => app);

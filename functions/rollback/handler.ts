@@ -1,0 +1,24 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { type App, createApp, requestSyncByInvoke } from '../../shared/app/context.js';
+import { logger } from '../../shared/lambda/observability.js';
+import { type RollbackCommand, RollbackCommandSchema } from '../../shared/rollback/commands.js';
+import { executeCommand } from '../../shared/rollback/execute.js';
+import { refuseInvalidCommands } from '../../shared/rollback/middleware.js';
+
+/** rollback: invoked by an operator (`serverless invoke -f rollback --data …`, the console, `meshgate … --remote`). */
+export function createRollbackHandler(getApp: () => App, requestSync: (app: App) => (reason: string) => Promise<void>) {
+  return middy<RollbackCommand>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(refuseInvalidCommands(RollbackCommandSchema))
+    .handler(async (command: RollbackCommand) => {
+      const app = getApp();
+      return executeCommand(app, command, requestSync(app));
+    });
+}
+
+const app = createApp();
+export const handler = createRollbackHandler(
+  () => app,
+  (current) => requestSyncByInvoke(current.clients, current.config.MESHGATE_STAGE),
+);
