@@ -5,44 +5,89 @@ import { type CollectionName, collectionNames, type Entity, type EntityDef, enti
  * maps, a tag index and parent→children indexes, so a page costs O(page size + log n) whatever the entity count.
  */
 
-/** Ids kept sorted (binary search; inserts shift a flat array, which stays cheap well past 100k ids). */
+/** Blocks are split past this many ids, so an insert moves at most this many elements. */
+const BLOCK_SIZE = 512;
+
+/**
+ * Ids kept sorted in a list of sorted blocks: lookups and inserts cost a binary search over the blocks plus one
+ * over a block (O(log n + block size)), so 100k ids insert as fast as 100.
+ */
 export class SortedIds {
-  private readonly ids: string[] = [];
+  private readonly blocks: string[][] = [];
+  private count = 0;
 
   get size(): number {
-    return this.ids.length;
+    return this.count;
   }
 
-  private lowerBound(id: string): number {
+  /** Index of the first block whose last id is >= `id` (blocks.length when none). */
+  private blockFor(id: string): number {
     let low = 0;
-    let high = this.ids.length;
+    let high = this.blocks.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if ((this.ids[mid] as string) < id) low = mid + 1;
+      const block = this.blocks[mid] as string[];
+      if ((block[block.length - 1] as string) < id) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  private static lowerBound(block: string[], id: string): number {
+    let low = 0;
+    let high = block.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((block[mid] as string) < id) low = mid + 1;
       else high = mid;
     }
     return low;
   }
 
   add(id: string): void {
-    const index = this.lowerBound(id);
-    if (this.ids[index] !== id) this.ids.splice(index, 0, id);
+    if (this.blocks.length === 0) {
+      this.blocks.push([id]);
+      this.count = 1;
+      return;
+    }
+    const blockIndex = Math.min(this.blockFor(id), this.blocks.length - 1);
+    const block = this.blocks[blockIndex] as string[];
+    const index = SortedIds.lowerBound(block, id);
+    if (block[index] === id) return;
+    block.splice(index, 0, id);
+    this.count += 1;
+    if (block.length > 2 * BLOCK_SIZE) this.blocks.splice(blockIndex + 1, 0, block.splice(BLOCK_SIZE));
   }
 
   delete(id: string): void {
-    const index = this.lowerBound(id);
-    if (this.ids[index] === id) this.ids.splice(index, 1);
+    const blockIndex = this.blockFor(id);
+    const block = this.blocks[blockIndex];
+    if (!block) return;
+    const index = SortedIds.lowerBound(block, id);
+    if (block[index] !== id) return;
+    block.splice(index, 1);
+    this.count -= 1;
+    if (block.length === 0) this.blocks.splice(blockIndex, 1);
   }
 
   has(id: string): boolean {
-    return this.ids[this.lowerBound(id)] === id;
+    const block = this.blocks[this.blockFor(id)];
+    return block !== undefined && block[SortedIds.lowerBound(block, id)] === id;
   }
 
   /** Ids greater than `after` (all when undefined), ascending. */
   *from(after?: string): Generator<string> {
-    let index = after === undefined ? 0 : this.lowerBound(after);
-    if (after !== undefined && this.ids[index] === after) index += 1;
-    for (; index < this.ids.length; index += 1) yield this.ids[index] as string;
+    let blockIndex = after === undefined ? 0 : this.blockFor(after);
+    let index = 0;
+    if (after !== undefined && this.blocks[blockIndex]) {
+      const block = this.blocks[blockIndex] as string[];
+      index = SortedIds.lowerBound(block, after);
+      if (block[index] === after) index += 1;
+    }
+    for (; blockIndex < this.blocks.length; blockIndex += 1, index = 0) {
+      const block = this.blocks[blockIndex] as string[];
+      for (; index < block.length; index += 1) yield block[index] as string;
+    }
   }
 }
 
