@@ -33,7 +33,11 @@ export const APP_MESH_SOURCE = 'appmesh';
 const DEFAULT_CONCURRENCY = 5;
 const MAX_TAGS_PAGE = 50;
 
-const gatewayObject = (mesh: string, gateway: string) => `mesh/${mesh}/virtualGateway/${gateway}`;
+/** Failure object names, in App Mesh's ARN resource form. */
+const gatewayObject = (ref: { meshName?: string; virtualGatewayName?: string }) =>
+  `mesh/${ref.meshName}/virtualGateway/${ref.virtualGatewayName}`;
+const routeObject = (ref: GatewayRouteRef) => `${gatewayObject(ref)}/gatewayRoute/${ref.gatewayRouteName}`;
+const serviceObject = (ref: VirtualServiceRef) => `mesh/${ref.meshName}/virtualService/${ref.virtualServiceName}`;
 
 /**
  * Reads the meshes named in MESH_NAMES: their active virtual gateways (with instances from the Cloud Map service or
@@ -74,27 +78,17 @@ class AppMeshRead {
     const gatewayReads = await mapLimit(
       meshes.flatMap((mesh) => mesh?.gateways ?? []),
       this.limit,
-      (ref) =>
-        this.failures.attempt(gatewayObject(ref.meshName ?? '', ref.virtualGatewayName ?? ''), () =>
-          this.readGateway(ref),
-        ),
+      (ref) => this.failures.attempt(gatewayObject(ref), () => this.readGateway(ref)),
     );
     const gatewayRoutes = await mapLimit(
       gatewayReads.flatMap((read) => read?.routes ?? []),
       this.limit,
-      (ref) =>
-        this.failures.attempt(
-          `${gatewayObject(ref.meshName ?? '', ref.virtualGatewayName ?? '')}/gatewayRoute/${ref.gatewayRouteName}`,
-          () => this.readGatewayRoute(ref),
-        ),
+      (ref) => this.failures.attempt(routeObject(ref), () => this.readGatewayRoute(ref)),
     );
     const virtualServices = await mapLimit(
       meshes.flatMap((mesh) => mesh?.virtualServices ?? []),
       this.limit,
-      (ref) =>
-        this.failures.attempt(`mesh/${ref.meshName}/virtualService/${ref.virtualServiceName}`, () =>
-          this.readVirtualService(ref),
-        ),
+      (ref) => this.failures.attempt(serviceObject(ref), () => this.readVirtualService(ref)),
     );
     return {
       gateways: gatewayReads.flatMap((read) => (read ? [read.gateway] : [])),
@@ -105,7 +99,7 @@ class AppMeshRead {
     };
   }
 
-  /** Runs the read of one object; a failure is recorded against it (undefined returned) unless the service is unusable. */
+  /** One App Mesh call, named after its operation and object in any error. */
   private call<T>(operation: string, object: string, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
     return readAws(`App Mesh ${operation} ${object}`, () => request(this.signal), this.signal);
   }
@@ -146,7 +140,7 @@ class AppMeshRead {
   ): Promise<{ gateway: Gateway; routes: GatewayRouteRef[] } | undefined> {
     const meshName = ref.meshName ?? '';
     const virtualGatewayName = ref.virtualGatewayName ?? '';
-    const object = gatewayObject(meshName, virtualGatewayName);
+    const object = gatewayObject(ref);
     const { virtualGateway } = await this.call('DescribeVirtualGateway', object, (abortSignal) =>
       this.appMesh.send(new DescribeVirtualGatewayCommand({ meshName, virtualGatewayName }), { abortSignal }),
     );
@@ -221,7 +215,7 @@ class AppMeshRead {
     const meshName = ref.meshName ?? '';
     const virtualGatewayName = ref.virtualGatewayName ?? '';
     const gatewayRouteName = ref.gatewayRouteName ?? '';
-    const object = `${gatewayObject(meshName, virtualGatewayName)}/gatewayRoute/${gatewayRouteName}`;
+    const object = routeObject(ref);
     const { gatewayRoute } = await this.call('DescribeGatewayRoute', object, (abortSignal) =>
       this.appMesh.send(new DescribeGatewayRouteCommand({ meshName, virtualGatewayName, gatewayRouteName }), {
         abortSignal,
@@ -234,7 +228,7 @@ class AppMeshRead {
   private async readVirtualService(ref: VirtualServiceRef): Promise<VirtualService | undefined> {
     const meshName = ref.meshName ?? '';
     const virtualServiceName = ref.virtualServiceName ?? '';
-    const object = `mesh/${meshName}/virtualService/${virtualServiceName}`;
+    const object = serviceObject(ref);
     const { virtualService } = await this.call('DescribeVirtualService', object, (abortSignal) =>
       this.appMesh.send(new DescribeVirtualServiceCommand({ meshName, virtualServiceName }), { abortSignal }),
     );

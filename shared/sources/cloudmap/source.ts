@@ -80,6 +80,7 @@ class CloudMapRead {
     };
   }
 
+  /** One Cloud Map call, named after its operation and object in any error. */
   private call<T>(operation: string, object: string, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
     return readAws(`Cloud Map ${operation} ${object}`, () => request(this.signal), this.signal);
   }
