@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.js';
 import type { AuditDetailType, AuditPublisher } from '../events/audit.js';
 import type { SyncTrigger } from '../events/incoming.js';
 import type { KongApi } from '../kong/api.js';
+import type { KongState } from '../kong/entities.js';
 import { reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
 import type { StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
@@ -46,23 +47,20 @@ const AUDIT_TYPE: Record<SyncOutcome, AuditDetailType> = {
   failed: 'Sync Failed',
 };
 
-/**
- * One meshSync run: read the whole mesh and the consumer keys, translate, reconcile Kong (only the affected
- * upstreams for a Cloud Map instance change), record the run and emit the audit event. While sync is frozen the
- * run plans and reports but applies nothing.
- */
-export async function runMeshSync(
-  deps: MeshSyncDeps,
-  trigger: SyncTrigger,
-  settings: MeshSyncSettings,
-  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
-): Promise<MeshSyncResult> {
-  const startedAt = new Date();
-  const [freeze, mesh, consumers] = await Promise.all([
-    deps.store.getFreeze(),
-    deps.readMesh(options.signal),
-    deps.readConsumers(),
-  ]);
+export interface DesiredKong {
+  state: KongState;
+  mesh: MeshSnapshot;
+  /** Read and translation failures: objects left out. */
+  failures: ObjectFailure[];
+}
+
+/** Reads the whole mesh and the consumer keys and translates them into the Kong state they should produce. */
+export async function desiredKong(
+  deps: Pick<MeshSyncDeps, 'readMesh' | 'readConsumers'>,
+  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  signal?: AbortSignal,
+): Promise<DesiredKong> {
+  const [mesh, consumers] = await Promise.all([deps.readMesh(signal), deps.readConsumers()]);
   const translation = translate({
     mesh,
     consumers: consumers.consumers,
@@ -76,8 +74,27 @@ export async function runMeshSync(
       reason: field ? `${field}: ${reason}` : reason,
     })),
   ];
+  return { state: translation.state, mesh, failures };
+}
+
+/**
+ * One meshSync run: read the whole mesh and the consumer keys, translate, reconcile Kong (only the affected
+ * upstreams for a Cloud Map instance change), record the run and emit the audit event. While sync is frozen the
+ * run plans and reports but applies nothing.
+ */
+export async function runMeshSync(
+  deps: MeshSyncDeps,
+  trigger: SyncTrigger,
+  settings: MeshSyncSettings,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<MeshSyncResult> {
+  const startedAt = new Date();
+  const [freeze, { state, mesh, failures }] = await Promise.all([
+    deps.store.getFreeze(),
+    desiredKong(deps, settings, options.signal),
+  ]);
   const scope = trigger.kind === 'scoped' ? await scopeOf(deps, trigger.serviceId, mesh) : undefined;
-  const report = await reconcile(deps.kong, translation.state, {
+  const report = await reconcile(deps.kong, state, {
     instance: settings.MESHGATE_INSTANCE,
     store: deps.store,
     trigger: trigger.reason,
