@@ -525,6 +525,27 @@ export class AdminApi {
     return output;
   }
 
+  /** A plugin must share a protocol with its route, or with at least one route of its service (dao/plugins.lua). */
+  private checkPluginProtocols(plugin: Entity): void {
+    const protocols = plugin.protocols as string[];
+    const shares = (route: Entity | undefined) =>
+      (route?.protocols as string[] | undefined)?.some((protocol) => protocols.includes(protocol)) ?? true;
+    const routes = this.store.collection('routes');
+    const routeId = fkId(plugin.route);
+    if (routeId !== undefined) {
+      if (!shares(routes.get(routeId)))
+        throw kongErrors.schemaViolation({ protocols: "must match the associated route's protocols" });
+      return;
+    }
+    const serviceId = fkId(plugin.service);
+    const serviceRoutes = serviceId === undefined ? undefined : routes.childIds('service', serviceId);
+    if (!serviceRoutes || serviceRoutes.size === 0) return;
+    for (const id of serviceRoutes.from()) if (shares(routes.get(id))) return;
+    throw kongErrors.schemaViolation({
+      protocols: "must match the protocols of at least one route pointing to this Plugin's service",
+    });
+  }
+
   /** Foreign keys must exist (code 4); unique fields and cache keys must be free (409 code 5). */
   private checkReferences(def: EntityDef, entity: Entity): void {
     const fields = def.schemaFor(entity).fields;
@@ -538,6 +559,7 @@ export class AdminApi {
         : false;
       if (!exists) throw kongErrors.foreignKeyMissing(name, { id }, reference);
     }
+    if (def.name === 'plugins') this.checkPluginProtocols(entity);
     const collection = this.collection(def);
     for (const field of def.uniqueFields) {
       const value = entity[field];

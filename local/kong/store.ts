@@ -182,8 +182,9 @@ export class Collection {
       const ids = byParent.get(parent) ?? new SortedIds();
       byParent.set(parent, ids);
       ids.add(entity.id);
-      const sameParent = previous && fkId(previous[field]) === parent;
-      if (!sameParent) {
+      const previousParent = previous ? fkId(previous[field]) : undefined;
+      if (previousParent !== parent) {
+        if (previousParent) this.dropFromOrder(field, previousParent, entity.id);
         const order = this.insertionOrder.get(`${field}:${parent}`) ?? [];
         order.push(entity.id);
         this.insertionOrder.set(`${field}:${parent}`, order);
@@ -216,12 +217,14 @@ export class Collection {
       const ids = byParent.get(parent);
       ids?.delete(entity.id);
       if (ids?.size === 0) byParent.delete(parent);
-      if (removing) {
-        const order = this.insertionOrder.get(`${field}:${parent}`);
-        const index = order?.indexOf(entity.id) ?? -1;
-        if (order && index >= 0) order.splice(index, 1);
-      }
+      if (removing) this.dropFromOrder(field, parent, entity.id);
     }
+  }
+
+  private dropFromOrder(field: string, parent: string, id: string): void {
+    const order = this.insertionOrder.get(`${field}:${parent}`);
+    const index = order?.indexOf(id) ?? -1;
+    if (order && index >= 0) order.splice(index, 1);
   }
 }
 

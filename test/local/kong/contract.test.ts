@@ -80,6 +80,17 @@ describe('services', () => {
     expect(body.code).toBe(3);
   });
 
+  it('refuses an invalid endpoint key with code 10', async () => {
+    expect(await call(kong(), 'GET', '/services/bad%20name')).toMatchObject({
+      status: 400,
+      body: {
+        code: 10,
+        name: 'invalid unique name',
+        message: "invalid value 'bad name': the only accepted ascii characters are alphanumerics or ., -, _, and ~",
+      },
+    });
+  });
+
   it('reads by id or name; a UUID is never looked up by name', async () => {
     const id = randomUUID();
     await post('/services', { name: id.replace(/-/g, ''), host: 'a.test' });
@@ -407,6 +418,23 @@ describe('plugins', () => {
       message: "schema violation (name: plugin 'nope' not enabled; add it to the 'plugins' configuration property)",
       fields: { name: "plugin 'nope' not enabled; add it to the 'plugins' configuration property" },
     });
+  });
+
+  it("must share a protocol with the route or the service's routes", async () => {
+    await post('/services', { name: 'svc', host: 'a.test' });
+    const { body: route } = await post('/services/svc/routes', {
+      protocols: ['grpc'],
+      paths: ['/'],
+      strip_path: false,
+    });
+    expect((await post(`/routes/${route.id}/plugins`, { name: 'jwt', protocols: ['http'] })).body).toMatchObject({
+      code: 2,
+      message: "schema violation (protocols: must match the associated route's protocols)",
+    });
+    expect((await post('/services/svc/plugins', { name: 'jwt', protocols: ['https'] })).body.fields).toEqual({
+      protocols: "must match the protocols of at least one route pointing to this Plugin's service",
+    });
+    expect((await post('/services/svc/plugins', { name: 'jwt', protocols: ['grpc'] })).status).toBe(201);
   });
 
   it('PATCH deep-merges config; deleting the route cascades its plugins', async () => {
