@@ -81,6 +81,16 @@ export async function rollbackKey(
     }),
   );
 
+  if (pendingId === currentId) {
+    // A label a rotation left on the rolled-back version; elsewhere than AWSCURRENT it would block every rotation.
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretArn,
+        VersionStage: AWSPENDING,
+        RemoveFromVersionId: currentId,
+      }),
+    );
+  }
   const after = (await describeSecret(sm, secretArn)).VersionIdsToStages ?? {};
   // AWSPREVIOUS is now the revoked version, which is never live, so no grace period applies.
   const keys = await liveKeysOf(sm, secretArn, after, { graceMs: 0 });

@@ -198,6 +198,7 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
         RemoveFromVersionId: currentId,
       }),
     );
+    await clearPendingLabel(context);
     const retired = await retireOldCredentials(context);
     await publish(deps, 'Key Rotated', {
       consumer: consumer.username,
@@ -211,6 +212,27 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     return 'done';
   },
 };
+
+/**
+ * AWSPENDING may stay on the new AWSCURRENT version (the service tolerates it), but once a rollback moves AWSCURRENT
+ * away it would block every later rotation; so it goes now. Best effort: the rotation has already succeeded.
+ */
+async function clearPendingLabel({ deps, event, secretArn, consumer }: StepContext): Promise<void> {
+  try {
+    await deps.secretsManager.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretArn,
+        VersionStage: AWSPENDING,
+        RemoveFromVersionId: event.ClientRequestToken,
+      }),
+    );
+  } catch (error) {
+    (deps.logger ?? silentLogger).warn('AWSPENDING not removed from the new AWSCURRENT version', {
+      consumer: consumer.username,
+      error: errorMessage(error),
+    });
+  }
+}
 
 /**
  * After AWSCURRENT moved, the rotation has succeeded: credentials of keys older than AWSPREVIOUS (or past the grace
