@@ -407,6 +407,12 @@ describe('plugins', () => {
       connect_timeout: 1000,
     });
     expect(otel.body.config).not.toHaveProperty('endpoint');
+    const neither = await post('/plugins', { name: 'opentelemetry', config: {} });
+    expect(neither.body.message).toBe(
+      "schema violation (config.@entity: {\n  \"at least one of these fields must be non-empty: 'traces_endpoint', 'logs_endpoint'\"\n})",
+    );
+    const enabled = (await call(kong(), 'GET', '/')).body.plugins.enabled_in_cluster;
+    expect(enabled).toEqual(['correlation-id', 'opentelemetry']);
   });
 
   it('accepts other bundled plugins as given and refuses unknown names', async () => {

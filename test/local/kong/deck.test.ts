@@ -46,6 +46,36 @@ const STATE = {
           tags: OWNED,
           plugins: [
             {
+              name: 'opentelemetry',
+              enabled: true,
+              protocols: ['grpc', 'grpcs', 'http', 'https'],
+              config: {
+                traces_endpoint: 'http://otel-collector:4318/v1/traces',
+                logs_endpoint: null,
+                headers: null,
+                resource_attributes: { 'service.name': 'orders' },
+                queue: {
+                  max_batch_size: 200,
+                  max_coalescing_delay: 1,
+                  max_entries: 10000,
+                  max_bytes: null,
+                  max_retry_time: 60,
+                  initial_retry_delay: 0.01,
+                  max_retry_delay: 60,
+                  concurrency_limit: 1,
+                },
+                batch_span_count: null,
+                batch_flush_delay: null,
+                connect_timeout: 1000,
+                send_timeout: 5000,
+                read_timeout: 5000,
+                http_response_header_for_traceid: null,
+                header_type: 'preserve',
+                sampling_rate: null,
+                propagation: { extract: null, clear: null, inject: null, default_format: 'w3c' },
+              },
+            },
+            {
               name: 'correlation-id',
               enabled: true,
               protocols: ['grpc', 'grpcs', 'http', 'https'],
@@ -166,14 +196,14 @@ describe('decK 1.4 against the double', () => {
     const file = await writeState(STATE);
     const synced = await deck('sync', '-s', file);
     expect(synced).toContain('creating service orders');
-    expect(synced).toContain(summary(9, 0, 0));
+    expect(synced).toContain(summary(10, 0, 0));
 
     expect(await deck('diff', '-s', file)).toContain(summary(0, 0, 0));
     expect(
       kong()
         .requests.writes()
         .filter((w) => !w.fault),
-    ).toHaveLength(9);
+    ).toHaveLength(10);
 
     await deck('dump', '-o', join(workdir, 'dump.yaml'));
     const dumped = parse(await readFile(join(workdir, 'dump.yaml'), 'utf8'));
@@ -203,7 +233,7 @@ describe('decK 1.4 against the double', () => {
       consumers: [{ ...consumer, jwt_secrets: [{ key: 'alice-2025-08', algorithm: 'HS256', secret: 'n3w' }] }],
     };
     const output = await deck('sync', '-s', await writeState(changed));
-    expect(output).toContain(summary(2, 0, 5));
+    expect(output).toContain(summary(2, 0, 6));
     expect((await call(kong(), 'GET', '/jwts')).body.data.map((j: { key: string }) => j.key)).toEqual([
       'alice-2025-08',
     ]);
