@@ -58,12 +58,16 @@ export function diff(current: KongState, desired: KongState): Change[] {
     for (const wanted of entitiesOf(desired, kind)) {
       desiredIds.add(wanted.id);
       const existing = currentById.get(wanted.id);
-      const entity = normalizeEntity(kind, wanted);
       if (!existing) {
+        const entity = normalizeEntity(kind, wanted);
         changes.push({ action: 'create', kind, id: entity.id, name: names.of(kind, entity), entity });
         continue;
       }
-      const fields = fieldDiffs(comparable(kind, existing), comparable(kind, entity));
+      // Dumped and translated entities are normally both normalized already: compare them as they are, and only
+      // fill defaults (a schema parse per side) when that finds a difference.
+      if (fieldDiffs(comparable(existing), comparable(wanted)).length === 0) continue;
+      const entity = normalizeEntity(kind, wanted);
+      const fields = fieldDiffs(comparable(normalizeEntity(kind, existing)), comparable(entity));
       if (fields.length > 0) {
         changes.push({
           action: 'update',
@@ -85,11 +89,10 @@ export function diff(current: KongState, desired: KongState): Change[] {
   return changes;
 }
 
-/** The entity as Kong would store it, minus the fields Kong assigns, with sets in a canonical order. */
-function comparable(kind: EntityKind, entity: AnyEntity): Record<string, unknown> {
-  const normalized = normalizeEntity(kind, entity) as Record<string, unknown>;
+/** The entity minus the fields Kong assigns, with sets in a canonical order. */
+function comparable(entity: AnyEntity): Record<string, unknown> {
   const result: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(normalized)) {
+  for (const [field, value] of Object.entries(entity)) {
     if (IGNORED_FIELDS.has(field)) continue;
     result[field] = SET_FIELDS.has(field) ? canonicalSet(value) : value;
   }
