@@ -192,6 +192,24 @@ describe('a fault at every write position', () => {
     }
   });
 
+  it('stops launching writes at the first failure and reports completed, failed and skipped changes', async () => {
+    const { before, after } = largeChange();
+    await seed(before);
+    const planned = plan(diff(before, after));
+    failNthWrite(10, { status: 503 });
+    const progress: number[] = [];
+    const result = await apply(kong, planned, {
+      instance: INSTANCE,
+      parallelism: 1,
+      onProgress: (done) => progress.push(done),
+    });
+    expect(result.completed).toHaveLength(9);
+    expect(result.failed).toHaveLength(1);
+    expect(result.skipped).toHaveLength(planned.summary.total - 10);
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(writes()).toHaveLength(9 + RETRY.maxAttempts);
+  });
+
   it('reports failed, with the snapshot id, when the restore fails too', async () => {
     const { before, after } = largeChange();
     await seed(before);
