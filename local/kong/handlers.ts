@@ -297,9 +297,8 @@ export class AdminApi {
     const collections = collectionNames.map((name) => this.store.collection(name));
     const streams = collections.map(
       (collection) =>
-        (tag === undefined ? collection.tagged : collection.taggedWith(tag))?.from(
-          afterId === undefined ? undefined : previousId(afterId),
-        ) ?? [][Symbol.iterator](),
+        (tag === undefined ? collection.tagged : collection.taggedWith(tag))?.from(afterId, true) ??
+        [][Symbol.iterator](),
     );
     const data: { entity_name: string; entity_id: string; tag: string }[] = [];
     let more = false;
@@ -579,11 +578,6 @@ export class AdminApi {
 
 function* filterIds(ids: Iterable<string>, keep: (id: string) => boolean): Generator<string> {
   for (const id of ids) if (keep(id)) yield id;
-}
-
-/** The greatest id string below `id`, so a resumed tag listing starts at `id` itself. */
-function previousId(id: string): string {
-  return id.length === 0 ? id : `${id.slice(0, -1) + String.fromCharCode(id.charCodeAt(id.length - 1) - 1)}\uffff`;
 }
 
 function notFoundBy(def: EntityDef, key: string): KongHttpError {

@@ -75,14 +75,14 @@ export class SortedIds {
     return block !== undefined && block[SortedIds.lowerBound(block, id)] === id;
   }
 
-  /** Ids greater than `after` (all when undefined), ascending. */
-  *from(after?: string): Generator<string> {
+  /** Ids greater than `after` (or equal, when `inclusive`; all when undefined), ascending. */
+  *from(after?: string, inclusive = false): Generator<string> {
     let blockIndex = after === undefined ? 0 : this.blockFor(after);
     let index = 0;
     if (after !== undefined && this.blocks[blockIndex]) {
       const block = this.blocks[blockIndex] as string[];
       index = SortedIds.lowerBound(block, after);
-      if (block[index] === after) index += 1;
+      if (block[index] === after && !inclusive) index += 1;
     }
     for (; blockIndex < this.blocks.length; blockIndex += 1, index = 0) {
       const block = this.blocks[blockIndex] as string[];
