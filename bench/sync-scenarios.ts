@@ -1,0 +1,200 @@
+import { join } from 'node:path';
+import type { LoggedRequest } from '../local/faults.js';
+import { deck } from './deck.js';
+import { median, round } from './measure.js';
+import type { ScenarioResult } from './report.js';
+import type { MeshgateProcess } from './worker-protocol.js';
+import type { World } from './world.js';
+
+const COLLECTIONS = ['/services', '/routes', '/upstreams', '/consumers', '/plugins', '/jwts'];
+const TARGET_LIST = /^\/upstreams\/[^/]+\/targets$/;
+
+interface Run {
+  wallMs: number;
+  requests: number;
+  writes: number;
+}
+
+function requestCounts(world: World): Omit<Run, 'wallMs'> {
+  return { requests: world.kong.requests.entries.length, writes: world.kong.requests.writes().length };
+}
+
+/** Writes the desired state as meshgate's decK file, once per world. */
+export async function deckFile(world: World, meshgate: MeshgateProcess): Promise<string> {
+  const path = join(world.stateDir, 'kong.yaml');
+  await meshgate.call({ op: 'deck-file', path });
+  return path;
+}
+
+/**
+ * Full sync into an empty Kong, `runs` times, alternating the meshgate pipeline (mesh and keys read through the
+ * AWS double, translate, reconcile), the meshgate reconcile alone and `deck sync`; Kong is emptied before each.
+ */
+export async function fullSync(
+  name: string,
+  world: World,
+  meshgate: MeshgateProcess,
+  options: { runs: number; deckRuns: number; deckFile: string },
+): Promise<ScenarioResult> {
+  const pipeline: Run[] = [];
+  const reconcileOnly: Run[] = [];
+  const deckRuns: Run[] = [];
+  for (let run = 0; run < options.runs; run++) {
+    world.kong.reset();
+    const sync = await meshgate.call({ op: 'sync' });
+    if (sync.outcome !== 'applied') throw new Error(`${name}: meshgate sync ended '${sync.outcome}'`);
+    pipeline.push({ wallMs: sync.wallMs, ...requestCounts(world) });
+    world.kong.reset();
+    const reconciled = await meshgate.call({ op: 'reconcile' });
+    reconcileOnly.push({ wallMs: reconciled.wallMs, ...requestCounts(world) });
+    if (run < options.deckRuns) {
+      world.kong.reset();
+      const { wallMs } = await deck('sync', options.deckFile, world.kong.url);
+      deckRuns.push({ wallMs, ...requestCounts(world) });
+    }
+  }
+  const wall = median(pipeline.map((run) => run.wallMs));
+  const reconcileWall = median(reconcileOnly.map((run) => run.wallMs));
+  const deckWall = deckRuns.length ? median(deckRuns.map((run) => run.wallMs)) : undefined;
+  return {
+    name,
+    runs: options.runs,
+    meshgate: {
+      wall_ms: round(wall),
+      requests: pipeline[0]?.requests,
+      writes: pipeline[0]?.writes,
+      peak_rss_mb: round(meshgate.peakRssMb()),
+      reconcile_only: { wall_ms: round(reconcileWall), requests: reconcileOnly[0]?.requests },
+      runs_ms: pipeline.map((run) => round(run.wallMs)),
+    },
+    ...(deckWall !== undefined && {
+      deck: { wall_ms: round(deckWall), requests: deckRuns[0]?.requests ?? 0, runs: deckRuns.length },
+      ratio: round(wall / deckWall, 3),
+    }),
+    bars: [],
+  };
+}
+
+/** The bars of the 1,000-service full sync: the pipeline against `deck sync`. */
+export function fullSyncBars(result: ScenarioResult): ScenarioResult {
+  const reconcileOnly = result.meshgate?.reconcile_only as { wall_ms: number } | undefined;
+  const deckWall = result.deck?.wall_ms ?? Number.NaN;
+  return {
+    ...result,
+    bars: [
+      {
+        bar: 'wall ≤ 0.5 × deck sync (full pipeline)',
+        measured: `${result.meshgate?.wall_ms} ms vs ${deckWall} ms = ${result.ratio}×`,
+        pass: (result.ratio ?? Number.POSITIVE_INFINITY) <= 0.5,
+      },
+      {
+        bar: '(reconcile alone ≤ 0.5 × deck sync)',
+        measured: `${reconcileOnly?.wall_ms} ms = ${round((reconcileOnly?.wall_ms ?? 0) / deckWall, 3)}×`,
+        pass: (reconcileOnly?.wall_ms ?? 0) / deckWall <= 0.5,
+      },
+    ],
+    notes: [
+      'ratio = full meshgate pipeline (Cloud Map and Secrets Manager read through the AWS double, translate, ' +
+        'reconcile, snapshot, run record, audit event) / deck sync of the file from toDeckFile(desired); ' +
+        'reconcile_only is the Kong part alone (dump, diff, snapshot, apply) with the desired state already read',
+    ],
+  };
+}
+
+/** Pages read per top-level collection, and target lists (Kong lists targets only per upstream). */
+function readsByCollection(entries: readonly LoggedRequest[]) {
+  const pages: Record<string, number> = {};
+  let targetLists = 0;
+  for (const entry of entries) {
+    if (entry.method !== 'GET') continue;
+    if (COLLECTIONS.includes(entry.path)) pages[entry.path] = (pages[entry.path] ?? 0) + 1;
+    else if (TARGET_LIST.test(entry.path)) targetLists++;
+  }
+  return { pages, targetLists };
+}
+
+async function entityCount(kongUrl: string, collection: string): Promise<number> {
+  let count = 0;
+  let offset: string | undefined;
+  do {
+    const query = new URLSearchParams({ size: '1000', ...(offset && { offset }) });
+    const page = (await (await fetch(`${kongUrl}${collection}?${query}`)).json()) as {
+      data: unknown[];
+      offset?: string;
+    };
+    count += page.data.length;
+    offset = page.offset ?? undefined;
+  } while (offset);
+  return count;
+}
+
+/** Re-sync of the state meshgate synced: meshgate's full pipeline against `deck diff`, alternating. */
+export async function noopSync(
+  world: World,
+  meshgate: MeshgateProcess,
+  options: { runs: number; deckFile: string },
+): Promise<ScenarioResult> {
+  const meshgateRuns: (Run & { reads: ReturnType<typeof readsByCollection> })[] = [];
+  const deckRuns: Run[] = [];
+  world.kong.reset();
+  await meshgate.call({ op: 'sync' });
+  for (let run = 0; run < options.runs; run++) {
+    world.kong.requests.clear();
+    const sync = await meshgate.call({ op: 'sync' });
+    if (sync.outcome !== 'no-changes') throw new Error(`noop-sync: meshgate sync ended '${sync.outcome}'`);
+    meshgateRuns.push({
+      wallMs: sync.wallMs,
+      ...requestCounts(world),
+      reads: readsByCollection(world.kong.requests.entries),
+    });
+    world.kong.requests.clear();
+    const { wallMs } = await deck('diff', options.deckFile, world.kong.url);
+    deckRuns.push({ wallMs, ...requestCounts(world) });
+  }
+  const counts = Object.fromEntries(
+    await Promise.all(
+      COLLECTIONS.map(async (collection) => [collection, await entityCount(world.kong.url, collection)]),
+    ),
+  ) as Record<string, number>;
+  const upstreams = counts['/upstreams'] ?? 0;
+  const first = meshgateRuns[0];
+  const pageExcess = COLLECTIONS.filter(
+    (collection) => (first?.reads.pages[collection] ?? 0) > Math.max(1, Math.ceil((counts[collection] ?? 0) / 1000)),
+  );
+  const wall = median(meshgateRuns.map((run) => run.wallMs));
+  const deckWall = median(deckRuns.map((run) => run.wallMs));
+  const maxWrites = Math.max(...meshgateRuns.map((run) => run.writes));
+  const ratio = round(wall / deckWall, 3);
+  return {
+    name: 'noop-sync-1000',
+    runs: options.runs,
+    meshgate: {
+      wall_ms: round(wall),
+      requests: first?.requests,
+      writes: maxWrites,
+      peak_rss_mb: round(meshgate.peakRssMb()),
+      pages_per_collection: first?.reads.pages,
+      entities_per_collection: counts,
+      target_lists: first?.reads.targetLists,
+    },
+    deck: { wall_ms: round(deckWall), requests: deckRuns[0]?.requests ?? 0, runs: deckRuns.length },
+    ratio,
+    bars: [
+      { bar: '0 writes', measured: `${maxWrites} writes`, pass: maxWrites === 0 },
+      {
+        bar: '≤ 1 page per 1,000 entities per collection read',
+        measured: `${JSON.stringify(first?.reads.pages)}; ${first?.reads.targetLists} target lists for ${upstreams} upstreams`,
+        pass: pageExcess.length === 0 && (first?.reads.targetLists ?? 0) <= upstreams,
+      },
+      {
+        bar: 'wall ≤ 0.3 × deck diff',
+        measured: `${round(wall)} ms vs ${round(deckWall)} ms = ${ratio}×`,
+        pass: ratio <= 0.3,
+      },
+    ],
+    notes: [
+      'Kong lists targets only per upstream (GET /upstreams/{id}/targets), so a dump reads one target page per ' +
+        'upstream; decK 1.4 does the same. Each such read is one page of ≤ 1,000 targets.',
+    ],
+  };
+}

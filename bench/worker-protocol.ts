@@ -1,0 +1,74 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** What the bench asks of the meshgate process (bench/meshgate-worker.ts). */
+export type WorkerRequest =
+  /** A full meshSync run: read the mesh and the keys through the AWS double, translate, reconcile Kong. */
+  | { op: 'sync' }
+  /** The Kong reconcile alone, against a desired state read once and kept. */
+  | { op: 'reconcile' }
+  /** Writes the desired state as a decK 1.4 file (what `meshgate plan --deck` writes). */
+  | { op: 'deck-file'; path: string }
+  /** Delivers an EventBridge event to the meshSync handler. */
+  | { op: 'event'; event: unknown };
+
+export interface WorkerReply {
+  wallMs: number;
+  outcome?: string;
+  leftOut?: number;
+  ready?: boolean;
+  error?: string;
+}
+
+const WORKER = fileURLToPath(new URL('./meshgate-worker.ts', import.meta.url));
+
+/** The meshgate process as the bench sees it: one request at a time. */
+export class MeshgateProcess {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(env: Record<string, string>): Promise<MeshgateProcess> {
+    const child = fork(WORKER, {
+      execArgv: ['--import', 'tsx'],
+      // Powertools writes a log line and a metrics line per run; they are not what is measured.
+      env: { ...process.env, ...env, POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const worker = new MeshgateProcess(child);
+    await worker.next();
+    return worker;
+  }
+
+  async call(request: WorkerRequest): Promise<WorkerReply> {
+    const reply = this.next();
+    this.child.send(request);
+    const answer = await reply;
+    if (answer.error) throw new Error(`meshgate ${request.op} failed: ${answer.error}`);
+    return answer;
+  }
+
+  /** Peak resident set size of the process so far (VmHWM), in MB. */
+  peakRssMb(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+    if (kb === undefined) throw new Error(`no VmHWM in /proc/${this.child.pid}/status`);
+    return Number(kb) / 1024;
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill();
+    await exited;
+  }
+
+  private next(): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`meshgate process exited (${code})`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (message: WorkerReply) => {
+        this.child.off('exit', onExit);
+        resolve(message);
+      });
+    });
+  }
+}

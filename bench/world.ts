@@ -1,0 +1,164 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateHttpNamespaceCommand,
+  CreateServiceCommand,
+  GetOperationCommand,
+  RegisterInstanceCommand,
+  ServiceDiscoveryClient,
+} from '@aws-sdk/client-servicediscovery';
+import { type AwsDouble, startAwsDouble } from '../local/aws/server.js';
+import { type KongDouble, startKongDouble } from '../local/kong/server.js';
+import { mapLimit } from '../shared/concurrency.js';
+import { KongClient } from '../shared/kong/client.js';
+import type { RotationDeps } from '../shared/rotation/deps.js';
+import { addConsumer, startRotation } from '../shared/rotation/index.js';
+import { type RotationEvent, rotateStep } from '../shared/rotation/steps.js';
+
+export const INSTANCE = 'bench';
+export const NAMESPACE = 'bench.local';
+const ROTATION_FUNCTION = 'meshgate-bench-rotateKeys';
+/** Setup calls in flight at once against the AWS double. */
+const SETUP_CONCURRENCY = 16;
+/** The rotation schedule starts this many RotateSecret calls at once (shared/rotation/schedule.ts). */
+export const ROTATION_CONCURRENCY = 8;
+
+/**
+ * The Kong and AWS doubles in the bench process, with a mesh of exposed Cloud Map services and consumer key
+ * secrets built through the real SDK, and the rotation core registered as the function Secrets Manager invokes.
+ */
+export interface World {
+  aws: AwsDouble;
+  kong: KongDouble;
+  sm: SecretsManagerClient;
+  cloudMap: ServiceDiscoveryClient;
+  namespaceId: string;
+  /** Cloud Map service ids by service name. */
+  serviceIds: Map<string, string>;
+  consumers: string[];
+  stateDir: string;
+  /** The environment a meshgate process needs to run against these doubles. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export interface WorldSize {
+  services: number;
+  consumers: number;
+}
+
+export async function startWorld(size: WorldSize): Promise<World> {
+  const [aws, kong] = await Promise.all([startAwsDouble(), startKongDouble()]);
+  const clientOptions = {
+    endpoint: aws.url,
+    region: aws.region,
+    credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
+  };
+  const sm = new SecretsManagerClient(clientOptions);
+  const cloudMap = new ServiceDiscoveryClient({ ...clientOptions, disableHostPrefix: true });
+  const rotationKong = new KongClient({ url: kong.url });
+  const rotationDeps: RotationDeps = {
+    secretsManager: sm,
+    kong: rotationKong,
+    instance: INSTANCE,
+    alg: 'ES256',
+    graceMs: 3_600_000,
+  };
+  aws.registerFunction(ROTATION_FUNCTION, async (event) => rotateStep(rotationDeps, event as RotationEvent));
+
+  const namespaceId = await createNamespace(cloudMap, NAMESPACE);
+  const serviceIds = await exposeServices(cloudMap, namespaceId, size.services);
+  const consumers = Array.from({ length: size.consumers }, (_, i) => `consumer-${String(i).padStart(3, '0')}`);
+  const rotationLambdaArn = `arn:aws:lambda:${aws.region}:${aws.account}:function:${ROTATION_FUNCTION}`;
+  await mapLimit(consumers, SETUP_CONCURRENCY, (username) =>
+    addConsumer(sm, { username, alg: 'ES256', rotationLambdaArn }),
+  );
+  // One rotation each: AWSCURRENT and AWSPREVIOUS (within the grace period) give two credentials per consumer.
+  await rotateAll(sm, consumers);
+  kong.reset();
+
+  const stateDir = mkdtempSync(join(tmpdir(), 'meshgate-bench-'));
+  const env = {
+    ...aws.env(),
+    KONG_ADMIN_URL: kong.url,
+    MESHGATE_INSTANCE: INSTANCE,
+    MESHGATE_STATE_DIR: stateDir,
+    CLOUDMAP_NAMESPACES: NAMESPACE,
+    MESH_NAMES: '',
+  };
+  return {
+    aws,
+    kong,
+    sm,
+    cloudMap,
+    namespaceId,
+    serviceIds,
+    consumers,
+    stateDir,
+    env,
+    async close() {
+      sm.destroy();
+      cloudMap.destroy();
+      rotationKong.close();
+      await Promise.all([aws.close(), kong.close()]);
+    },
+  };
+}
+
+/** RotateSecret for each consumer; the AWS double runs the four steps through the registered rotation function. */
+export async function rotateAll(sm: SecretsManagerClient, consumers: readonly string[]): Promise<void> {
+  await mapLimit(consumers, ROTATION_CONCURRENCY, (username) => startRotation(sm, username));
+}
+
+async function createNamespace(cloudMap: ServiceDiscoveryClient, name: string): Promise<string> {
+  const { OperationId } = await cloudMap.send(new CreateHttpNamespaceCommand({ Name: name }));
+  const { Operation } = await cloudMap.send(new GetOperationCommand({ OperationId }));
+  const id = Operation?.Targets?.NAMESPACE;
+  if (!id) throw new Error(`namespace ${name} was not created`);
+  return id;
+}
+
+export const serviceName = (index: number) => `svc-${String(index).padStart(5, '0')}`;
+
+/** An IPv4 address per (service, instance) that stays unique up to 65,536 services. */
+export const instanceAddress = (service: number, instance: number) =>
+  `10.${instance}.${Math.floor(service / 256)}.${service % 256}`;
+
+/** `count` services tagged `meshgate:expose`, one instance each: one upstream, target, service and route apiece. */
+async function exposeServices(
+  cloudMap: ServiceDiscoveryClient,
+  namespaceId: string,
+  count: number,
+): Promise<Map<string, string>> {
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  const ids = await mapLimit(indexes, SETUP_CONCURRENCY, async (index) => {
+    const { Service } = await cloudMap.send(
+      new CreateServiceCommand({
+        Name: serviceName(index),
+        NamespaceId: namespaceId,
+        Tags: [{ Key: 'meshgate:expose', Value: 'true' }],
+      }),
+    );
+    const serviceId = Service?.Id ?? '';
+    await registerInstance(cloudMap, serviceId, index, 0);
+    return serviceId;
+  });
+  return new Map(indexes.map((index) => [serviceName(index), ids[index] ?? '']));
+}
+
+export async function registerInstance(
+  cloudMap: ServiceDiscoveryClient,
+  serviceId: string,
+  service: number,
+  instance: number,
+): Promise<void> {
+  await cloudMap.send(
+    new RegisterInstanceCommand({
+      ServiceId: serviceId,
+      InstanceId: `i-${service}-${instance}`,
+      Attributes: { AWS_INSTANCE_IPV4: instanceAddress(service, instance), AWS_INSTANCE_PORT: '8080' },
+    }),
+  );
+}
