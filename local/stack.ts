@@ -1,0 +1,142 @@
+/**
+ * The whole of meshgate on one machine: the Kong double, the AWS double, and the three functions behind the local
+ * EventBridge bus, wired the way AWS wires them (CloudTrail events → serverless.yml rules → handlers; lambda:Invoke
+ * and Secrets Manager rotation → the bus). Used by `npm start` (local/start.ts) and the end-to-end tests.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type AwsDouble, startAwsDouble } from './aws/server.js';
+import { createLocalBus, type DeadLetter, type InvocationRecord, type LocalBus } from './bus/bus.js';
+import { connectAwsDouble } from './bus/connect.js';
+import { loadServerlessFunctions } from './bus/rules.js';
+import { type KongDouble, startKongDouble } from './kong/server.js';
+
+export const LOCAL_STAGE = 'local';
+export const LOCAL_INSTANCE = 'local';
+export const LOCAL_MESH = 'shop';
+export const ADMIN_TOKEN_SECRET_NAME = 'meshgate/kong-admin-token';
+
+const SERVERLESS_YML = fileURLToPath(new URL('../serverless.yml', import.meta.url));
+
+export interface LocalStackOptions {
+  /** Port of the Kong Admin API double (default 0: a free port). */
+  kongPort?: number;
+  /** Port of the AWS double (default 0: a free port). */
+  awsPort?: number;
+  /** Where snapshots and the freeze flag live (default: a fresh temporary folder, removed by close()). */
+  stateDir?: string;
+  /**
+   * Makes the Kong double require this admin token; it is stored in Secrets Manager and meshgate reads it from
+   * there (KONG_ADMIN_TOKEN_SECRET_ARN), as deployed. Default: an Admin API without authentication.
+   */
+  adminToken?: string;
+  /** Powertools log level of the handlers (default INFO); their metrics are not printed unless `metrics`. */
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  metrics?: boolean;
+  /** Delay before async retry n is n × this (default 10 ms; AWS waits minutes). */
+  retryDelayMs?: number;
+  onInvoke?: (record: InvocationRecord) => void;
+  onDeadLetter?: (deadLetter: DeadLetter) => void;
+  /** Extra or overriding environment for the handlers (MESH_NAMES, KEY_GRACE_PERIOD, ...). */
+  env?: Record<string, string>;
+}
+
+export interface LocalStack {
+  kong: KongDouble;
+  aws: AwsDouble;
+  bus: LocalBus;
+  /** The environment meshgate runs with (also set in process.env): export it to drive the stack from a shell. */
+  env: Record<string, string>;
+  /** Waits for every delivery in flight, stops everything and restores process.env. */
+  close(): Promise<void>;
+}
+
+let started = false;
+
+/**
+ * Starts the local stack in this process. Once per process: the handler modules build their configuration and
+ * clients from process.env when first imported, and Node caches them, so a second stack would reach the first
+ * one's doubles.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (started) {
+    throw new Error('startLocalStack: a local stack was already started in this process (the handlers keep its env)');
+  }
+  started = true;
+  const kong = await startKongDouble({ port: options.kongPort ?? 0, adminToken: options.adminToken });
+  const aws = await startAwsDouble({ port: options.awsPort ?? 0 }).catch(async (error: unknown) => {
+    await kong.close();
+    throw error;
+  });
+  const ownStateDir = options.stateDir ? undefined : mkdtempSync(join(tmpdir(), 'meshgate-state-'));
+  const savedEnv = { ...process.env };
+  const env: Record<string, string> = {
+    ...aws.env(),
+    KONG_ADMIN_URL: kong.url,
+    MESHGATE_STATE_DIR: options.stateDir ?? ownStateDir ?? '',
+    MESHGATE_STAGE: LOCAL_STAGE,
+    MESHGATE_INSTANCE: LOCAL_INSTANCE,
+    MESH_NAMES: LOCAL_MESH,
+    AUDIT_BUS_NAME: `meshgate-audit-${LOCAL_STAGE}`,
+    JWT_ALGORITHM: 'ES256',
+    KEY_GRACE_PERIOD: '1h',
+    POWERTOOLS_SERVICE_NAME: 'meshgate',
+    POWERTOOLS_METRICS_NAMESPACE: 'meshgate',
+    POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
+    POWERTOOLS_METRICS_DISABLED: options.metrics ? 'false' : 'true',
+    ...options.env,
+  };
+  try {
+    if (options.adminToken !== undefined) {
+      env.KONG_ADMIN_TOKEN_SECRET_ARN = await storeAdminToken(aws, options.adminToken);
+    }
+    // Before the bus imports a handler: each builds its app from the environment at import.
+    Object.assign(process.env, env);
+    const bus = createLocalBus({
+      functions: loadServerlessFunctions(SERVERLESS_YML, { stage: LOCAL_STAGE }),
+      retryDelayMs: options.retryDelayMs ?? 10,
+      account: aws.account,
+      region: aws.region,
+      onInvoke: options.onInvoke,
+      onDeadLetter: options.onDeadLetter,
+    });
+    const disconnect = connectAwsDouble(aws, bus);
+    return {
+      kong,
+      aws,
+      bus,
+      env,
+      async close() {
+        disconnect();
+        await bus.idle();
+        await Promise.all([kong.close(), aws.close()]);
+        if (ownStateDir) rmSync(ownStateDir, { recursive: true, force: true });
+        process.env = savedEnv;
+      },
+    };
+  } catch (error) {
+    await Promise.all([kong.close(), aws.close()]);
+    if (ownStateDir) rmSync(ownStateDir, { recursive: true, force: true });
+    process.env = savedEnv;
+    throw error;
+  }
+}
+
+/** Puts the Kong admin token where the deployed functions find it: a Secrets Manager secret. Returns its ARN. */
+async function storeAdminToken(aws: AwsDouble, token: string): Promise<string> {
+  const sm = new SecretsManagerClient({
+    endpoint: aws.url,
+    region: aws.region,
+    credentials: { accessKeyId: 'meshgate-local', secretAccessKey: 'meshgate-local' },
+  });
+  try {
+    const created = await sm.send(new CreateSecretCommand({ Name: ADMIN_TOKEN_SECRET_NAME, SecretString: token }));
+    if (!created.ARN) throw new Error(`the AWS double returned no ARN for secret ${ADMIN_TOKEN_SECRET_NAME}`);
+    return created.ARN;
+  } finally {
+    sm.destroy();
+  }
+}
