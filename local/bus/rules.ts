@@ -87,10 +87,15 @@ const serviceSchema = z.object({
   functions: z.record(z.string(), functionSchema),
 });
 
+/** serverless.yml as a plain document; CloudFormation tags (`!Sub`, `!Ref`, ...) become `{ "Fn::Sub": ... }` objects. */
+export function readServerlessYml(path = 'serverless.yml'): unknown {
+  return parse(readFileSync(path, 'utf8'), { customTags: cloudFormationTags });
+}
+
 /** Parses serverless.yml into the specs the local bus runs. Throws naming the file and the offending key. */
 export function loadServerlessFunctions(path = 'serverless.yml', options: LoadOptions = {}): FunctionSpec[] {
   const stage = options.stage ?? 'local';
-  const raw: unknown = parse(readFileSync(path, 'utf8'), { customTags: cloudFormationTags });
+  const raw = readServerlessYml(path);
   const parsed = serviceSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { readServerlessYml } from '../../local/bus/rules.js';
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+// Actions AWS authorizes only on "*" (no resource-level permissions), so a wildcard resource is the narrowest grant.
+const ACCOUNT_WIDE_ACTIONS = new Set([
+  'servicediscovery:ListNamespaces',
+  'servicediscovery:ListServices',
+  'servicediscovery:DiscoverInstances',
+  'secretsmanager:ListSecrets',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+]);
+
+const document = readServerlessYml() as {
+  functions: Record<string, { role?: string }>;
+  resources: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+};
+const resources = document.resources.Resources;
+
+function statementsOf(roleName: string): Statement[] {
+  const role = resources[roleName];
+  const policies = (role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+}
+
+/**
+ * Why an ARN (a literal or an Fn::Sub template) is not scoped, or undefined: its service, region and account are
+ * fixed, and its resource part names a type (and usually a name) before any wildcard. Fn::GetAtt / Ref name one
+ * resource of the stack and are always scoped.
+ */
+function scopingProblem(resource: unknown): string | undefined {
+  if (resource && typeof resource === 'object' && ('Fn::GetAtt' in resource || 'Ref' in resource)) return undefined;
+  const template = typeof resource === 'string' ? resource : (resource as { 'Fn::Sub'?: unknown })['Fn::Sub'];
+  if (typeof template !== 'string') return 'not an ARN';
+  // `${Bucket.Arn}/*`: objects of one bucket of this stack.
+  if (/^\$\{[A-Za-z0-9]+\.Arn\}(\/.+)?$/.test(template)) return undefined;
+  // `${AWS::Region}`-style placeholders are fixed values; `${param:x}` may hold a name prefix.
+  const [arn, partition, service, region, account, ...rest] = template.replace(/\$\{[^}]+\}/g, 'v').split(':');
+  const resourcePart = rest.join(':');
+  if (arn !== 'arn' || !partition || !service) return 'not an ARN';
+  if ([partition, service, region, account].some((part) => part?.includes('*'))) return 'wildcard outside the resource';
+  if (/^\*|^[^/:]*[/:]\*$/.test(resourcePart) && !/^[a-z-]+\/\*$/.test(resourcePart))
+    return 'resource part is a wildcard';
+  if (resourcePart === '*' || resourcePart === '') return 'resource part is a wildcard';
+  return undefined;
+}
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+describe('IAM in serverless.yml', () => {
+  const functions = Object.entries(document.functions);
+
+  it('gives every function a role of its own', () => {
+    const roles = functions.map(([, fn]) => fn.role);
+    expect(roles.every((role) => role && resources[role]?.Type === 'AWS::IAM::Role')).toBe(true);
+    expect(new Set(roles).size).toBe(functions.length);
+  });
+
+  it.each(functions.map(([name, fn]) => [name, fn.role!]))(
+    '%s: no wildcard actions, resources scoped',
+    (_name, role) => {
+      const statements = statementsOf(role);
+      expect(statements.length).toBeGreaterThan(0);
+      for (const statement of statements) {
+        expect(statement.Effect).toBe('Allow');
+        for (const action of asList(statement.Action)) {
+          expect(action, `${statement.Sid}: ${action}`).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+        }
+        for (const resource of asList(statement.Resource)) {
+          if (resource === '*') {
+            const broad = asList(statement.Action).filter((action) => !ACCOUNT_WIDE_ACTIONS.has(action));
+            expect(broad, `${statement.Sid} grants these on "*"`).toEqual([]);
+          } else {
+            expect(scopingProblem(resource), `${statement.Sid}: ${JSON.stringify(resource)}`).toBeUndefined();
+          }
+        }
+      }
+    },
+  );
+
+  it('lets only meshSync read the mesh and only rotateKeys write key versions', () => {
+    const actionsOf = (role: string) => new Set(statementsOf(role).flatMap((statement) => asList(statement.Action)));
+    const sync = actionsOf(document.functions.meshSync!.role!);
+    const rotate = actionsOf(document.functions.rotateKeys!.role!);
+    const rollback = actionsOf(document.functions.rollback!.role!);
+    expect(sync.has('appmesh:ListVirtualGateways')).toBe(true);
+    expect(rotate.has('appmesh:ListVirtualGateways')).toBe(false);
+    expect(rotate.has('secretsmanager:PutSecretValue')).toBe(true);
+    expect(sync.has('secretsmanager:PutSecretValue')).toBe(false);
+    expect(rollback.has('secretsmanager:PutSecretValue')).toBe(false);
+  });
+});
