@@ -79,9 +79,16 @@ function benchContext() {
 
 process.on('message', (request: WorkerRequest) => {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   serve(request).then(
-    (reply) => process.send?.({ ...reply, wallMs: performance.now() - started } satisfies WorkerReply),
+    (reply) => {
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000;
+      process.send?.({ ...reply, wallMs: performance.now() - started, cpuMs } satisfies WorkerReply);
+    },
     (error: unknown) => process.send?.({ error: String(error instanceof Error ? error.stack : error), wallMs: 0 }),
   );
 });
+// The bench disconnects to stop this process; exiting normally lets --cpu-prof write its profile.
+process.on('disconnect', () => process.exit(0));
 process.send?.({ ready: true, wallMs: 0 } satisfies WorkerReply);

@@ -3,7 +3,7 @@ import type { LoggedRequest } from '../local/faults.js';
 import { deck } from './deck.js';
 import { median, round } from './measure.js';
 import type { ScenarioResult } from './report.js';
-import type { MeshgateProcess } from './worker-protocol.js';
+import { MeshgateProcess, type WorkerRequest } from './worker-protocol.js';
 import type { World } from './world.js';
 
 const COLLECTIONS = ['/services', '/routes', '/upstreams', '/consumers', '/plugins', '/jwts'];
@@ -13,16 +13,41 @@ interface Run {
   wallMs: number;
   requests: number;
   writes: number;
+  /** CPU time of the meshgate process, and of the bench process (the doubles) meanwhile. */
+  cpuMs?: number;
+  doublesCpuMs?: number;
 }
+
+/** One meshgate request with the CPU both sides spent on it: on a shared machine CPU time is steadier than wall. */
+async function measured(world: World, meshgate: MeshgateProcess, request: WorkerRequest) {
+  const doubles = process.cpuUsage();
+  const reply = await meshgate.call(request);
+  const used = process.cpuUsage(doubles);
+  const run: Run = {
+    wallMs: reply.wallMs,
+    ...requestCounts(world),
+    cpuMs: reply.cpuMs,
+    doublesCpuMs: (used.user + used.system) / 1000,
+  };
+  return { reply, run };
+}
+
+const medianOf = (runs: readonly Run[], figure: (run: Run) => number | undefined) =>
+  round(median(runs.map((run) => figure(run) ?? Number.NaN)));
 
 function requestCounts(world: World): Omit<Run, 'wallMs'> {
   return { requests: world.kong.requests.entries.length, writes: world.kong.requests.writes().length };
 }
 
-/** Writes the desired state as meshgate's decK file, once per world. */
-export async function deckFile(world: World, meshgate: MeshgateProcess): Promise<string> {
+/** Writes the desired state as meshgate's decK file, in a process of its own so it weighs on no sync's RSS. */
+export async function deckFile(world: World): Promise<string> {
   const path = join(world.stateDir, 'kong.yaml');
-  await meshgate.call({ op: 'deck-file', path });
+  const writer = await MeshgateProcess.start(world.env);
+  try {
+    await writer.call({ op: 'deck-file', path });
+  } finally {
+    await writer.close();
+  }
   return path;
 }
 
@@ -39,14 +64,17 @@ export async function fullSync(
   const pipeline: Run[] = [];
   const reconcileOnly: Run[] = [];
   const deckRuns: Run[] = [];
+  const baselineRssMb = meshgate.peakRssMb();
+  let syncRssMb = 0;
   for (let run = 0; run < options.runs; run++) {
     world.kong.reset();
-    const sync = await meshgate.call({ op: 'sync' });
-    if (sync.outcome !== 'applied') throw new Error(`${name}: meshgate sync ended '${sync.outcome}'`);
-    pipeline.push({ wallMs: sync.wallMs, ...requestCounts(world) });
+    const sync = await measured(world, meshgate, { op: 'sync' });
+    if (sync.reply.outcome !== 'applied') throw new Error(`${name}: meshgate sync ended '${sync.reply.outcome}'`);
+    pipeline.push(sync.run);
+    // Before the reconcile-alone run, which keeps a desired state of its own in memory.
+    if (run === 0) syncRssMb = meshgate.peakRssMb();
     world.kong.reset();
-    const reconciled = await meshgate.call({ op: 'reconcile' });
-    reconcileOnly.push({ wallMs: reconciled.wallMs, ...requestCounts(world) });
+    reconcileOnly.push((await measured(world, meshgate, { op: 'reconcile' })).run);
     if (run < options.deckRuns) {
       world.kong.reset();
       const { wallMs } = await deck('sync', options.deckFile, world.kong.url);
@@ -63,8 +91,16 @@ export async function fullSync(
       wall_ms: round(wall),
       requests: pipeline[0]?.requests,
       writes: pipeline[0]?.writes,
-      peak_rss_mb: round(meshgate.peakRssMb()),
-      reconcile_only: { wall_ms: round(reconcileWall), requests: reconcileOnly[0]?.requests },
+      peak_rss_mb: round(syncRssMb),
+      baseline_rss_mb: round(baselineRssMb),
+      cpu_ms: medianOf(pipeline, (run) => run.cpuMs),
+      doubles_cpu_ms: medianOf(pipeline, (run) => run.doublesCpuMs),
+      reconcile_only: {
+        wall_ms: round(reconcileWall),
+        requests: reconcileOnly[0]?.requests,
+        cpu_ms: medianOf(reconcileOnly, (run) => run.cpuMs),
+        doubles_cpu_ms: medianOf(reconcileOnly, (run) => run.doublesCpuMs),
+      },
       runs_ms: pipeline.map((run) => round(run.wallMs)),
     },
     ...(deckWall !== undefined && {
@@ -173,6 +209,8 @@ export async function noopSync(
       requests: first?.requests,
       writes: maxWrites,
       peak_rss_mb: round(meshgate.peakRssMb()),
+      cpu_ms: medianOf(meshgateRuns, (run) => run.cpuMs),
+      doubles_cpu_ms: medianOf(meshgateRuns, (run) => run.doublesCpuMs),
       pages_per_collection: first?.reads.pages,
       entities_per_collection: counts,
       target_lists: first?.reads.targetLists,

@@ -15,6 +15,8 @@ export type WorkerRequest =
 
 export interface WorkerReply {
   wallMs: number;
+  /** CPU time the meshgate process spent on the request (user + system). */
+  cpuMs?: number;
   outcome?: string;
   leftOut?: number;
   ready?: boolean;
@@ -27,9 +29,11 @@ const WORKER = fileURLToPath(new URL('./meshgate-worker.ts', import.meta.url));
 export class MeshgateProcess {
   private constructor(private readonly child: ChildProcess) {}
 
-  static async start(env: Record<string, string>): Promise<MeshgateProcess> {
+  /** `cpuProfileDir`: run under `node --cpu-prof`; the profile is written there when the process is closed. */
+  static async start(env: Record<string, string>, cpuProfileDir?: string): Promise<MeshgateProcess> {
+    const profile = cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [];
     const child = fork(WORKER, {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...profile],
       // Powertools writes a log line and a metrics line per run; they are not what is measured.
       env: { ...process.env, ...env, POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -57,7 +61,7 @@ export class MeshgateProcess {
 
   async close(): Promise<void> {
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill();
+    this.child.disconnect();
     await exited;
   }
 
