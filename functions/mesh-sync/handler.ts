@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import { type App, createApp } from '../../shared/app/context.js';
+import { type App, createApp, lazy } from '../../shared/app/context.js';
 import {
   describeRejection,
   dropReason,
@@ -39,6 +39,6 @@ export function createMeshSyncHandler(getApp: () => App) {
     });
 }
 
-// Configuration is validated at cold start: a bad value fails the init, naming the variable.
-const app = createApp();
-export const handler = createMeshSyncHandler(() => app);
+// Built at the first invocation (configuration validated then, a bad value naming the variable) and kept.
+const app = lazy(() => createApp());
+export const handler = createMeshSyncHandler(app);

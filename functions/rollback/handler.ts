@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { type App, createApp, requestSyncByInvoke } from '../../shared/app/context.js';
+import { type App, createApp, lazy, requestSyncByInvoke } from '../../shared/app/context.js';
 import { logger } from '../../shared/lambda/observability.js';
 import { type RollbackCommand, RollbackCommandSchema } from '../../shared/rollback/commands.js';
 import { executeCommand } from '../../shared/rollback/execute.js';
@@ -17,8 +17,8 @@ export function createRollbackHandler(getApp: () => App, requestSync: (app: App)
     });
 }
 
-const app = createApp();
-export const handler = createRollbackHandler(
-  () => app,
-  (current) => requestSyncByInvoke(current.clients, current.config.MESHGATE_STAGE),
+// Built at the first invocation (configuration validated then, a bad value naming the variable) and kept.
+const app = lazy(() => createApp());
+export const handler = createRollbackHandler(app, (current) =>
+  requestSyncByInvoke(current.clients, current.config.MESHGATE_STAGE),
 );

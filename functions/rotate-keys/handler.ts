@@ -3,10 +3,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { awsClients } from '../../shared/aws/clients.js';
-import { config } from '../../shared/config/index.js';
-import { EventBridgeAuditPublisher } from '../../shared/events/audit.js';
-import { kongClientFromConfig } from '../../shared/kong/admin-token.js';
+import { type App, createApp, lazy } from '../../shared/app/context.js';
+import { ScheduledEventSchema } from '../../shared/events/incoming.js';
 import { logger as sharedLogger } from '../../shared/lambda/observability.js';
 import { RotationError } from '../../shared/rotation/errors.js';
 import { ROTATION_STEPS, type RotationDeps, rotateStep, startDueRotations } from '../../shared/rotation/index.js';
@@ -23,11 +21,6 @@ const RotationInvocationSchema = z.object({
   SecretId: z.string().min(1),
   ClientRequestToken: z.string().min(1),
   RotationToken: z.string().min(1).optional(),
-});
-
-const ScheduledEventSchema = z.object({
-  'detail-type': z.literal('Scheduled Event'),
-  source: z.string(),
 });
 
 export type RotateKeysResult =
@@ -73,31 +66,6 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; ');
 }
 
-async function depsFromConfig(): Promise<RotationDeps> {
-  const settings = config();
-  const { secretsManager, eventBridge } = awsClients();
-  return {
-    secretsManager,
-    kong: await kongClientFromConfig(settings, secretsManager),
-    instance: settings.MESHGATE_INSTANCE,
-    alg: settings.JWT_ALGORITHM,
-    graceMs: settings.KEY_GRACE_PERIOD,
-    audit: new EventBridgeAuditPublisher(eventBridge, settings.AUDIT_BUS_NAME, settings.MESHGATE_INSTANCE),
-    logger: sharedLogger,
-  };
-}
-
-let cachedDeps: Promise<RotationDeps> | undefined;
-
-/** Built once per process (at the first invocation); warm invocations reuse the clients. A failure is retried. */
-function sharedDeps(): Promise<RotationDeps> {
-  if (cachedDeps) return cachedDeps;
-  const building = depsFromConfig().catch((error: unknown) => {
-    cachedDeps = undefined;
-    throw error;
-  });
-  cachedDeps = building;
-  return building;
-}
-
-export const handler = createRotateKeysHandler(sharedDeps);
+// Built at the first invocation (configuration validated then, a bad value naming the variable) and kept.
+const app = lazy(() => createApp());
+export const handler = createRotateKeysHandler(() => app().rotationDeps(sharedLogger));

@@ -5,7 +5,7 @@ import { type AuditPublisher, EventBridgeAuditPublisher } from '../events/audit.
 import type { KongClient } from '../kong/client.js';
 import { kongClientFromConfig } from '../kong/index.js';
 import type { OperationsDeps } from '../rollback/operations.js';
-import { readConsumers } from '../rotation/index.js';
+import { type RotationDeps, type RotationLogger, readConsumers } from '../rotation/index.js';
 import { type StateStore, stateStoreFromConfig } from '../snapshots/index.js';
 import { resolveCloudMapService } from '../sources/cloudmap/index.js';
 import { createSources, readMesh } from '../sources/index.js';
@@ -24,6 +24,7 @@ export interface App {
   kong(): Promise<KongClient>;
   meshSyncDeps(): Promise<MeshSyncDeps>;
   operationsDeps(requestSync: (reason: string) => Promise<void>): Promise<OperationsDeps>;
+  rotationDeps(logger?: RotationLogger): Promise<RotationDeps>;
 }
 
 export function createApp(config: Config = processConfig(), clients: AwsClients = awsClients()): App {
@@ -53,11 +54,31 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
       };
     },
+    async rotationDeps(logger) {
+      return {
+        secretsManager: clients.secretsManager,
+        kong: await app.kong(),
+        instance: config.MESHGATE_INSTANCE,
+        alg: config.JWT_ALGORITHM,
+        graceMs: config.KEY_GRACE_PERIOD,
+        audit,
+        logger,
+      };
+    },
     async operationsDeps(requestSync) {
       return { kong: await app.kong(), secretsManager: clients.secretsManager, store, audit, requestSync };
     },
   };
   return app;
+}
+
+/** A value created on first use and kept (a Lambda's app: built at the first invocation, reused by warm ones). */
+export function lazy<T>(create: () => T): () => T {
+  let value: { created: T } | undefined;
+  return () => {
+    value ??= { created: create() };
+    return value.created;
+  };
 }
 
 /** Deployed name of one of meshgate's functions, as serverless.yml names it: `meshgate-<stage>-<function>`. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -76,10 +77,10 @@ describe('rotateKeys handler', () => {
       'malformed rotation invocation: Step',
     );
 
-    const scheduled = await handler(
-      { version: '0', id: 'e1', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
-      lambdaContext,
+    const schedule = JSON.parse(
+      readFileSync(new URL('../../events/schedule-rotate-due-keys.json', import.meta.url), 'utf8'),
     );
+    const scheduled = await handler(schedule, lambdaContext);
     expect(scheduled).toMatchObject({ started: [], notDue: 1, failures: [] });
 
     await expect(handler({ hello: 'world' }, lambdaContext)).resolves.toEqual({
