@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { findLeaks } from '../support/secrets.js';
+import { exitOf, freePort, npmStart, stop } from './support.js';
+
+describe('npm start (the demo, as a new user runs it)', () => {
+  it('tells every step, verifies Kong through the Admin API, exits 0 and leaves nothing running', async () => {
+    const kongPort = await freePort();
+    const run = npmStart(['--kong-port', String(kongPort)]);
+    let code: number | null;
+    try {
+      code = await exitOf(run.child);
+    } finally {
+      stop(run.child);
+    }
+    const output = run.output();
+    expect(output, output).not.toContain('DEMO FAILED');
+    expect(code, output).toBe(0);
+
+    expect(output).toContain(`Kong Admin API double  http://127.0.0.1:${kongPort}`);
+    for (const step of [
+      '1. A mesh is created; Kong follows',
+      '2. A gateway instance registers in Cloud Map; a target appears',
+      '3. A gateway instance deregisters; its target goes',
+      '4. A gateway route is deleted; its Kong service and route go',
+      '5. A consumer is added, synced, and its key rotated',
+      '6. Kong fails during setSecret; the rotation is rolled back',
+      '7. A bad mesh change',
+      '8. One command rolls Kong back and freezes automatic sync',
+      '9. While frozen, mesh events plan but apply nothing',
+      '10. Resume',
+      "11. Key rollback: alice's newest key is revoked",
+      '12. Kong fails in the middle of a sync apply; rolled back',
+    ]) {
+      expect(output).toContain(step);
+    }
+    // The plan lines, the read-back counts and the checks the demo made.
+    expect(output).toContain('creating route shop.edge.orders');
+    expect(output).toContain('creating target 10.0.1.13:8080 on upstream edge.shop.gateway');
+    expect(output).toMatch(/✓ apply rolled back: \d+ completed, [1-9]\d* failed, [1-9]\d* rolled back/);
+    expect(output).toContain('✓ a token of the rolled-back key is refused by Kong');
+    expect(output).toContain('4 services, 3 routes, 1 upstreams, 2 targets, 5 plugins, 1 consumers, 1 jwt credentials');
+    expect(output).toContain('All checks passed');
+    // Quiet handlers and no secret material: no JSON log lines, no private keys, no rotation tokens.
+    expect(output).not.toMatch(/^\{"level"/m);
+    expect(output).not.toContain('RotationToken');
+    expect(findLeaks(output)).toEqual([]);
+
+    // Nothing left listening on the Kong port.
+    await expect(fetch(`http://127.0.0.1:${kongPort}/`)).rejects.toThrow();
+  }, 120_000);
+});
