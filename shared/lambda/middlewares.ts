@@ -16,10 +16,19 @@ export function dropMalformedEvents(
   describe: (raw: unknown, error: z.ZodError) => string,
 ): (error: Error, event: unknown) => DroppedEvent {
   return (error, event) => {
-    const reason = error.cause instanceof z.ZodError ? describe(event, error.cause) : error.message;
+    const issues = zodIssuesOf(error.cause);
+    const reason = issues ? describe(event, new z.ZodError(issues)) : error.message;
     logger.warn('event dropped', { reason });
     return { status: 'dropped', reason };
   };
+}
+
+/**
+ * The parser's ParseError carries the Standard Schema issues (zod's own issue objects) as its cause, not a ZodError.
+ */
+function zodIssuesOf(cause: unknown): z.core.$ZodIssue[] | undefined {
+  if (cause instanceof z.ZodError) return cause.issues;
+  return Array.isArray(cause) ? (cause as z.core.$ZodIssue[]) : undefined;
 }
 
 /**
