@@ -112,7 +112,7 @@ export function triggerFor(event: MeshSyncEvent): SyncTrigger {
 export function dropReason(event: MeshSyncEvent): string | undefined {
   if ('detail' in event && event.detail && typeof event.detail === 'object' && 'errorCode' in event.detail) {
     const code = (event.detail as { errorCode?: string }).errorCode;
-    if (code) return `the API call failed (errorCode ${code}); the mesh did not change`;
+    if (code) return `the API call failed (errorCode ${shorten(code)}); the mesh did not change`;
   }
   return undefined;
 }
@@ -128,11 +128,12 @@ export function describeRejection(raw: unknown, error: z.ZodError): string {
     typeof record.source === 'string' &&
     !['aws.appmesh', 'aws.servicediscovery', 'aws.events'].includes(record.source)
   ) {
-    return `unknown event source '${record.source}'`;
+    return `unknown event source ${quote(record.source)}`;
   }
   if (detail && typeof detail.eventName === 'string') {
     const known: readonly string[] = [...APP_MESH_WRITE_CALLS, ...CLOUD_MAP_INSTANCE_CALLS];
-    if (!known.includes(detail.eventName)) return `unsupported event '${String(record.source)}:${detail.eventName}'`;
+    if (!known.includes(detail.eventName))
+      return `unsupported event ${quote(`${String(record.source)}:${detail.eventName}`)}`;
   }
   // The union reports one issue list per member; the closest member is the one with the fewest issues.
   const issue = closestIssue(error);
@@ -146,7 +147,19 @@ function closestIssue(error: z.ZodError): string | undefined {
     const branches = (first as { errors: z.core.$ZodIssue[][] }).errors;
     const best = [...branches].sort((a, b) => a.length - b.length)[0];
     const issue = best?.[0];
-    if (issue) return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
+    if (issue) return shorten(`${issue.path.join('.') || '(root)'}: ${issue.message}`, MAX_ISSUE_LENGTH);
   }
-  return `${first.path.join('.') || '(root)'}: ${first.message}`;
+  return shorten(`${first.path.join('.') || '(root)'}: ${first.message}`, MAX_ISSUE_LENGTH);
+}
+
+// Drop reasons echo values from the event, which can be anything up to EventBridge's 256 KiB: keep log lines short.
+const MAX_ECHOED_LENGTH = 64;
+const MAX_ISSUE_LENGTH = 200;
+
+function shorten(value: string, max = MAX_ECHOED_LENGTH): string {
+  return value.length <= max ? value : `${value.slice(0, max)}… (${value.length} characters)`;
+}
+
+function quote(value: string): string {
+  return `'${shorten(value)}'`;
 }
