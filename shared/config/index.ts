@@ -88,8 +88,9 @@ export const ConfigSchema = z
         message: 'set SNAPSHOT_BUCKET (on AWS) or MESHGATE_STATE_DIR (locally)',
       });
     }
-    const url = new URL(config.KONG_ADMIN_URL);
-    if (url.protocol === 'http:' && !isLoopback(url.hostname) && !config.KONG_ALLOW_INSECURE_HTTP) {
+    // Refinements run even when KONG_ADMIN_URL itself failed; that failure is already reported.
+    const url = URL.canParse(config.KONG_ADMIN_URL) ? new URL(config.KONG_ADMIN_URL) : undefined;
+    if (url?.protocol === 'http:' && !isLoopback(url.hostname) && !config.KONG_ALLOW_INSECURE_HTTP) {
       ctx.addIssue({
         code: 'custom',
         path: ['KONG_ADMIN_URL'],
