@@ -1,4 +1,5 @@
 import { mapLimit } from '../concurrency.js';
+import { errorMessage } from '../errors.js';
 import type { KongApi } from '../kong/api.js';
 import { type EntityKind, emptyKongState, type KongState, type Upstream } from '../kong/entities.js';
 import { isOwned, ownershipTags } from '../kong/ownership.js';
@@ -31,7 +32,8 @@ export async function dump(kong: KongApi, options: DumpOptions): Promise<KongSta
   try {
     return options.scope ? await dumpScope(kong, options.scope, options) : await dumpAll(kong, options);
   } catch (error) {
-    throw new ReconcileError('could not read the current Kong state', {
+    // The cause goes into the message: Lambda logs only the message of the error a handler throws.
+    throw new ReconcileError(`could not read the current Kong state: ${errorMessage(error)}`, {
       cause: error,
       context: { phase: 'dump', instance: options.instance, scope: options.scope },
     });
