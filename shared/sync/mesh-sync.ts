@@ -89,6 +89,35 @@ export async function runMeshSync(
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<MeshSyncResult> {
   const startedAt = new Date();
+  const { freeze, failures, scope, report } = await reconcileMesh(deps, trigger, settings, options).catch(
+    async (error: unknown) => {
+      // A run that fails before Kong is written (mesh, Kong or snapshot unreadable) is reported all the same.
+      await reportFailedRun(deps, trigger, startedAt, error);
+      throw error;
+    },
+  );
+  const summary = syncRunSummary(report, startedAt);
+  await deps.store.recordRun({ ...summary, errors: [...(summary.errors ?? []), ...failures.map(describeFailure)] });
+  await deps.audit.publish(AUDIT_TYPE[report.outcome], {
+    trigger: trigger.reason,
+    outcome: report.outcome,
+    frozen: freeze !== undefined,
+    dryRun: trigger.dryRun,
+    scope: scope?.upstreams,
+    counts: summary.counts,
+    snapshotId: report.snapshotId,
+    durationMs: report.durationMs,
+    errors: [...(report.error ? [report.error.message] : []), ...failures.map(describeFailure)],
+  });
+  return { report, failures, frozen: freeze !== undefined, scope };
+}
+
+async function reconcileMesh(
+  deps: MeshSyncDeps,
+  trigger: SyncTrigger,
+  settings: MeshSyncSettings,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+) {
   const [freeze, { state, mesh, failures }] = await Promise.all([
     deps.store.getFreeze(),
     desiredKong(deps, settings, options.signal),
@@ -105,20 +134,25 @@ export async function runMeshSync(
     signal: options.signal,
     onProgress: options.onProgress && ((done, total) => options.onProgress?.(done, total)),
   });
-  const summary = syncRunSummary(report, startedAt);
-  await deps.store.recordRun({ ...summary, errors: [...(summary.errors ?? []), ...failures.map(describeFailure)] });
-  await deps.audit.publish(AUDIT_TYPE[report.outcome], {
-    trigger: trigger.reason,
-    outcome: report.outcome,
-    frozen: freeze !== undefined,
-    dryRun: trigger.dryRun,
-    scope: scope?.upstreams,
-    counts: summary.counts,
-    snapshotId: report.snapshotId,
-    durationMs: report.durationMs,
-    errors: [...(report.error ? [report.error.message] : []), ...failures.map(describeFailure)],
-  });
-  return { report, failures, frozen: freeze !== undefined, scope };
+  return { freeze, failures, scope, report };
+}
+
+/** Records and audits a run that threw; a failure to report must not hide the run's own error. */
+async function reportFailedRun(deps: MeshSyncDeps, trigger: SyncTrigger, startedAt: Date, error: unknown) {
+  const durationMs = Date.now() - startedAt.getTime();
+  const errors = [errorMessage(error)];
+  const outcome = 'failed';
+  await Promise.allSettled([
+    deps.store.recordRun({
+      kind: 'sync',
+      trigger: trigger.reason,
+      outcome,
+      startedAt: startedAt.toISOString(),
+      durationMs,
+      errors,
+    }),
+    deps.audit.publish('Sync Failed', { trigger: trigger.reason, outcome, dryRun: trigger.dryRun, durationMs, errors }),
+  ]);
 }
 
 /**
