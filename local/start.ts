@@ -112,7 +112,7 @@ Drive it (App Mesh / Cloud Map writes reach meshSync as CloudTrail events, as on
   aws --endpoint-url ${stack.aws.url} appmesh create-mesh --mesh-name ${env.MESH_NAMES?.split(',')[0] ?? 'shop'}
   aws --endpoint-url ${stack.aws.url} servicediscovery list-services
   curl -s ${stack.kong.url}/services
-  deck gateway dump --kong-addr ${stack.kong.url} -o -        (decK 1.4: deck dump --kong-addr ${stack.kong.url})
+  deck dump --kong-addr ${stack.kong.url} -o kong.yaml   (decK ≥ 1.28: deck gateway dump --kong-addr …)
   npx meshgate status        npx meshgate plan        npx meshgate consumer add alice
   npx serverless invoke local -f meshSync --path events/manual-sync.json   (see docs/local-stack.md)
 
