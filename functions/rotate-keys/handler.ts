@@ -2,26 +2,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
-import { type App, createApp, lazy } from '../../shared/app/context.js';
+import type { z } from 'zod';
+import { createApp, lazy } from '../../shared/app/context.js';
 import { ScheduledEventSchema } from '../../shared/events/incoming.js';
+import { RotationInvocationSchema } from '../../shared/events/rotation.js';
 import { logger as sharedLogger } from '../../shared/lambda/observability.js';
 import { RotationError } from '../../shared/rotation/errors.js';
-import { ROTATION_STEPS, type RotationDeps, rotateStep, startDueRotations } from '../../shared/rotation/index.js';
-
-/** `create_secret` and `CreateSecret` spellings are accepted defensively; the service sends `createSecret`. */
-const StepSchema = z
-  .string()
-  .transform((step) => step.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()))
-  .transform((step) => step.charAt(0).toLowerCase() + step.slice(1))
-  .pipe(z.enum(ROTATION_STEPS));
-
-const RotationInvocationSchema = z.object({
-  Step: StepSchema,
-  SecretId: z.string().min(1),
-  ClientRequestToken: z.string().min(1),
-  RotationToken: z.string().min(1).optional(),
-});
+import { type RotationDeps, rotateStep, startDueRotations } from '../../shared/rotation/index.js';
 
 export type RotateKeysResult =
   | Awaited<ReturnType<typeof rotateStep>>
