@@ -97,6 +97,8 @@ export interface SyncWorld {
    * events, an empty request log.
    */
   reset(): Promise<void>;
+  /** An empty Kong but for the unowned entities of seedUnowned; the AWS side is kept. */
+  resetKong(): Promise<void>;
   /** Fails unless the ownership guard saw no write to an unowned entity and the seeded ones are as they were. */
   expectUnownedUntouched(): Promise<void>;
   close(): Promise<void>;
@@ -146,6 +148,10 @@ export async function startWorld(): Promise<SyncWorld> {
     unownedBefore = unownedPart(await adminView(kong));
   };
   await seed();
+  const resetKong = async () => {
+    kong.reset();
+    await seed();
+  };
   return {
     aws,
     kong,
@@ -160,12 +166,12 @@ export async function startWorld(): Promise<SyncWorld> {
     kongWrites: () => kong.requests.writes().length,
     async reset() {
       aws.reset();
-      kong.reset();
       await storeAdminToken();
       await app.store.clearFreeze();
-      await seed();
+      await resetKong();
       aws.requests.clear();
     },
+    resetKong,
     async expectUnownedUntouched() {
       expect(kong.violations).toEqual([]);
       expect(unownedPart(await adminView(kong))).toEqual(unownedBefore);
