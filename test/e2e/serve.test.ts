@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findLeaks } from '../support/secrets.js';
-import { eventually, freePort, npmStart, stop } from './support.js';
+import { eventually, freePort, npmStart, REPO, stop } from './support.js';
 
 const run = promisify(execFile);
 const awsCliAvailable = await run('aws', ['--version']).then(
@@ -93,5 +93,20 @@ describe.skipIf(!awsCliAvailable)('npm start -- --serve, driven by the AWS CLI',
     expect(targets).toEqual(['10.9.0.1:8080']);
     expect(serve.output()).toMatch(/meshSync ← meshgate-local-meshSync-rule-2: applied \[cloudmap:RegisterInstance\]/);
     expect(findLeaks(serve.output())).toEqual([]);
+  }, 120_000);
+
+  it('serverless invoke local runs meshSync in its own process against the stack, with the exported env', async () => {
+    const { stdout } = await run(
+      'npx',
+      ['serverless', 'invoke', 'local', '-f', 'meshSync', '--path', 'events/manual-sync.json', '--stage', 'local'],
+      {
+        cwd: REPO,
+        env: { ...process.env, ...exportedEnv(), POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+      },
+    );
+    // events/manual-sync.json is a dry run: the plan is reported, nothing applied.
+    expect(stdout).toContain('"trigger": "operator check"');
+    expect(stdout).toMatch(/"outcome": "(no-changes|planned)"/);
+    expect(findLeaks(stdout)).toEqual([]);
   }, 120_000);
 });
