@@ -1,8 +1,9 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { currentKeyAgeSeconds } from '../rotation/age.js';
 import type { MeshSyncResult } from '../sync/mesh-sync.js';
 
-/** EMF metrics of a sync run; the SyncFailed alarm in serverless.yml watches the last one. */
-export function recordSyncMetrics(metrics: Metrics, result: MeshSyncResult): void {
+/** EMF metrics of a sync run; the SyncFailed alarm in serverless.yml watches SyncFailed. */
+export function recordSyncMetrics(metrics: Metrics, result: MeshSyncResult, now = new Date()): void {
   const { report } = result;
   metrics.addMetric('SyncDuration', MetricUnit.Milliseconds, report.durationMs);
   metrics.addMetric('OperationsApplied', MetricUnit.Count, report.completed.length);
@@ -12,4 +13,7 @@ export function recordSyncMetrics(metrics: Metrics, result: MeshSyncResult): voi
     MetricUnit.Count,
     report.outcome === 'failed' || report.outcome === 'rolled-back' ? 1 : 0,
   );
+  // Every run reads the consumers, so the oldest current key's age is charted every few minutes.
+  const ages = result.consumers.map((consumer) => currentKeyAgeSeconds(consumer, now) ?? 0);
+  if (ages.length > 0) metrics.addMetric('OldestKeyAge', MetricUnit.Seconds, Math.max(...ages));
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { type PlanSummary, reconcile } from '../reconcile/index.js';
+import { currentKeyAgeSeconds } from '../rotation/age.js';
 import type { FreezeState, RunRecord, SnapshotMeta } from '../snapshots/store.js';
 import { desiredKong, type MeshSyncDeps } from '../sync/mesh-sync.js';
 
@@ -58,10 +59,11 @@ export async function collectStatus(
     drift,
     consumers: consumers.consumers.map((consumer) => {
       const current = consumer.keys.find((key) => key.stages.includes('AWSCURRENT'));
+      const ageSeconds = currentKeyAgeSeconds(consumer, now);
       return {
         username: consumer.username,
         currentKid: current?.kid,
-        keyAgeHours: current ? Math.round((now.getTime() - Date.parse(current.createdAt)) / 360_000) / 10 : undefined,
+        keyAgeHours: ageSeconds === undefined ? undefined : Math.round(ageSeconds / 360) / 10,
         liveKeys: consumer.keys.length,
       };
     }),

@@ -1,3 +1,4 @@
+export { currentKeyAgeSeconds } from './age.js';
 export { addConsumer, consumerSecretName, readConsumers } from './consumers.js';
 export { consumerFor, jwtCredentialFor } from './credentials.js';
 export { type RotationDeps, type RotationLogger, silentLogger } from './deps.js';

@@ -34,6 +34,8 @@ export interface MeshSyncResult {
   report: SyncReport;
   /** Read and translation failures: objects left out of this run. */
   failures: ObjectFailure[];
+  /** The consumers read (public keys only), for key-age metrics. */
+  consumers: ConsumerSpec[];
   frozen: boolean;
   /** Set for a scoped run: the upstreams it reconciled. */
   scope?: Scope;
@@ -50,6 +52,7 @@ const AUDIT_TYPE: Record<SyncOutcome, AuditDetailType> = {
 export interface DesiredKong {
   state: KongState;
   mesh: MeshSnapshot;
+  consumers: ConsumerSpec[];
   /** Read and translation failures: objects left out. */
   failures: ObjectFailure[];
 }
@@ -74,7 +77,7 @@ export async function desiredKong(
       reason: field ? `${field}: ${reason}` : reason,
     })),
   ];
-  return { state: translation.state, mesh, failures };
+  return { state: translation.state, mesh, consumers: consumers.consumers, failures };
 }
 
 /**
@@ -89,7 +92,7 @@ export async function runMeshSync(
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<MeshSyncResult> {
   const startedAt = new Date();
-  const { freeze, failures, scope, report } = await reconcileMesh(deps, trigger, settings, options).catch(
+  const { freeze, failures, consumers, scope, report } = await reconcileMesh(deps, trigger, settings, options).catch(
     async (error: unknown) => {
       // A run that fails before Kong is written (mesh, Kong or snapshot unreadable) is reported all the same.
       await reportFailedRun(deps, trigger, startedAt, error);
@@ -109,7 +112,7 @@ export async function runMeshSync(
     durationMs: report.durationMs,
     errors: [...(report.error ? [report.error.message] : []), ...failures.map(describeFailure)],
   });
-  return { report, failures, frozen: freeze !== undefined, scope };
+  return { report, failures, consumers, frozen: freeze !== undefined, scope };
 }
 
 async function reconcileMesh(
@@ -118,7 +121,7 @@ async function reconcileMesh(
   settings: MeshSyncSettings,
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
 ) {
-  const [freeze, { state, mesh, failures }] = await Promise.all([
+  const [freeze, { state, mesh, consumers, failures }] = await Promise.all([
     deps.store.getFreeze(),
     desiredKong(deps, settings, options.signal),
   ]);
@@ -134,7 +137,7 @@ async function reconcileMesh(
     signal: options.signal,
     onProgress: options.onProgress && ((done, total) => options.onProgress?.(done, total)),
   });
-  return { freeze, failures, scope, report };
+  return { freeze, failures, consumers, scope, report };
 }
 
 /** Records and audits a run that threw; a failure to report must not hide the run's own error. */
