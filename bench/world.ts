@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -103,6 +103,7 @@ export async function startWorld(size: WorldSize): Promise<World> {
       cloudMap.destroy();
       rotationKong.close();
       await Promise.all([aws.close(), kong.close()]);
+      rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
