@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import type { AuditDetailType, AuditPublisher } from '../events/audit.js';
@@ -92,6 +93,9 @@ export async function runMeshSync(
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<MeshSyncResult> {
   const startedAt = new Date();
+  // Every AWS and Kong request in flight listens on the run's signal and removes its listener when done; past
+  // Node's default of 10 that is concurrency, not a leak.
+  if (options.signal) setMaxListeners(0, options.signal);
   const { freeze, failures, consumers, scope, report } = await reconcileMesh(deps, trigger, settings, options).catch(
     async (error: unknown) => {
       // A run that fails before Kong is written (mesh, Kong or snapshot unreadable) is reported all the same.
