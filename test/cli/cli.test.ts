@@ -1,0 +1,144 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parse } from 'yaml';
+import { main } from '../../cli/main.js';
+import { DemoMesh } from '../../local/demo/mesh.js';
+import { type LocalStack, startLocalStack } from '../../local/stack.js';
+import { createAwsClients } from '../../shared/aws/clients.js';
+
+let stack: LocalStack;
+let mesh: DemoMesh;
+
+/** Runs the CLI as `meshgate …` would, capturing what it prints. */
+async function meshgate(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  return meshgateWith(stack.env, argv);
+}
+
+async function meshgateWith(env: Record<string, string>, argv: string[]) {
+  let out = '';
+  let err = '';
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  try {
+    process.exitCode = undefined;
+    const code = await main(argv, env);
+    return { code, out, err };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+    process.exitCode = undefined;
+  }
+}
+
+/** Kong's jwt plugin check, configured as meshgate configures it (the `kid` claim selects the credential). */
+const accepted = (token: string) => stack.kong.verifyJwt(token, { keyClaimName: 'kid' });
+
+beforeAll(async () => {
+  stack = await startLocalStack({ logLevel: 'SILENT' });
+  mesh = new DemoMesh(createAwsClients(stack.env));
+  await mesh.createGatewayDiscovery([{ id: 'gw-1', ipv4: '10.0.0.1' }]);
+  await mesh.createMesh([{ name: 'orders' }]);
+  await stack.bus.idle();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('meshgate CLI', () => {
+  it('prints usage for an unknown command and names what is missing', async () => {
+    const unknown = await meshgate('deploy');
+    expect(unknown.code).toBe(2);
+    expect(unknown.out).toContain('Usage:');
+    expect(unknown.err).toBe("meshgate: unknown command 'deploy'\n");
+
+    const missing = await meshgate('rollback', 'sync');
+    expect(missing).toMatchObject({ code: 2, err: 'meshgate: missing --to previous|SNAPSHOT_ID\n' });
+  });
+
+  it('names a bad configuration variable', async () => {
+    const result = await meshgateWith({ ...stack.env, KONG_ADMIN_URL: 'http://10.1.2.3:8001' }, ['status']);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(
+      "KONG_ADMIN_URL='http://10.1.2.3:8001': plain http to non-loopback host '10.1.2.3' is refused",
+    );
+  });
+
+  it('freezes sync, plans the pending change as text, JSON and a decK file, then resumes and converges', async () => {
+    expect((await meshgate('freeze', '--reason', 'cli test')).out).toMatch(/automatic sync frozen since .* cli test/);
+    await mesh.createService('payments');
+    await mesh.createRoute('payments');
+    await stack.bus.idle();
+
+    const text = await meshgate('plan');
+    expect(text.out).toContain('creating service shop.edge.payments');
+    expect(text.out).toContain('creating route shop.edge.payments');
+
+    const deckFile = join(mkdtempSync(join(tmpdir(), 'meshgate-cli-')), 'kong.yaml');
+    const json = await meshgate('plan', '--json', '--deck', deckFile);
+    const planned = JSON.parse(json.out) as { summary: { creating: number; total: number } };
+    expect(planned.summary.creating).toBeGreaterThanOrEqual(2);
+    const deck = parse(readFileSync(deckFile, 'utf8')) as { services: { name: string }[] };
+    expect(deck.services.map((service) => service.name)).toEqual(
+      expect.arrayContaining(['shop.edge.orders', 'shop.edge.payments']),
+    );
+
+    const status = JSON.parse((await meshgate('status', '--json')).out) as {
+      freeze?: { reason: string };
+      drift: { summary: { total: number } };
+    };
+    expect(status.freeze?.reason).toBe('cli test');
+    expect(status.drift.summary.total).toBe(planned.summary.total);
+
+    const resumed = await meshgate('resume');
+    expect(resumed.out).toContain('automatic sync resumed');
+    expect(resumed.out).toMatch(/sync applied \(resume\)/);
+    expect((await meshgate('plan', '--json')).out).toContain('"total": 0');
+  });
+
+  it('rolls Kong back to the previous snapshot and lists snapshots', async () => {
+    const rolledBack = await meshgate('rollback', 'sync', '--to', 'previous', '--no-freeze');
+    expect(rolledBack.code).toBe(0);
+    expect(rolledBack.out).toContain('deleting route shop.edge.payments');
+    expect(rolledBack.out).toContain('automatic sync stays active');
+    expect((await meshgate('plan')).out).toContain('creating route shop.edge.payments');
+
+    const listed = await meshgate('snapshots', 'list');
+    expect(listed.out.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(2);
+    expect(listed.out).toMatch(/^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6} {2}rollback:/m);
+  });
+
+  it('adds a consumer, syncs it, mints a token Kong accepts, rotates and rolls the key back', async () => {
+    expect((await meshgate('consumer', 'add', 'carol')).out).toMatch(/^consumer carol: key carol-\S+ in /);
+    expect((await meshgate('sync')).out).toContain('creating consumer carol');
+    const first = (await meshgate('token', '--consumer', 'carol')).out.trim();
+    expect(accepted(first)).toMatchObject({ ok: true, consumer: { username: 'carol' } });
+
+    expect((await meshgate('rotate', '--consumer', 'carol')).out).toMatch(
+      /^rotated carol: new key version \S+ is AWSCURRENT/,
+    );
+    const second = (await meshgate('token', '--consumer', 'carol')).out.trim();
+    expect(accepted(second).ok).toBe(true);
+    expect(accepted(first).ok).toBe(true); // the old key is in its grace period
+
+    const rolledBack = await meshgate('rollback', 'key', '--consumer', 'carol');
+    expect(rolledBack.out).toMatch(/carol: key \S+ is current again; \S+ is revoked and gone from Kong/);
+    expect(accepted(second).ok).toBe(false);
+    expect(accepted(first).ok).toBe(true);
+  });
+
+  it('runs status and snapshots through the deployed rollback function with --remote', async () => {
+    const status = JSON.parse((await meshgate('status', '--remote', '--json')).out) as { instance: string };
+    expect(status.instance).toBe(stack.env.MESHGATE_INSTANCE);
+    const snapshots = JSON.parse((await meshgate('snapshots', 'list', '--remote', '--json')).out) as unknown[];
+    expect(snapshots.length).toBeGreaterThan(0);
+  });
+});
