@@ -56,10 +56,10 @@ const results: ScenarioResult[] = [];
 if (wanted('full-sync-1000', 'noop-sync-1000', 'register-one', 'rotate-100')) {
   await withWorld({ services: 1000, consumers: 100 }, async (world, meshgate) => {
     const file = await deckFile(world);
-    if (wanted('full-sync-1000', 'noop-sync-1000')) {
+    if (wanted('full-sync-1000')) {
       progress('full-sync-1000');
       const full = await fullSync('full-sync-1000', world, meshgate, { runs, deckRuns: runs, deckFile: file });
-      if (wanted('full-sync-1000')) results.push(fullSyncBars(full));
+      results.push(fullSyncBars(full));
     }
     if (wanted('noop-sync-1000')) {
       progress('noop-sync-1000');
