@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ import {
 import { expect, vi } from 'vitest';
 import { type AwsDouble, type EventBridgeEvent, startAwsDouble } from '../../local/aws/server.js';
 import type { EventBridgeService } from '../../local/aws/services/eventbridge.js';
+import { type LambdaContext, lambdaContext } from '../../local/bus/context.js';
+import { loadServerlessFunctions } from '../../local/bus/rules.js';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
 import { type App, createApp } from '../../shared/app/context.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
@@ -44,34 +47,17 @@ const ADMIN_TOKEN_SECRET = 'meshgate/kong-admin-token';
 
 type MeshSyncHandler = (event: unknown, context: LambdaContext) => Promise<unknown>;
 
-export interface LambdaContext {
-  awsRequestId: string;
-  functionName: string;
-  functionVersion: string;
-  invokedFunctionArn: string;
-  memoryLimitInMB: string;
-  logGroupName: string;
-  logStreamName: string;
-  callbackWaitsForEmptyEventLoop: boolean;
-  getRemainingTimeInMillis(): number;
-}
+const meshSyncSpec = loadServerlessFunctions().find((spec) => spec.name === 'meshSync')!;
 
-let invocations = 0;
-
-/** What Lambda hands a handler; Powertools' logger reads it. */
-export function lambdaContext(): LambdaContext {
-  invocations += 1;
-  return {
-    awsRequestId: `00000000-0000-4000-8000-${String(invocations).padStart(12, '0')}`,
-    functionName: 'meshgate-test-meshSync',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:meshgate-test-meshSync',
-    memoryLimitInMB: '512',
-    logGroupName: '/aws/lambda/meshgate-test-meshSync',
-    logStreamName: '2026/01/01/[$LATEST]test',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 300_000,
-  };
+/** What Lambda hands meshSync (the local bus's context, from serverless.yml's meshSync); Powertools' logger reads it. */
+function meshSyncContext(): LambdaContext {
+  const timeoutMs = meshSyncSpec.timeoutSeconds * 1000;
+  return lambdaContext(
+    meshSyncSpec,
+    randomUUID(),
+    { account: '123456789012', region: 'us-east-1' },
+    Date.now() + timeoutMs,
+  );
 }
 
 export interface AuditRecord {
@@ -158,7 +144,7 @@ export async function startWorld(): Promise<SyncWorld> {
     clients,
     app,
     env,
-    invoke: (event, target = app) => handlerFor(target)(event, lambdaContext()),
+    invoke: (event, target = app) => handlerFor(target)(event, meshSyncContext()),
     audit: () =>
       events.events
         .filter(({ bus, event }) => bus === AUDIT_BUS && event.source === 'meshgate')
