@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { type App, createApp, functionName, requestSyncByInvoke } from '../shared/app/context.js';
+import { type App, createApp, functionName } from '../shared/app/context.js';
 import { type Config, loadConfig } from '../shared/config/index.js';
 import { errorMessage, MeshgateError } from '../shared/errors.js';
 import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile/index.js';
@@ -61,6 +61,7 @@ type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositio
 
 interface Invocation {
   words: string[];
+  env: NodeJS.ProcessEnv;
   flags: Flags;
   config: Config;
   app: () => App;
@@ -77,7 +78,6 @@ const COMMANDS: Record<string, Command> = {
     if (flags.remote)
       return printRemote(
         out,
-        flags,
         await remote(app(), stage, 'meshSync', { action: 'sync', dryRun: true, reason: 'cli:plan' }),
       );
     const deps = await app().meshSyncDeps();
@@ -104,11 +104,7 @@ const COMMANDS: Record<string, Command> = {
   sync: async ({ flags, config, app, out, progress, stage }) => {
     const dryRun = flags['dry-run'] ?? false;
     if (flags.remote)
-      return printRemote(
-        out,
-        flags,
-        await remote(app(), stage, 'meshSync', { action: 'sync', dryRun, reason: 'cli:sync' }),
-      );
+      return printRemote(out, await remote(app(), stage, 'meshSync', { action: 'sync', dryRun, reason: 'cli:sync' }));
     const result = await runMeshSync(await app().meshSyncDeps(), { kind: 'full', reason: 'cli:sync', dryRun }, config, {
       onProgress: (done, total) => progress(`applied ${done}/${total}`),
     });
@@ -155,9 +151,9 @@ const COMMANDS: Record<string, Command> = {
     );
   },
 
-  rotate: async ({ flags, config, app, out, stage }) => {
+  rotate: async ({ flags, config, app, out, stage, env }) => {
     const sm = app().clients.secretsManager;
-    const rotationLambdaArn = rotationFunctionArn(config, stage);
+    const rotationLambdaArn = rotationFunctionArn(config, stage, env);
     if (flags.due) {
       const result = await startDueRotations(sm, { rotationLambdaArn });
       for (const started of result.started) out(`rotated ${started.consumer}: new version ${started.versionId}`);
@@ -177,7 +173,7 @@ const COMMANDS: Record<string, Command> = {
       const to = required(flags.to, '--to previous|SNAPSHOT_ID');
       const freeze = !flags['no-freeze'];
       if (flags.remote)
-        return printRemote(out, flags, await remote(app(), stage, 'rollback', { action: 'sync', to, freeze, by }));
+        return printRemote(out, await remote(app(), stage, 'rollback', { action: 'sync', to, freeze, by }));
       const deps = await app().operationsDeps(async () => {});
       const result = await rollbackSync(deps, { to, freeze, by }, config);
       out(formatPlan(result.report.plan));
@@ -194,7 +190,7 @@ const COMMANDS: Record<string, Command> = {
     if (what === 'key') {
       const consumer = required(flags.consumer, '--consumer NAME');
       if (flags.remote)
-        return printRemote(out, flags, await remote(app(), stage, 'rollback', { action: 'key', consumer, by }));
+        return printRemote(out, await remote(app(), stage, 'rollback', { action: 'key', consumer, by }));
       const result = await rollbackConsumerKey(await app().operationsDeps(async () => {}), { consumer, by }, config);
       out(
         `${result.consumer}: key ${result.restoredKid} is current again; ${result.revokedKid} is revoked and gone from Kong`,
@@ -208,14 +204,13 @@ const COMMANDS: Record<string, Command> = {
 
   freeze: async ({ flags, app, out, stage, by }) => {
     const reason = required(flags.reason, '--reason TEXT');
-    if (flags.remote)
-      return printRemote(out, flags, await remote(app(), stage, 'rollback', { action: 'freeze', reason, by }));
+    if (flags.remote) return printRemote(out, await remote(app(), stage, 'rollback', { action: 'freeze', reason, by }));
     const freeze = await freezeSync(app(), { reason, by });
     out(`automatic sync frozen since ${freeze.since} by ${freeze.by}: ${freeze.reason}`);
   },
 
   resume: async ({ flags, config, app, out, stage, by }) => {
-    if (flags.remote) return printRemote(out, flags, await remote(app(), stage, 'rollback', { action: 'resume', by }));
+    if (flags.remote) return printRemote(out, await remote(app(), stage, 'rollback', { action: 'resume', by }));
     const instance = app();
     const deps = await instance.operationsDeps(async (reason) => {
       const result = await runMeshSync(await instance.meshSyncDeps(), { kind: 'full', reason, dryRun: false }, config);
@@ -225,13 +220,13 @@ const COMMANDS: Record<string, Command> = {
     out(wasFrozen ? 'automatic sync resumed' : 'automatic sync was not frozen');
   },
 
-  consumer: async ({ words, flags, config, app, out, stage }) => {
+  consumer: async ({ words, flags, config, app, out, stage, env }) => {
     if (words[1] !== 'add' || !words[2]) throw new UsageError("use 'consumer add NAME [--iam-role ARN]'");
     const created = await addConsumer(app().clients.secretsManager, {
       username: words[2],
       iamRole: flags['iam-role'],
       alg: config.JWT_ALGORITHM,
-      rotationLambdaArn: rotationFunctionArn(config, stage),
+      rotationLambdaArn: rotationFunctionArn(config, stage, env),
     });
     out(`consumer ${words[2]}: key ${created.kid} in ${created.secretArn}; Kong gets it at the next sync`);
   },
@@ -249,8 +244,14 @@ function required(value: string | undefined, what: string): string {
   return value;
 }
 
-function rotationFunctionArn(config: Config, stage: string): string {
-  const account = process.env.AWS_ACCOUNT_ID ?? '123456789012';
+/** ARN of the deployed rotateKeys, which Secrets Manager invokes for a consumer's rotation. */
+function rotationFunctionArn(config: Config, stage: string, env: NodeJS.ProcessEnv): string {
+  const account = env.AWS_ACCOUNT_ID;
+  if (!account) {
+    throw new UsageError(
+      'set AWS_ACCOUNT_ID to the account meshgate is deployed in (rotation names the rotateKeys function by ARN)',
+    );
+  }
   return `arn:aws:lambda:${config.AWS_REGION}:${account}:function:${functionName(stage, 'rotateKeys')}`;
 }
 
@@ -258,8 +259,17 @@ async function remote(app: App, stage: string, fn: 'meshSync' | 'rollback', payl
   return invokeRemote(app.clients.lambda, functionName(stage, fn), payload);
 }
 
-function printRemote(out: (text: string) => void, _flags: Flags, result: unknown): void {
+function printRemote(out: (text: string) => void, result: unknown): void {
   out(JSON.stringify(result, null, 2));
+}
+
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  } catch (error) {
+    // Unknown option or a missing value: node:util says which.
+    throw new UsageError(errorMessage(error));
+  }
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
@@ -269,7 +279,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K`);
   };
   try {
-    const { values: flags, positionals: words } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    const { values: flags, positionals: words } = parseCommandLine(argv);
     const command = words[0] ? COMMANDS[words[0]] : undefined;
     if (flags.help || !command) {
       out(USAGE);
@@ -280,6 +290,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     let app: App | undefined;
     await command({
       words,
+      env,
       flags,
       config,
       app: () => {
@@ -307,5 +318,3 @@ if (process.argv[1]?.endsWith('meshgate.js') || process.argv[1]?.endsWith('meshg
   // The AWS SDK and Kong clients keep sockets alive; the command is done.
   process.exit();
 }
-
-export { requestSyncByInvoke };

@@ -178,7 +178,7 @@ export async function startAwsDouble(
     },
     invokeFunction,
     service: serviceNamed,
-    env: () => awsEnv(url, region),
+    env: () => awsEnv(url, region, account),
     reset() {
       for (const service of services.values()) service.reset();
       faults.clear();
@@ -194,9 +194,11 @@ export async function startAwsDouble(
 }
 
 /** Environment that points the AWS SDK v3 and the AWS CLI at a double on `url`. */
-export function awsEnv(url: string, region = 'us-east-1'): Record<string, string> {
+export function awsEnv(url: string, region = 'us-east-1', account = '123456789012'): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: url,
+    // The CLI names deployed functions by ARN (rotation), which needs the account.
+    AWS_ACCOUNT_ID: account,
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
     AWS_ACCESS_KEY_ID: 'meshgate-local',

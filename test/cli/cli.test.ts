@@ -142,3 +142,17 @@ describe('meshgate CLI', () => {
     expect(snapshots.length).toBeGreaterThan(0);
   });
 });
+
+describe('meshgate command line', () => {
+  it('refuses an unknown option naming it', async () => {
+    const result = await meshgateWith(process.env as Record<string, string>, ['status', '--verbose']);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/^meshgate: Unknown option '--verbose'/);
+  });
+
+  it('needs the account to name the rotation function', async () => {
+    const { AWS_ACCOUNT_ID: _account, ...env } = stack.env;
+    const result = await meshgateWith(env, ['consumer', 'add', 'dave']);
+    expect(result).toMatchObject({ code: 2, err: expect.stringContaining('set AWS_ACCOUNT_ID') });
+  });
+});
