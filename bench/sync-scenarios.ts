@@ -177,13 +177,11 @@ export async function noopSync(
   await meshgate.call({ op: 'sync' });
   for (let run = 0; run < options.runs; run++) {
     world.kong.requests.clear();
-    const sync = await meshgate.call({ op: 'sync' });
-    if (sync.outcome !== 'no-changes') throw new Error(`noop-sync: meshgate sync ended '${sync.outcome}'`);
-    meshgateRuns.push({
-      wallMs: sync.wallMs,
-      ...requestCounts(world),
-      reads: readsByCollection(world.kong.requests.entries),
-    });
+    const sync = await measured(world, meshgate, { op: 'sync' });
+    if (sync.reply.outcome !== 'no-changes') throw new Error(`noop-sync: meshgate sync ended '${sync.reply.outcome}'`);
+    meshgateRuns.push({ ...sync.run, reads: readsByCollection(world.kong.requests.entries) });
+    world.kong.requests.clear();
+    reconcileOnly.push((await measured(world, meshgate, { op: 'reconcile' })).run);
     world.kong.requests.clear();
     const { wallMs } = await deck('diff', options.deckFile, world.kong.url);
     deckRuns.push({ wallMs, ...requestCounts(world) });
