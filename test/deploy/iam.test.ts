@@ -85,7 +85,7 @@ describe('IAM in serverless.yml', () => {
     },
   );
 
-  it('lets only meshSync read the mesh and only rotateKeys write key versions', () => {
+  it('lets only rotateKeys write key versions, and meshSync and rollback read the mesh', () => {
     const actionsOf = (role: string) => new Set(statementsOf(role).flatMap((statement) => asList(statement.Action)));
     const sync = actionsOf(document.functions.meshSync!.role!);
     const rotate = actionsOf(document.functions.rotateKeys!.role!);
@@ -95,5 +95,8 @@ describe('IAM in serverless.yml', () => {
     expect(rotate.has('secretsmanager:PutSecretValue')).toBe(true);
     expect(sync.has('secretsmanager:PutSecretValue')).toBe(false);
     expect(rollback.has('secretsmanager:PutSecretValue')).toBe(false);
+    // `status --remote` runs in the rollback function and reads the mesh for drift.
+    expect(rollback.has('appmesh:ListGatewayRoutes')).toBe(true);
+    expect(rollback.has('servicediscovery:DiscoverInstances')).toBe(true);
   });
 });
