@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey, constants as cryptoConstants, timingSafeEqual, verify } from 'node:crypto';
 import { base64url, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Entity } from './schemas/index.js';
+import { JWT_ALGORITHMS } from './schemas/jwt-secrets.js';
 import type { KongStore } from './store.js';
 
 /**
@@ -69,21 +70,7 @@ function verifyClaims(claims: Record<string, unknown>, now: number): JwtVerifica
   return undefined;
 }
 
-const SUPPORTED = new Set([
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'EdDSA',
-]);
+const SUPPORTED = new Set<string>(JWT_ALGORITHMS);
 
 export function verifyJwt(store: KongStore, token: string, keyClaimName = 'iss'): JwtVerification {
   const parts = token.split('.');

@@ -7,13 +7,13 @@ import {
   detachLabel,
   epochSeconds,
   holderOf,
-  nextRotation,
   nonEmpty,
   type RotationRules,
   rotationInProgress,
   type Secret,
   type SecretVersion,
   secretArn,
+  secretMetadata,
   type Tag,
   versionIdsToStages,
   versionOf,
@@ -106,21 +106,7 @@ export function createSecretsManagerService(): AwsServiceModule {
 
     DescribeSecret(input) {
       const secret = secretFor(input, { allowDeleted: true });
-      return nonEmpty({
-        ARN: secret.arn,
-        Name: secret.name,
-        Description: secret.description,
-        RotationEnabled: secret.rotationEnabled,
-        RotationLambdaARN: secret.rotationLambdaArn,
-        RotationRules: secret.rotationRules,
-        LastRotatedDate: epochSeconds(secret.lastRotated),
-        LastChangedDate: epochSeconds(secret.lastChanged),
-        NextRotationDate: epochSeconds(nextRotation(secret)),
-        DeletedDate: epochSeconds(secret.deleted),
-        CreatedDate: epochSeconds(secret.created),
-        Tags: secret.tags,
-        VersionIdsToStages: versionIdsToStages(secret),
-      });
+      return nonEmpty({ ...secretMetadata(secret), VersionIdsToStages: versionIdsToStages(secret) });
     },
 
     GetSecretValue(input) {
@@ -248,21 +234,8 @@ export function createSecretsManagerService(): AwsServiceModule {
       const { page, nextToken } = paginate(matching, input, 100);
       return nonEmpty({
         SecretList: page.map((secret) =>
-          nonEmpty({
-            ARN: secret.arn,
-            Name: secret.name,
-            Description: secret.description,
-            RotationEnabled: secret.rotationEnabled,
-            RotationLambdaARN: secret.rotationLambdaArn,
-            RotationRules: secret.rotationRules,
-            LastRotatedDate: epochSeconds(secret.lastRotated),
-            LastChangedDate: epochSeconds(secret.lastChanged),
-            NextRotationDate: epochSeconds(nextRotation(secret)),
-            DeletedDate: epochSeconds(secret.deleted),
-            CreatedDate: epochSeconds(secret.created),
-            Tags: secret.tags,
-            SecretVersionsToStages: versionIdsToStages(secret),
-          }),
+          // ListSecrets names the version map differently from DescribeSecret.
+          nonEmpty({ ...secretMetadata(secret), SecretVersionsToStages: versionIdsToStages(secret) }),
         ),
         NextToken: nextToken,
       });

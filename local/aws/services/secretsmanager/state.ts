@@ -126,3 +126,21 @@ export function nonEmpty(fields: Record<string, unknown>): Record<string, unknow
     }),
   );
 }
+
+/** The members DescribeSecret and ListSecrets share for one secret (before `nonEmpty`). */
+export function secretMetadata(secret: Secret): Record<string, unknown> {
+  return {
+    ARN: secret.arn,
+    Name: secret.name,
+    Description: secret.description,
+    RotationEnabled: secret.rotationEnabled,
+    RotationLambdaARN: secret.rotationLambdaArn,
+    RotationRules: secret.rotationRules,
+    LastRotatedDate: epochSeconds(secret.lastRotated),
+    LastChangedDate: epochSeconds(secret.lastChanged),
+    NextRotationDate: epochSeconds(nextRotation(secret)),
+    DeletedDate: epochSeconds(secret.deleted),
+    CreatedDate: epochSeconds(secret.created),
+    Tags: secret.tags,
+  };
+}
