@@ -119,7 +119,7 @@ function largeSyncResult(samples: ScenarioResult[]): ScenarioResult {
     ],
     notes: [
       `median of ${samples.length} runs, each in a fresh meshgate process whose VmHWM is read right after the ` +
-        'sync (it includes the process baseline: node, tsx and the loaded modules); deck sync once',
+        'sync (it includes the process baseline: node and the loaded bundle, ≈ 80 MB); deck sync once',
     ],
   };
 }
