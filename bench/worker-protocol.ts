@@ -1,8 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 /** What the bench asks of the meshgate process (bench/meshgate-worker.ts). */
 export type WorkerRequest =
@@ -44,6 +45,7 @@ function bundleWorker(): Promise<unknown> {
     format: 'cjs',
     mainFields: ['module', 'main'],
     external: ['@aws-sdk/*'],
+    plugins: createRequire(import.meta.url)('../esbuild.plugins.cjs') as Plugin[],
     logLevel: 'error',
   });
   return bundled;
