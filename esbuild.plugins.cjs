@@ -1,5 +1,6 @@
 // esbuild plugins for the function bundles (serverless.yml `custom.esbuild.plugins`, and the bench's worker).
 // CommonJS because serverless-esbuild loads this file with require().
+const { sep } = require('node:path');
 
 /**
  * zod's namespace re-exports every locale (`z.locales`, 64 languages, about half of each bundle). meshgate only
@@ -9,7 +10,7 @@ const zodWithoutLocales = {
   name: 'zod-without-locales',
   setup(build) {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(`${require('node:path').sep}zod${require('node:path').sep}`)
+      args.importer.includes(`${sep}zod${sep}`)
         ? { path: 'zod-locales', namespace: 'zod-without-locales' }
         : undefined,
     );
