@@ -10,9 +10,7 @@ const zodWithoutLocales = {
   name: 'zod-without-locales',
   setup(build) {
     build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(`${sep}zod${sep}`)
-        ? { path: 'zod-locales', namespace: 'zod-without-locales' }
-        : undefined,
+      args.importer.includes(`${sep}zod${sep}`) ? { path: 'zod-locales', namespace: 'zod-without-locales' } : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'zod-without-locales' }, () => ({ contents: 'export {};', loader: 'js' }));
   },
