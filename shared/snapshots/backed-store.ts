@@ -1,3 +1,4 @@
+import { mapLimit } from '../concurrency.js';
 import { errorMessage } from '../errors.js';
 import type { KongState } from '../kong/entities.js';
 import {
@@ -30,11 +31,25 @@ export interface ObjectBackend {
 
 const DEFAULT_LIST_LIMIT = 50;
 
+/**
+ * How many snapshots and run records a store keeps; older ones are removed as new ones are written, so listing
+ * stays one page (the drift-repair schedule alone records a run every 5 minutes). On S3 a removed snapshot stays
+ * recoverable as a noncurrent version for the bucket's lifecycle period (30 days in serverless.yml).
+ */
+export interface Retention {
+  snapshots: number;
+  runs: number;
+}
+
+export const DEFAULT_RETENTION: Retention = { snapshots: 200, runs: 1000 };
+const PRUNE_CONCURRENCY = 8;
+
 /** The state store over any object backend, with keys `<instance>/snapshots/<id>.json`, `freeze.json`, `runs/<id>.json`. */
 export class BackedStateStore implements StateStore {
   constructor(
     private readonly backend: ObjectBackend,
     readonly instance: string,
+    private readonly retention: Retention = DEFAULT_RETENTION,
   ) {}
 
   private key(...parts: string[]): string {
@@ -52,6 +67,7 @@ export class BackedStateStore implements StateStore {
       counts: countEntities(state),
     };
     await this.put(this.key('snapshots', `${id}.json`), { meta: snapshotMeta, state });
+    await this.prune('snapshots', this.retention.snapshots);
     return id;
   }
 
@@ -91,6 +107,7 @@ export class BackedStateStore implements StateStore {
   async recordRun(summary: RunSummary): Promise<string> {
     const id = newRecordId();
     await this.put(this.key('runs', `${id}.json`), { id, ...summary });
+    await this.prune('runs', this.retention.runs);
     return id;
   }
 
@@ -99,6 +116,15 @@ export class BackedStateStore implements StateStore {
     const runs = await Promise.all(newest.map((id) => this.get(this.key('runs', `${id}.json`))));
     return runs.flatMap((file, index) =>
       file === undefined ? [] : [this.parse(RunRecordSchema, file, newest[index]!) as RunRecord],
+    );
+  }
+
+  /** Removes the oldest records of a folder beyond `keep`. */
+  private async prune(folder: 'snapshots' | 'runs', keep: number): Promise<void> {
+    const ids = await this.ids(folder);
+    const expired = ids.slice(0, Math.max(0, ids.length - keep));
+    await mapLimit(expired, PRUNE_CONCURRENCY, (id) =>
+      this.attempt(`remove ${folder}/${id}`, () => this.backend.remove(this.key(folder, `${id}.json`))),
     );
   }
 

@@ -1,21 +1,21 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config/index.js';
-import { BackedStateStore } from './backed-store.js';
+import { BackedStateStore, type Retention } from './backed-store.js';
 import { DirectoryBackend } from './dir.js';
 import { S3Backend } from './s3.js';
 import { SnapshotError, type StateStore } from './store.js';
 
-export { BackedStateStore, type ObjectBackend } from './backed-store.js';
+export { BackedStateStore, DEFAULT_RETENTION, type ObjectBackend, type Retention } from './backed-store.js';
 export { DirectoryBackend } from './dir.js';
 export { S3Backend } from './s3.js';
 export * from './store.js';
 
-export function s3StateStore(s3: S3Client, bucket: string, instance: string): StateStore {
-  return new BackedStateStore(new S3Backend(s3, bucket), instance);
+export function s3StateStore(s3: S3Client, bucket: string, instance: string, retention?: Retention): StateStore {
+  return new BackedStateStore(new S3Backend(s3, bucket), instance, retention);
 }
 
-export function directoryStateStore(directory: string, instance: string): StateStore {
-  return new BackedStateStore(new DirectoryBackend(directory), instance);
+export function directoryStateStore(directory: string, instance: string, retention?: Retention): StateStore {
+  return new BackedStateStore(new DirectoryBackend(directory), instance, retention);
 }
 
 /** The store the configuration names: SNAPSHOT_BUCKET on AWS wins over MESHGATE_STATE_DIR. */

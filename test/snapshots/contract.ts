@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { emptyKongState, normalizeEntity } from '../../shared/kong/entities.js';
-import { SnapshotError, type StateStore } from '../../shared/snapshots/index.js';
+import { type Retention, SnapshotError, type StateStore } from '../../shared/snapshots/index.js';
 
 /** The behaviour every StateStore implementation must have; `open` gives a fresh, empty store per test. */
-export function stateStoreContract(open: (instance: string) => Promise<StateStore>): void {
+export function stateStoreContract(open: (instance: string, retention?: Retention) => Promise<StateStore>): void {
   const sample = () => {
     const state = emptyKongState();
     state.services.push(normalizeEntity('service', { id: 's1', name: 'orders', host: 'orders.internal' }));
@@ -84,6 +84,31 @@ export function stateStoreContract(open: (instance: string) => Promise<StateStor
       const runs = await store.listRuns(2);
       expect(runs.map((run) => run.outcome)).toEqual(['rolled-back', 'no-changes']);
       expect(runs[0]?.id).toMatch(/Z-[0-9a-f]{6}$/);
+    });
+  });
+
+  describe('retention', () => {
+    it('keeps only the newest snapshots and runs', async () => {
+      const store = await open('prod', { snapshots: 2, runs: 3 });
+      const snapshots: string[] = [];
+      for (const trigger of ['a', 'b', 'c', 'd']) {
+        snapshots.push(await store.save(sample(), { trigger }));
+        await new Promise((resolve) => setTimeout(resolve, 2)); // distinct millisecond ids
+      }
+      expect((await store.list()).map((meta) => meta.id)).toEqual([snapshots[3], snapshots[2]]);
+      await expect(store.load(snapshots[0]!)).rejects.toThrow(SnapshotError);
+
+      for (const trigger of ['r1', 'r2', 'r3', 'r4', 'r5']) {
+        await store.recordRun({
+          kind: 'sync',
+          trigger,
+          outcome: 'no-changes',
+          startedAt: '2026-11-28T00:00:00Z',
+          durationMs: 1,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      expect((await store.listRuns(10)).map((run) => run.trigger)).toEqual(['r5', 'r4', 'r3']);
     });
   });
 }

@@ -22,7 +22,7 @@ describe('directory state store', () => {
   beforeEach(async () => {
     folder = await freshFolder();
   });
-  stateStoreContract(async (instance) => directoryStateStore(folder, instance));
+  stateStoreContract(async (instance, retention) => directoryStateStore(folder, instance, retention));
 
   it('lays files out per instance', async () => {
     const store = stateStoreFromConfig(

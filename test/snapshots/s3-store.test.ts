@@ -29,7 +29,7 @@ beforeEach(async () => {
 });
 
 describe('S3 state store', () => {
-  stateStoreContract(async (instance) => s3StateStore(clients.s3, bucket, instance));
+  stateStoreContract(async (instance, retention) => s3StateStore(clients.s3, bucket, instance, retention));
 
   it('is chosen when SNAPSHOT_BUCKET is set and lays keys out per instance', async () => {
     const store = stateStoreFromConfig(
