@@ -3,6 +3,7 @@ import { errorMessage } from '../errors.js';
 import { type PlanSummary, reconcile } from '../reconcile/index.js';
 import { currentKeyAgeSeconds } from '../rotation/age.js';
 import type { FreezeState, RunRecord, SnapshotMeta } from '../snapshots/store.js';
+import type { ConsumerSpec } from '../sources/consumers.js';
 import { desiredKong, type MeshSyncDeps } from '../sync/mesh-sync.js';
 
 export interface ConsumerStatus {
@@ -31,15 +32,16 @@ export async function collectStatus(
   settings: Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'>,
   now = new Date(),
 ): Promise<StatusReport> {
-  const [freeze, runs, snapshots, consumers] = await Promise.all([
+  const [freeze, runs, snapshots] = await Promise.all([
     deps.store.getFreeze(),
     deps.store.listRuns(10),
     deps.store.list(5),
-    deps.readConsumers(),
   ]);
   let drift: StatusReport['drift'];
+  let consumers: ConsumerSpec[];
   try {
     const desired = await desiredKong(deps, settings);
+    consumers = desired.consumers;
     const report = await reconcile(deps.kong, desired.state, {
       instance: settings.MESHGATE_INSTANCE,
       store: deps.store,
@@ -50,6 +52,8 @@ export async function collectStatus(
     drift = { summary: report.plan.summary, leftOut: desired.failures.length };
   } catch (error) {
     drift = { error: errorMessage(error) };
+    // The mesh or Kong could not be read; the consumers may still be.
+    consumers = (await deps.readConsumers()).consumers;
   }
   return {
     instance: settings.MESHGATE_INSTANCE,
@@ -57,7 +61,7 @@ export async function collectStatus(
     runs,
     snapshots,
     drift,
-    consumers: consumers.consumers.map((consumer) => {
+    consumers: consumers.map((consumer) => {
       const current = consumer.keys.find((key) => key.stages.includes('AWSCURRENT'));
       const ageSeconds = currentKeyAgeSeconds(consumer, now);
       return {
