@@ -8,7 +8,7 @@ import type { OperationsDeps } from '../rollback/operations.js';
 import { type RotationDeps, type RotationLogger, readConsumers } from '../rotation/index.js';
 import { type StateStore, stateStoreFromConfig } from '../snapshots/index.js';
 import { resolveCloudMapService } from '../sources/cloudmap/index.js';
-import { createSources, readMesh } from '../sources/index.js';
+import { createSources, readMesh, readMeshFedBy } from '../sources/index.js';
 import type { MeshSyncDeps } from '../sync/mesh-sync.js';
 
 /**
@@ -50,6 +50,7 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         store,
         audit,
         readMesh: (signal) => readMesh(sources, signal),
+        readMeshFedBy: (cloudMap, signal) => readMeshFedBy(sources, cloudMap, signal),
         readConsumers: () => readConsumers(clients.secretsManager, { graceMs: config.KEY_GRACE_PERIOD }),
         resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
       };

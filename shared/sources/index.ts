@@ -4,7 +4,7 @@ import { errorMessage } from '../errors.js';
 import { AppMeshSource } from './appmesh/index.js';
 import { CloudMapSource } from './cloudmap/index.js';
 import { SourceError } from './errors.js';
-import { type MeshSnapshot, type MeshSource, mergeSnapshots } from './model.js';
+import { type CloudMapServiceRef, type MeshSnapshot, type MeshSource, mergeSnapshots } from './model.js';
 
 export { resolveCloudMapService } from './cloudmap/index.js';
 export { SourceError } from './errors.js';
@@ -25,11 +25,30 @@ export function createSources(
 }
 
 /** Reads every source in parallel and merges the results into one deterministically ordered snapshot. */
-export async function readMesh(sources: readonly MeshSource[], signal?: AbortSignal): Promise<MeshSnapshot> {
+export function readMesh(sources: readonly MeshSource[], signal?: AbortSignal): Promise<MeshSnapshot> {
+  return readEach(sources, (source) => source.read(signal));
+}
+
+/**
+ * Reads only what one Cloud Map service feeds (see `MeshSource.readFedBy`), from every source; a source that cannot
+ * read so narrowly reads everything, which is correct, only slower.
+ */
+export function readMeshFedBy(
+  sources: readonly MeshSource[],
+  cloudMap: CloudMapServiceRef,
+  signal?: AbortSignal,
+): Promise<MeshSnapshot> {
+  return readEach(sources, (source) => (source.readFedBy ? source.readFedBy(cloudMap, signal) : source.read(signal)));
+}
+
+async function readEach(
+  sources: readonly MeshSource[],
+  read: (source: MeshSource) => Promise<MeshSnapshot>,
+): Promise<MeshSnapshot> {
   const snapshots = await Promise.all(
     sources.map((source) =>
-      source.read(signal).catch((error: unknown) => {
-        if (error instanceof SourceError || signal?.aborted) throw error;
+      read(source).catch((error: unknown) => {
+        if (error instanceof SourceError) throw error;
         throw new SourceError(`mesh source '${source.name}' failed: ${errorMessage(error)}`, {
           cause: error,
           context: { source: source.name, unreachable: true },

@@ -155,9 +155,23 @@ export function mergeSnapshots(snapshots: MeshSnapshot[]): MeshSnapshot {
   return merged;
 }
 
+/** A Cloud Map service, as a registration event names it (by id) and meshgate resolves it. */
+export interface CloudMapServiceRef {
+  id: string;
+  arn: string;
+  namespace: string;
+  service: string;
+}
+
 /** A place the mesh is read from. A new source is a new folder implementing this. */
 export interface MeshSource {
   readonly name: string;
   /** Reads the whole current mesh. Unreadable objects become `failures`; an unreachable service throws SourceError. */
   read(signal?: AbortSignal): Promise<MeshSnapshot>;
+  /**
+   * Reads only what one Cloud Map service feeds: the objects whose Kong upstream takes its targets from it, with
+   * those targets (gateways without their routes; the service itself when exposed). A registration there changes
+   * nothing else. Optional: without it the whole mesh is read.
+   */
+  readFedBy?(cloudMap: CloudMapServiceRef, signal?: AbortSignal): Promise<MeshSnapshot>;
 }

@@ -8,7 +8,7 @@ import type { KongState } from '../kong/entities.js';
 import { reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
 import type { StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
-import type { MeshSnapshot } from '../sources/model.js';
+import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
 import { translate } from '../translate/index.js';
 import { upstreamsFedBy } from '../translate/scope.js';
 
@@ -24,9 +24,11 @@ export interface MeshSyncDeps {
   store: StateStore;
   audit: AuditPublisher;
   readMesh(signal?: AbortSignal): Promise<MeshSnapshot>;
+  /** Only what one Cloud Map service feeds (the gateways discovered through it, the service itself if exposed). */
+  readMeshFedBy(cloudMap: CloudMapServiceRef, signal?: AbortSignal): Promise<MeshSnapshot>;
   readConsumers(): Promise<{ consumers: ConsumerSpec[]; failures: ObjectFailure[] }>;
-  /** Namespace and service name of a Cloud Map service id; undefined when it no longer exists. */
-  resolveCloudMapService(serviceId: string): Promise<{ namespace: string; service: string } | undefined>;
+  /** A Cloud Map service by id, with its namespace and name; undefined when it no longer exists. */
+  resolveCloudMapService(serviceId: string): Promise<CloudMapServiceRef | undefined>;
 }
 
 export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'>;
@@ -65,6 +67,28 @@ export async function desiredKong(
   signal?: AbortSignal,
 ): Promise<DesiredKong> {
   const [mesh, consumers] = await Promise.all([deps.readMesh(signal), deps.readConsumers()]);
+  return translated(mesh, consumers, settings);
+}
+
+/**
+ * The desired upstreams and targets fed by one Cloud Map service: a partial read translated as a whole one would
+ * be, so the entities in scope come out exactly as a full sync makes them. No consumers: the scope has none.
+ */
+async function desiredKongFedBy(
+  deps: Pick<MeshSyncDeps, 'readMeshFedBy'>,
+  cloudMap: CloudMapServiceRef,
+  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  signal?: AbortSignal,
+): Promise<DesiredKong> {
+  const mesh = await deps.readMeshFedBy(cloudMap, signal);
+  return translated(mesh, { consumers: [], failures: [] }, settings);
+}
+
+function translated(
+  mesh: MeshSnapshot,
+  consumers: { consumers: ConsumerSpec[]; failures: ObjectFailure[] },
+  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+): DesiredKong {
   const translation = translate({
     mesh,
     consumers: consumers.consumers,
@@ -125,11 +149,14 @@ async function reconcileMesh(
   settings: MeshSyncSettings,
   options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
 ) {
+  // A Cloud Map service meshgate cannot resolve any more (deleted since the event) widens the run to a full sync
+  // rather than guessing; one that feeds nothing yields an empty scope: nothing to do.
+  const cloudMap = trigger.kind === 'scoped' ? await deps.resolveCloudMapService(trigger.serviceId) : undefined;
   const [freeze, { state, mesh, consumers, failures }] = await Promise.all([
     deps.store.getFreeze(),
-    desiredKong(deps, settings, options.signal),
+    cloudMap ? desiredKongFedBy(deps, cloudMap, settings, options.signal) : desiredKong(deps, settings, options.signal),
   ]);
-  const scope = trigger.kind === 'scoped' ? await scopeOf(deps, trigger.serviceId, mesh) : undefined;
+  const scope = cloudMap ? { upstreams: upstreamsFedBy(mesh, cloudMap) } : undefined;
   const report = await reconcile(deps.kong, state, {
     instance: settings.MESHGATE_INSTANCE,
     store: deps.store,
@@ -160,16 +187,6 @@ async function reportFailedRun(deps: MeshSyncDeps, trigger: SyncTrigger, started
     }),
     deps.audit.publish('Sync Failed', { trigger: trigger.reason, outcome, dryRun: trigger.dryRun, durationMs, errors }),
   ]);
-}
-
-/**
- * The upstreams fed by a Cloud Map service. A service meshgate cannot resolve any more (deleted since the event)
- * widens the run to a full sync rather than guessing; one that feeds nothing yields an empty scope: nothing to do.
- */
-async function scopeOf(deps: MeshSyncDeps, serviceId: string, mesh: MeshSnapshot): Promise<Scope | undefined> {
-  const service = await deps.resolveCloudMapService(serviceId);
-  if (!service) return undefined;
-  return { upstreams: upstreamsFedBy(mesh, service) };
 }
 
 function describeFailure(failure: ObjectFailure): string {

@@ -1,11 +1,18 @@
 import { AppMeshClient, DescribeVirtualGatewayCommand } from '@aws-sdk/client-app-mesh';
+import { ListServicesCommand } from '@aws-sdk/client-servicediscovery';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsDouble, startAwsDouble } from '../../local/aws/server.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
 import { AppMeshSource } from '../../shared/sources/appmesh/index.js';
 import { CloudMapSource } from '../../shared/sources/cloudmap/index.js';
 import { refuseLimitExceededRetries } from '../../shared/sources/errors.js';
-import { createSources, readMesh, resolveCloudMapService, SourceError } from '../../shared/sources/index.js';
+import {
+  createSources,
+  readMesh,
+  readMeshFedBy,
+  resolveCloudMapService,
+  SourceError,
+} from '../../shared/sources/index.js';
 import { MeshSnapshotSchema } from '../../shared/sources/model.js';
 import { buildEstate } from './fixtures.js';
 import { expectGolden } from './golden.js';
@@ -221,9 +228,43 @@ describe('mesh sources against the AWS double', () => {
     const metrics = snapshot.cloudMapServices[0];
 
     expect(await resolveCloudMapService(clients.serviceDiscovery, metrics?.id ?? '')).toEqual({
+      id: metrics?.id,
+      arn: metrics?.arn,
       namespace: 'ops.local',
       service: 'metrics',
     });
     expect(await resolveCloudMapService(clients.serviceDiscovery, 'srv-doesnotexist1')).toBeUndefined();
+  });
+
+  it('reads only what one Cloud Map service feeds, exactly as the full read has it', async () => {
+    const full = await readMesh(bothSources());
+    const { Services = [] } = await clients.serviceDiscovery.send(new ListServicesCommand({}));
+    const resolve = async (name: string) => {
+      const ref = await resolveCloudMapService(
+        clients.serviceDiscovery,
+        Services.find((s) => s.Name === name)?.Id ?? '',
+      );
+      if (!ref) throw new Error(`no Cloud Map service ${name}`);
+      return ref;
+    };
+
+    double.requests.clear();
+    const fedByGatewayService = await readMeshFedBy(bothSources(), await resolve('ingress-gw'));
+    expect(fedByGatewayService.gateways).toEqual(full.gateways.filter((gateway) => gateway.name === 'ingress-gw'));
+    expect(fedByGatewayService).toMatchObject({ gatewayRoutes: [], virtualServices: [], cloudMapServices: [] });
+    for (const unneeded of ['ListGatewayRoutes', 'ListVirtualServices', 'ListServices']) {
+      expect(calls(unneeded), unneeded).toEqual([]);
+    }
+
+    const fedByExposed = await readMeshFedBy(bothSources(), await resolve('catalog'));
+    expect(fedByExposed.gateways).toEqual([]);
+    expect(fedByExposed.cloudMapServices).toEqual(
+      full.cloudMapServices.filter((service) => service.name === 'catalog'),
+    );
+
+    // Opted out by tag, or outside CLOUDMAP_NAMESPACES: nothing is fed.
+    expect((await readMeshFedBy(bothSources(), await resolve('legacy'))).cloudMapServices).toEqual([]);
+    const otherNamespaces = bothSources(['apps'], ['ops.local']);
+    expect((await readMeshFedBy(otherNamespaces, await resolve('catalog'))).cloudMapServices).toEqual([]);
   });
 });

@@ -135,9 +135,23 @@ describe('meshSync end to end on the doubles', () => {
 
     await registerInstance(world.clients, mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
     world.kong.requests.clear();
+    world.aws.requests.clear();
     const result = await world.invoke(lastCloudTrailEvent());
 
     expect(result).toMatchObject({ outcome: 'applied', trigger: 'cloudmap:RegisterInstance' });
+    // Only what the service feeds is read: the gateways (to find those discovered through it), not their routes,
+    // the virtual services, the other Cloud Map services or the consumer keys.
+    const awsReads = new Set(world.aws.requests.entries.map((entry) => entry.operation));
+    for (const unneeded of [
+      'ListGatewayRoutes',
+      'DescribeGatewayRoute',
+      'ListVirtualServices',
+      'ListServices',
+      'ListSecrets',
+    ]) {
+      expect(awsReads.has(unneeded), unneeded).toBe(false);
+    }
+    expect(awsReads).toContain('DiscoverInstances');
     // GET the upstream, GET its targets, POST the new target: the bar is ≤ 4.
     expect(world.kong.requests.entries.map(({ method, path }) => `${method} ${path}`)).toEqual([
       'GET /upstreams/edge.shop.gateway',

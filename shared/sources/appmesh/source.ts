@@ -15,7 +15,7 @@ import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { mapLimit, paginate } from '../../concurrency.js';
 import { discoverEndpoints } from '../cloudmap/endpoints.js';
 import { ReadFailures, readAws, refuseLimitExceededRetries } from '../errors.js';
-import type { Gateway, GatewayRoute, MeshSnapshot, MeshSource, VirtualService } from '../model.js';
+import type { CloudMapServiceRef, Gateway, GatewayRoute, MeshSnapshot, MeshSource, VirtualService } from '../model.js';
 import { discoveryFromTags, type GatewayWithoutInstances, toGateway, toGatewayRoute, toTags } from './normalize.js';
 
 export interface AppMeshSourceOptions {
@@ -39,6 +39,20 @@ const gatewayObject = (ref: { meshName?: string; virtualGatewayName?: string }) 
 const routeObject = (ref: GatewayRouteRef) => `${gatewayObject(ref)}/gatewayRoute/${ref.gatewayRouteName}`;
 const serviceObject = (ref: VirtualServiceRef) => `mesh/${ref.meshName}/virtualService/${ref.virtualServiceName}`;
 
+/** Whether a gateway's tags name this Cloud Map service for its instances (a malformed tag names none). */
+function isFedBy(gateway: GatewayWithoutInstances, cloudMap: CloudMapServiceRef): boolean {
+  try {
+    const discovery = discoveryFromTags(gateway.tags);
+    return (
+      discovery?.kind === 'cloudmap' &&
+      discovery.namespace === cloudMap.namespace &&
+      discovery.service === cloudMap.service
+    );
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads the meshes named in MESH_NAMES: their active virtual gateways (with instances from the Cloud Map service or
  * DNS endpoint their tags name), gateway routes and virtual services, each with its tags.
@@ -52,6 +66,11 @@ export class AppMeshSource implements MeshSource {
 
   read(signal?: AbortSignal): Promise<MeshSnapshot> {
     return new AppMeshRead(this.options, signal).run();
+  }
+
+  /** The gateways whose instances come from this Cloud Map service, with those instances (no routes). */
+  readFedBy(cloudMap: CloudMapServiceRef, signal?: AbortSignal): Promise<MeshSnapshot> {
+    return new AppMeshRead(this.options, signal).runFedBy(cloudMap);
   }
 }
 
@@ -91,12 +110,31 @@ class AppMeshRead {
       (ref) => this.failures.attempt(serviceObject(ref), () => this.readVirtualService(ref)),
     );
     return {
-      gateways: gatewayReads.flatMap((read) => (read ? [read.gateway] : [])),
+      ...this.snapshot(gatewayReads.flatMap((read) => (read ? [read.gateway] : []))),
       gatewayRoutes: gatewayRoutes.filter((route): route is GatewayRoute => route !== undefined),
       virtualServices: virtualServices.filter((service): service is VirtualService => service !== undefined),
-      cloudMapServices: [],
-      failures: this.failures.failures,
     };
+  }
+
+  async runFedBy(cloudMap: CloudMapServiceRef): Promise<MeshSnapshot> {
+    const perMesh = await mapLimit(this.options.meshNames, this.limit, (mesh) =>
+      this.failures.attempt(`mesh/${mesh}`, () => this.listGateways(mesh)),
+    );
+    const gateways = await mapLimit(
+      perMesh.flatMap((refs) => refs ?? []),
+      this.limit,
+      (ref) =>
+        this.failures.attempt(gatewayObject(ref), async () => {
+          const gateway = await this.describeGateway(ref);
+          if (!gateway || !isFedBy(gateway, cloudMap)) return undefined;
+          return { ...gateway, ...(await this.instances(gateway, gatewayObject(ref))) };
+        }),
+    );
+    return this.snapshot(gateways.filter((gateway): gateway is Gateway => gateway !== undefined));
+  }
+
+  private snapshot(gateways: Gateway[]): MeshSnapshot {
+    return { gateways, gatewayRoutes: [], virtualServices: [], cloudMapServices: [], failures: this.failures.failures };
   }
 
   /** One App Mesh call, named after its operation and object in any error. */
@@ -105,24 +143,32 @@ class AppMeshRead {
   }
 
   private async listMesh(mesh: string) {
-    const object = `mesh/${mesh}`;
-    const gateways = await paginate<VirtualGatewayRef>(async (nextToken) => {
-      const page = await this.call('ListVirtualGateways', object, (abortSignal) =>
+    // One after the other: the mesh's share of the in-flight limit is one call.
+    const gateways = await this.listGateways(mesh);
+    const virtualServices = await this.listVirtualServices(mesh);
+    return { gateways, virtualServices };
+  }
+
+  private listGateways(mesh: string): Promise<VirtualGatewayRef[]> {
+    return paginate<VirtualGatewayRef>(async (nextToken) => {
+      const page = await this.call('ListVirtualGateways', `mesh/${mesh}`, (abortSignal) =>
         this.appMesh.send(new ListVirtualGatewaysCommand({ meshName: mesh, nextToken, limit: this.options.pageSize }), {
           abortSignal,
         }),
       );
       return { items: page.virtualGateways, nextToken: page.nextToken };
     });
-    const virtualServices = await paginate<VirtualServiceRef>(async (nextToken) => {
-      const page = await this.call('ListVirtualServices', object, (abortSignal) =>
+  }
+
+  private listVirtualServices(mesh: string): Promise<VirtualServiceRef[]> {
+    return paginate<VirtualServiceRef>(async (nextToken) => {
+      const page = await this.call('ListVirtualServices', `mesh/${mesh}`, (abortSignal) =>
         this.appMesh.send(new ListVirtualServicesCommand({ meshName: mesh, nextToken, limit: this.options.pageSize }), {
           abortSignal,
         }),
       );
       return { items: page.virtualServices, nextToken: page.nextToken };
     });
-    return { gateways, virtualServices };
   }
 
   private tags(arn: string, object: string) {
@@ -135,9 +181,8 @@ class AppMeshRead {
     }).then(toTags);
   }
 
-  private async readGateway(
-    ref: VirtualGatewayRef,
-  ): Promise<{ gateway: Gateway; routes: GatewayRouteRef[] } | undefined> {
+  /** An active gateway with its tags (no instances yet), or undefined when it is not active. */
+  private async describeGateway(ref: VirtualGatewayRef): Promise<GatewayWithoutInstances | undefined> {
     const meshName = ref.meshName ?? '';
     const virtualGatewayName = ref.virtualGatewayName ?? '';
     const object = gatewayObject(ref);
@@ -145,7 +190,16 @@ class AppMeshRead {
       this.appMesh.send(new DescribeVirtualGatewayCommand({ meshName, virtualGatewayName }), { abortSignal }),
     );
     if (virtualGateway?.status?.status !== 'ACTIVE') return undefined;
-    const gateway = toGateway(virtualGateway, await this.tags(virtualGateway.metadata?.arn ?? ref.arn ?? '', object));
+    return toGateway(virtualGateway, await this.tags(virtualGateway.metadata?.arn ?? ref.arn ?? '', object));
+  }
+
+  private async readGateway(
+    ref: VirtualGatewayRef,
+  ): Promise<{ gateway: Gateway; routes: GatewayRouteRef[] } | undefined> {
+    const gateway = await this.describeGateway(ref);
+    if (!gateway) return undefined;
+    const { mesh: meshName, name: virtualGatewayName } = gateway;
+    const object = gatewayObject(ref);
     const routes = await paginate<GatewayRouteRef>(async (nextToken) => {
       const page = await this.call('ListGatewayRoutes', object, (abortSignal) =>
         this.appMesh.send(

@@ -1,5 +1,6 @@
 import { GetNamespaceCommand, GetServiceCommand, type ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { readAws, SourceError } from '../errors.js';
+import type { CloudMapServiceRef } from '../model.js';
 
 /** An error code that means the object is gone (deleted since the event), not that the call failed. */
 function isNotFound(error: unknown): boolean {
@@ -15,7 +16,7 @@ export async function resolveCloudMapService(
   client: ServiceDiscoveryClient,
   serviceId: string,
   signal?: AbortSignal,
-): Promise<{ namespace: string; service: string } | undefined> {
+): Promise<CloudMapServiceRef | undefined> {
   try {
     const { Service } = await readAws(
       `Cloud Map GetService ${serviceId}`,
@@ -29,7 +30,9 @@ export async function resolveCloudMapService(
       () => client.send(new GetNamespaceCommand({ Id: namespaceId }), { abortSignal: signal }),
       signal,
     );
-    return Namespace?.Name ? { namespace: Namespace.Name, service: Service.Name } : undefined;
+    return Namespace?.Name
+      ? { id: serviceId, arn: Service.Arn ?? '', namespace: Namespace.Name, service: Service.Name }
+      : undefined;
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;

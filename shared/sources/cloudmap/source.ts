@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-servicediscovery';
 import { mapLimit, paginate } from '../../concurrency.js';
 import { ReadFailures, readAws } from '../errors.js';
-import type { CloudMapService, MeshSnapshot, MeshSource } from '../model.js';
+import type { CloudMapService, CloudMapServiceRef, MeshSnapshot, MeshSource } from '../model.js';
 import { discoverEndpoints } from './endpoints.js';
 
 export interface CloudMapSourceOptions {
@@ -36,6 +36,11 @@ export class CloudMapSource implements MeshSource {
 
   read(signal?: AbortSignal): Promise<MeshSnapshot> {
     return new CloudMapRead(this.options, signal).run();
+  }
+
+  /** The one service, when it is exposed (and in a namespace this source reads). */
+  readFedBy(cloudMap: CloudMapServiceRef, signal?: AbortSignal): Promise<MeshSnapshot> {
+    return new CloudMapRead(this.options, signal).runOne(cloudMap);
   }
 }
 
@@ -71,6 +76,21 @@ class CloudMapRead {
           this.readService(entry),
         ),
     );
+    return this.snapshot(services);
+  }
+
+  async runOne(cloudMap: CloudMapServiceRef): Promise<MeshSnapshot> {
+    const { namespaces } = this.options;
+    if (namespaces.length > 0 && !namespaces.includes(cloudMap.namespace)) return this.snapshot([]);
+    const entry = {
+      namespace: cloudMap.namespace,
+      service: { Id: cloudMap.id, Arn: cloudMap.arn, Name: cloudMap.service },
+    };
+    const object = `namespace/${cloudMap.namespace}/service/${cloudMap.service}`;
+    return this.snapshot([await this.failures.attempt(object, () => this.readService(entry))]);
+  }
+
+  private snapshot(services: (CloudMapService | undefined)[]): MeshSnapshot {
     return {
       gateways: [],
       gatewayRoutes: [],
