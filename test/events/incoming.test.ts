@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeRejection, dropReason, MeshSyncEventSchema, triggerFor } from '../../shared/events/incoming.js';
+import { readReference } from '../support/reference.js';
 
 const sample = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8'));
@@ -31,9 +32,8 @@ describe('meshSync events', () => {
   });
 
   it('the reference samples parse too', () => {
-    const dir = new URL('../../../shared/aws/events/', import.meta.url);
     for (const file of ['appmesh-createmesh-cloudtrail.json', 'appmesh-createvirtualnode-cloudtrail.DERIVED.json']) {
-      const event = MeshSyncEventSchema.parse(JSON.parse(readFileSync(new URL(file, dir), 'utf8')));
+      const event = MeshSyncEventSchema.parse(JSON.parse(readReference(`aws/events/${file}`)));
       expect(triggerFor(event).kind).toBe('full');
     }
   });

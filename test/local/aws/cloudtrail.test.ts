@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   CreateMeshCommand,
   CreateVirtualNodeCommand,
@@ -14,12 +13,13 @@ import {
   RegisterInstanceCommand,
 } from '@aws-sdk/client-servicediscovery';
 import { describe, expect, it } from 'vitest';
+import { readReference } from '../../support/reference.js';
 import { useAwsDouble } from './double.js';
 
 const aws = useAwsDouble();
 
 function sample(name: string): { detail: Record<string, unknown> } & Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+  return JSON.parse(readReference(`aws/events/${name}`));
 }
 
 /** The envelope and detail keys, which is what consumers pattern-match on. */

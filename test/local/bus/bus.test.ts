@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -6,10 +6,11 @@ import type { EventBridgeEvent } from '../../../local/aws/server.js';
 import { createLocalBus, type Handler, type LocalBusOptions } from '../../../local/bus/bus.js';
 import type { LambdaContext } from '../../../local/bus/context.js';
 import { type FunctionSpec, loadServerlessFunctions } from '../../../local/bus/rules.js';
+import { readReference } from '../../support/reference.js';
 
 const functions = loadServerlessFunctions('serverless.yml');
 const createVirtualNode: EventBridgeEvent = JSON.parse(
-  readFileSync('/work/shared/aws/events/appmesh-createvirtualnode-cloudtrail.DERIVED.json', 'utf8'),
+  readReference('aws/events/appmesh-createvirtualnode-cloudtrail.DERIVED.json'),
 );
 
 /** A bus over the real serverless.yml functions with fake handlers by short name. */

@@ -1,15 +1,15 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type FunctionSpec, loadServerlessFunctions } from '../../../local/bus/rules.js';
 import { parseSchedule } from '../../../local/bus/schedule.js';
+import { readReference } from '../../support/reference.js';
 
-const SAMPLES = '/work/shared/aws/events';
 const functions = loadServerlessFunctions('serverless.yml');
 
 function sample(name: string): Record<string, unknown> & { detail: Record<string, unknown> } {
-  return JSON.parse(readFileSync(join(SAMPLES, name), 'utf8'));
+  return JSON.parse(readReference(`aws/events/${name}`));
 }
 
 /** `function:rule` for every serverless.yml pattern rule the event matches. */

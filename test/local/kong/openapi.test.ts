@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { KongDouble } from '../../../local/kong/server.js';
+import { readReference } from '../../support/reference.js';
 import { call, useKongDouble } from './helpers.js';
 
 /**
@@ -18,7 +18,7 @@ interface ObjectSpec {
 }
 
 const load = (file: string) =>
-  parse(readFileSync(new URL(`../../../../shared/kong/${file}`, import.meta.url), 'utf8')) as {
+  parse(readReference(`kong/${file}`)) as {
     components: { schemas: Record<string, ObjectSpec> };
   };
 const admin = load('admin-oss-3.9-openapi.yaml').components.schemas;
