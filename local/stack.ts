@@ -57,9 +57,9 @@ export interface LocalStack {
 let started = false;
 
 /**
- * Starts the local stack in this process. Once per process: the handler modules build their configuration and
- * clients from process.env when first imported, and Node caches them, so a second stack would reach the first
- * one's doubles.
+ * Starts the local stack in this process. Once per process: each handler module builds its configuration and
+ * clients from process.env at its first invocation and keeps them (Node caches the module), so a second stack
+ * would reach the first one's doubles.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   if (started) {
@@ -93,7 +93,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.adminToken !== undefined) {
       env.KONG_ADMIN_TOKEN_SECRET_ARN = await storeAdminToken(aws, options.adminToken);
     }
-    // Before the bus imports a handler: each builds its app from the environment at import.
+    // Before any handler runs: each builds its app from the environment at its first invocation and keeps it.
     Object.assign(process.env, env);
     const bus = createLocalBus({
       functions: loadServerlessFunctions(SERVERLESS_YML, { stage: LOCAL_STAGE }),
