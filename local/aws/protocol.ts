@@ -23,6 +23,11 @@ export interface AwsRequest {
   body: Buffer;
   /** Operation named by `X-Amz-Target` for JSON 1.1 services. */
   operation?: string;
+  /**
+   * `performance.now()` when the request's headers arrived, before its body was read: S3 answers a conditional
+   * write 409 when the object changed while the upload was in flight.
+   */
+  receivedAt?: number;
 }
 
 export interface AwsResponse {

@@ -116,6 +116,7 @@ export async function startAwsDouble(
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = performance.now();
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -126,6 +127,7 @@ export async function startAwsDouble(
       headers: req.headers,
       body,
       operation: target.includes('.') ? target.slice(target.indexOf('.') + 1) : undefined,
+      receivedAt,
     };
     const service = services.get(signingNameOf(req, target, url.pathname));
     const logged: LoggedRequest = {

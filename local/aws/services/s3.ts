@@ -14,8 +14,12 @@ interface StoredObject {
   versionId?: string;
 }
 
+/** When each key was last written or deleted (`performance.now()`), to detect a write racing a conditional one. */
+type WriteTimes = Map<string, number>;
+
 interface Bucket {
   objects: Map<string, StoredObject>;
+  changedAt: WriteTimes;
   /** Keys in code-unit order (S3's byte order for ASCII keys), kept sorted on insert so a listing page is a binary search plus a slice. */
   keys: string[];
   versioning?: string;
@@ -52,7 +56,7 @@ export function createS3Service(): AwsServiceModule {
           { BucketName: name },
         );
       }
-      buckets.set(name, { objects: new Map(), keys: [] });
+      buckets.set(name, { objects: new Map(), changedAt: new Map(), keys: [] });
       return { status: 200, headers: { location: `/${name}` } };
     },
     HeadBucket(_request, name) {
@@ -75,6 +79,7 @@ export function createS3Service(): AwsServiceModule {
     },
     PutObject(request, name, key) {
       const bucket = bucketNamed(name);
+      checkWritePreconditions(request, bucket, key, 'PutObject');
       const body = decodeBody(request);
       const object: StoredObject = {
         body,
@@ -90,6 +95,7 @@ export function createS3Service(): AwsServiceModule {
       };
       if (!bucket.objects.has(key)) bucket.keys.splice(lowerBound(bucket.keys, key), 0, key);
       bucket.objects.set(key, object);
+      bucket.changedAt.set(key, performance.now());
       return {
         status: 200,
         headers: { etag: object.etag, ...(object.versionId ? { 'x-amz-version-id': object.versionId } : {}) },
@@ -103,9 +109,13 @@ export function createS3Service(): AwsServiceModule {
       const object = objectAt(bucketNamed(name), key);
       return { status: 200, headers: objectHeaders(object) };
     },
-    DeleteObject(_request, name, key) {
+    DeleteObject(request, name, key) {
       const bucket = bucketNamed(name);
-      if (bucket.objects.delete(key)) bucket.keys.splice(lowerBound(bucket.keys, key), 1);
+      checkWritePreconditions(request, bucket, key, 'DeleteObject');
+      if (bucket.objects.delete(key)) {
+        bucket.keys.splice(lowerBound(bucket.keys, key), 1);
+        bucket.changedAt.set(key, performance.now());
+      }
       return { status: 204 };
     },
     ListObjectsV2(request, name) {
@@ -134,6 +144,65 @@ export function createS3Service(): AwsServiceModule {
       }
     },
   };
+}
+
+/**
+ * S3's conditional writes, as its user guide ("conditional writes", "conditional deletes") describes them:
+ * - `If-None-Match: *` on PutObject: 412 PreconditionFailed when the key exists; any other value is not implemented.
+ * - `If-Match: <etag>` on PutObject: 404 NoSuchKey when the key does not exist, 412 when its ETag differs.
+ * - `If-Match` on DeleteObject: `*` matches any existing object; 412 when the ETag differs, 404 NoSuchKey when the
+ *   key does not exist.
+ * - Either kind, when the object was written or deleted while this request's upload was in flight (between its
+ *   headers arriving and the write taking effect): 409 ConditionalRequestConflict; the caller re-reads and retries.
+ */
+function checkWritePreconditions(request: AwsRequest, bucket: Bucket, key: string, operation: string): void {
+  const ifMatch = header(request, 'if-match');
+  const ifNoneMatch = header(request, 'if-none-match');
+  if (ifMatch === undefined && ifNoneMatch === undefined) return;
+  if (ifNoneMatch !== undefined && (operation !== 'PutObject' || ifNoneMatch.trim() !== '*')) {
+    throw new AwsServiceError(
+      'NotImplemented',
+      'A header you provided implies functionality that is not implemented',
+      501,
+      { Header: 'If-None-Match' },
+    );
+  }
+  const changedAt = bucket.changedAt.get(key);
+  if (changedAt !== undefined && request.receivedAt !== undefined && changedAt > request.receivedAt) {
+    throw new AwsServiceError(
+      'ConditionalRequestConflict',
+      'A conflicting operation occurred. If using PutObject you can retry the request. If using multipart upload you should initiate another CreateMultipartUpload request and re-upload each part.',
+      409,
+      { Key: key },
+    );
+  }
+  const object = bucket.objects.get(key);
+  if (ifNoneMatch !== undefined && object) {
+    throw new AwsServiceError(
+      'PreconditionFailed',
+      'At least one of the pre-conditions you specified did not hold',
+      412,
+      {
+        Condition: 'If-None-Match',
+      },
+    );
+  }
+  if (ifMatch !== undefined) {
+    if (!object) throw new AwsServiceError('NoSuchKey', 'The specified key does not exist.', 404, { Key: key });
+    if (ifMatch.trim() !== '*' && normalizeEtag(ifMatch) !== normalizeEtag(object.etag)) {
+      throw new AwsServiceError(
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        412,
+        { Condition: 'If-Match' },
+      );
+    }
+  }
+}
+
+/** ETags compare without their quotes (clients send them either way). */
+function normalizeEtag(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
 function operationOf(request: AwsRequest): string | undefined {
