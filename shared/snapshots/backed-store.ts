@@ -5,7 +5,16 @@ import {
   countEntities,
   FreezeSchema,
   type FreezeState,
+  type HeldLease,
   isRecordId,
+  type KeyPromotion,
+  KeyPromotionSchema,
+  type KeyRollbackIntent,
+  KeyRollbackIntentSchema,
+  type LeaseGrant,
+  type LeaseRecord,
+  LeaseRecordSchema,
+  type LeaseRelease,
   newRecordId,
   type RunRecord,
   RunRecordSchema,
@@ -27,6 +36,14 @@ export interface ObjectBackend {
   remove(key: string): Promise<void>;
   /** Keys under a prefix, in ascending lexicographic order. */
   keys(prefix: string): Promise<string[]>;
+  /** An object with its ETag (the version token the conditional writes below compare against). */
+  readVersioned(key: string): Promise<{ body: string; etag: string } | undefined>;
+  /** Writes only if the key does not exist (S3 `If-None-Match: *`); the new ETag, or undefined when it exists. */
+  createIfAbsent(key: string, body: string): Promise<string | undefined>;
+  /** Replaces only the version `etag` names (S3 `If-Match`); the new ETag, or undefined when it changed or is gone. */
+  replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined>;
+  /** Deletes only the version `etag` names; false when it changed or is gone. */
+  removeIfMatch(key: string, etag: string): Promise<boolean>;
 }
 
 const DEFAULT_LIST_LIMIT = 50;
@@ -72,8 +89,8 @@ export class BackedStateStore implements StateStore {
   }
 
   async load(id: string): Promise<Snapshot> {
-    const resolved = id === 'previous' ? (await this.ids('snapshots')).at(-1) : id;
-    if (!resolved) throw new SnapshotError(`no snapshot saved yet for instance '${this.instance}'`);
+    if (id === 'previous') return this.previousFull();
+    const resolved = id;
     if (!isRecordId(resolved)) throw new SnapshotError(`'${resolved}' is not a snapshot id`, { context: { id } });
     const file = await this.get(this.key('snapshots', `${resolved}.json`));
     if (file === undefined) {
@@ -82,6 +99,19 @@ export class BackedStateStore implements StateStore {
       });
     }
     return this.parse(SnapshotFileSchema, file, resolved) as Snapshot;
+  }
+
+  /**
+   * `previous`: the newest full snapshot, i.e. the state before the last full apply. A scoped snapshot (one
+   * upstream's targets, saved by a Cloud Map registration) is never it: restoring it would undo an unrelated
+   * registration and leave the bad full change live.
+   */
+  private async previousFull(): Promise<Snapshot> {
+    for (const id of (await this.ids('snapshots')).reverse()) {
+      const snapshot = await this.load(id);
+      if (!snapshot.meta.scope) return snapshot;
+    }
+    throw new SnapshotError(`no full snapshot saved yet for instance '${this.instance}'`);
   }
 
   async list(limit = DEFAULT_LIST_LIMIT): Promise<SnapshotMeta[]> {
@@ -111,12 +141,180 @@ export class BackedStateStore implements StateStore {
     return id;
   }
 
+  async startRun(run: Pick<RunSummary, 'kind' | 'trigger'> & { holder?: string }): Promise<string> {
+    const now = new Date();
+    const id = newRecordId(now);
+    await this.put(this.key('runs', `${id}.json`), {
+      id,
+      ...run,
+      outcome: 'running',
+      startedAt: now.toISOString(),
+      durationMs: 0,
+    });
+    await this.prune('runs', this.retention.runs);
+    return id;
+  }
+
+  async finishRun(id: string, summary: RunSummary): Promise<void> {
+    if (!isRecordId(id)) throw new SnapshotError(`'${id}' is not a run id`);
+    const started = await this.get(this.key('runs', `${id}.json`));
+    const holder = started === undefined ? undefined : (JSON.parse(started) as { holder?: string }).holder;
+    await this.put(this.key('runs', `${id}.json`), { id, ...(holder ? { holder } : {}), ...summary });
+  }
+
   async listRuns(limit: number): Promise<RunRecord[]> {
     const newest = (await this.ids('runs')).reverse().slice(0, limit);
-    const runs = await Promise.all(newest.map((id) => this.get(this.key('runs', `${id}.json`))));
-    return runs.flatMap((file, index) =>
-      file === undefined ? [] : [this.parse(RunRecordSchema, file, newest[index]!) as RunRecord],
+    const [runs, lease] = await Promise.all([
+      Promise.all(newest.map((id) => this.get(this.key('runs', `${id}.json`)))),
+      this.readLease(),
+    ]);
+    const live = lease && Date.parse(lease.expiresAt) > Date.now() ? lease.holder : undefined;
+    return runs.flatMap((file, index) => {
+      if (file === undefined) return [];
+      const run = this.parse(RunRecordSchema, file, newest[index]!) as RunRecord;
+      // A run still marked running whose holder no longer holds the lease died before it could say how it ended.
+      if (run.outcome === 'running' && run.holder !== undefined && run.holder !== live) {
+        return [{ ...run, outcome: 'interrupted' }];
+      }
+      return [run];
+    });
+  }
+
+  async readLease(): Promise<LeaseRecord | undefined> {
+    const stored = await this.attempt('read the lease', () => this.backend.readVersioned(this.key('lease.json')));
+    return stored ? this.parse(LeaseRecordSchema, stored.body, 'lease') : undefined;
+  }
+
+  async tryAcquireLease(request: { holder: string; purpose: string; ttlMs: number }): Promise<LeaseGrant> {
+    const key = this.key('lease.json');
+    const now = Date.now();
+    const record: LeaseRecord = {
+      holder: request.holder,
+      purpose: request.purpose,
+      acquiredAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + request.ttlMs).toISOString(),
+      pending: false,
+    };
+    const body = JSON.stringify(record);
+    const stored = await this.attempt('read the lease', () => this.backend.readVersioned(key));
+    if (!stored) {
+      const etag = await this.attempt('take the lease', () => this.backend.createIfAbsent(key, body));
+      return etag === undefined ? this.busy() : { acquired: true, lease: { record, etag } };
+    }
+    const current = this.parse(LeaseRecordSchema, stored.body, 'lease');
+    if (Date.parse(current.expiresAt) > now) return { acquired: false, current };
+    // Expired: its holder died or stalled. Taking it over by ETag means two takers cannot both win; a "pending"
+    // mark left on it carries over, so the new holder runs the sync someone asked for.
+    const takeover: LeaseRecord = { ...record, pending: current.pending };
+    const etag = await this.attempt('take over the expired lease', () =>
+      this.backend.replaceIfMatch(key, JSON.stringify(takeover), stored.etag),
     );
+    return etag === undefined ? this.busy() : { acquired: true, lease: { record: takeover, etag } };
+  }
+
+  private async busy(): Promise<LeaseGrant> {
+    const current = await this.readLease();
+    // Released between our write and this read: report it as held by nobody in particular; the caller retries.
+    return {
+      acquired: false,
+      current: current ?? {
+        holder: '(released)',
+        purpose: '',
+        acquiredAt: new Date(0).toISOString(),
+        expiresAt: new Date(0).toISOString(),
+        pending: false,
+      },
+    };
+  }
+
+  async renewLease(lease: HeldLease, ttlMs: number): Promise<HeldLease | undefined> {
+    const key = this.key('lease.json');
+    for (;;) {
+      const stored = await this.attempt('read the lease', () => this.backend.readVersioned(key));
+      if (!stored) return undefined;
+      const current = this.parse(LeaseRecordSchema, stored.body, 'lease');
+      if (current.holder !== lease.record.holder) return undefined;
+      const record: LeaseRecord = { ...current, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
+      const etag = await this.attempt('renew the lease', () =>
+        this.backend.replaceIfMatch(key, JSON.stringify(record), stored.etag),
+      );
+      // Lost a race with a "pending" mark: read again and renew that version.
+      if (etag !== undefined) return { record, etag };
+    }
+  }
+
+  async markLeasePending(): Promise<boolean> {
+    const key = this.key('lease.json');
+    for (;;) {
+      const stored = await this.attempt('read the lease', () => this.backend.readVersioned(key));
+      if (!stored) return false;
+      const current = this.parse(LeaseRecordSchema, stored.body, 'lease');
+      if (Date.parse(current.expiresAt) <= Date.now()) return false;
+      if (current.pending) return true;
+      const etag = await this.attempt('mark the lease pending', () =>
+        this.backend.replaceIfMatch(key, JSON.stringify({ ...current, pending: true }), stored.etag),
+      );
+      if (etag !== undefined) return true;
+    }
+  }
+
+  async releaseLease(lease: HeldLease, ttlMs: number): Promise<LeaseRelease> {
+    const key = this.key('lease.json');
+    for (;;) {
+      const stored = await this.attempt('read the lease', () => this.backend.readVersioned(key));
+      if (!stored) return { lost: true };
+      const current = this.parse(LeaseRecordSchema, stored.body, 'lease');
+      if (current.holder !== lease.record.holder) return { lost: true };
+      if (current.pending) {
+        // Someone asked for a sync while we held it: keep the lease, clear the mark, and let the caller run it.
+        const record: LeaseRecord = {
+          ...current,
+          pending: false,
+          expiresAt: new Date(Date.now() + ttlMs).toISOString(),
+        };
+        const etag = await this.attempt('clear the pending mark', () =>
+          this.backend.replaceIfMatch(key, JSON.stringify(record), stored.etag),
+        );
+        if (etag !== undefined) return { pending: true, lease: { record, etag } };
+        continue;
+      }
+      const removed = await this.attempt('release the lease', () => this.backend.removeIfMatch(key, stored.etag));
+      if (removed) return { released: true };
+    }
+  }
+
+  async getKeyRollbackIntent(consumer: string): Promise<KeyRollbackIntent | undefined> {
+    const file = await this.get(this.key('key-rollbacks', `${encodeURIComponent(consumer)}.json`));
+    return file === undefined ? undefined : this.parse(KeyRollbackIntentSchema, file, `key rollback of ${consumer}`);
+  }
+
+  async listKeyRollbackIntents(): Promise<KeyRollbackIntent[]> {
+    const prefix = this.key('key-rollbacks', '');
+    const keys = (await this.attempt('list key rollbacks', () => this.backend.keys(prefix))).filter((key) =>
+      key.endsWith('.json'),
+    );
+    const files = await Promise.all(keys.map((key) => this.get(key)));
+    return files.flatMap((file, index) =>
+      file === undefined ? [] : [this.parse(KeyRollbackIntentSchema, file, keys[index] ?? 'key rollback')],
+    );
+  }
+
+  async putKeyRollbackIntent(intent: KeyRollbackIntent): Promise<void> {
+    await this.put(this.key('key-rollbacks', `${encodeURIComponent(intent.consumer)}.json`), intent);
+  }
+
+  async clearKeyRollbackIntent(consumer: string): Promise<void> {
+    const key = this.key('key-rollbacks', `${encodeURIComponent(consumer)}.json`);
+    await this.attempt('clear the key rollback', () => this.backend.remove(key));
+  }
+
+  async getKeyPromotion(consumer: string): Promise<KeyPromotion | undefined> {
+    const file = await this.get(this.key('key-promotions', `${encodeURIComponent(consumer)}.json`));
+    return file === undefined ? undefined : this.parse(KeyPromotionSchema, file, `key promotion of ${consumer}`);
+  }
+
+  async putKeyPromotion(promotion: KeyPromotion): Promise<void> {
+    await this.put(this.key('key-promotions', `${encodeURIComponent(promotion.consumer)}.json`), promotion);
   }
 
   /** Removes the oldest records of a folder beyond `keep`. */

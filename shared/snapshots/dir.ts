@@ -1,8 +1,17 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ObjectBackend } from './backed-store.js';
 
-/** Objects as files under a directory (MESHGATE_STATE_DIR); writes go through a temp file and a rename. */
+/** A `.lock` file older than this was left by a process that died inside a conditional write; it is broken. */
+const STALE_LOCK_MS = 10_000;
+const LOCK_POLL_MS = 5;
+
+/**
+ * Objects as files under a directory (MESHGATE_STATE_DIR); writes go through a temp file and a rename. Conditional
+ * writes have S3's semantics: the ETag is the content's hash, and compare-and-write happens while holding a
+ * `<key>.lock` file created exclusively (`wx`), so two processes sharing the folder cannot both win.
+ */
 export class DirectoryBackend implements ObjectBackend {
   constructor(readonly location: string) {}
 
@@ -18,7 +27,8 @@ export class DirectoryBackend implements ObjectBackend {
   async write(key: string, body: string): Promise<void> {
     const path = join(this.location, key);
     await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.${process.pid}.tmp`;
+    // Unique per write: two writers in one process must not share a temp file.
+    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(temporary, body, 'utf8');
     await rename(temporary, path);
   }
@@ -27,19 +37,80 @@ export class DirectoryBackend implements ObjectBackend {
     await rm(join(this.location, key), { force: true });
   }
 
+  async readVersioned(key: string): Promise<{ body: string; etag: string } | undefined> {
+    const body = await this.read(key);
+    return body === undefined ? undefined : { body, etag: etagOf(body) };
+  }
+
+  createIfAbsent(key: string, body: string): Promise<string | undefined> {
+    return this.locked(key, async () => {
+      if ((await this.read(key)) !== undefined) return undefined;
+      await this.write(key, body);
+      return etagOf(body);
+    });
+  }
+
+  replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
+    return this.locked(key, async () => {
+      const current = await this.read(key);
+      if (current === undefined || etagOf(current) !== etag) return undefined;
+      await this.write(key, body);
+      return etagOf(body);
+    });
+  }
+
+  removeIfMatch(key: string, etag: string): Promise<boolean> {
+    return this.locked(key, async () => {
+      const current = await this.read(key);
+      if (current === undefined || etagOf(current) !== etag) return false;
+      await this.remove(key);
+      return true;
+    });
+  }
+
+  /** Runs `action` while holding the key's lock file. */
+  private async locked<T>(key: string, action: () => Promise<T>): Promise<T> {
+    const lock = `${join(this.location, key)}.lock`;
+    await mkdir(dirname(lock), { recursive: true });
+    for (;;) {
+      try {
+        const handle = await open(lock, 'wx');
+        await handle.close();
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const age = await stat(lock).then(
+          (info) => Date.now() - info.mtimeMs,
+          () => 0,
+        );
+        if (age > STALE_LOCK_MS) await rm(lock, { force: true });
+        else await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      }
+    }
+    try {
+      return await action();
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
   async keys(prefix: string): Promise<string[]> {
     const folder = prefix.endsWith('/') ? prefix.slice(0, -1) : dirname(prefix);
     try {
       const names = await readdir(join(this.location, folder));
       return names
         .map((name) => `${folder}/${name}`)
-        .filter((key) => key.startsWith(prefix) && !key.endsWith('.tmp'))
+        .filter((key) => key.startsWith(prefix) && !key.endsWith('.tmp') && !key.endsWith('.lock'))
         .sort();
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;
     }
   }
+}
+
+function etagOf(body: string): string {
+  return `"${createHash('md5').update(body, 'utf8').digest('hex')}"`;
 }
 
 function isNotFound(error: unknown): boolean {

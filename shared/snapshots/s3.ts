@@ -53,6 +53,65 @@ export class S3Backend implements ObjectBackend {
     } while (token);
     return keys.sort();
   }
+
+  async readVersioned(key: string): Promise<{ body: string; etag: string } | undefined> {
+    try {
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { body: (await response.Body?.transformToString('utf8')) ?? '', etag: response.ETag ?? '' };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async createIfAbsent(key: string, body: string): Promise<string | undefined> {
+    return this.conditional(() =>
+      this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          IfNoneMatch: '*',
+        }),
+      ),
+    ).then((output) => output?.ETag ?? (output ? '' : undefined));
+  }
+
+  async replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
+    return this.conditional(() =>
+      this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          IfMatch: etag,
+        }),
+      ),
+    ).then((output) => output?.ETag ?? (output ? '' : undefined));
+  }
+
+  async removeIfMatch(key: string, etag: string): Promise<boolean> {
+    const output = await this.conditional(() =>
+      this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag })),
+    );
+    return output !== undefined;
+  }
+
+  /**
+   * A conditional request that lost: 412 (the precondition no longer holds), 409 (another write raced it) and 404
+   * (If-Match on a key that is gone) all mean "someone else changed it", answered as undefined; the caller re-reads.
+   */
+  private async conditional<T>(send: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await send();
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || isMissing(error)) return undefined;
+      throw error;
+    }
+  }
 }
 
 function isMissing(error: unknown): boolean {

@@ -42,6 +42,10 @@ export interface RunSummary {
   /** `sync`, `rotation`, `rollback`, ... */
   kind: string;
   trigger: string;
+  /**
+   * How it ended (`applied`, `no-changes`, `rolled-back`, `failed`, `deferred`, ...); `running` while it runs, and
+   * `interrupted` when listed after its process died (still `running` but no longer holding the lease).
+   */
   outcome: string;
   startedAt: string;
   durationMs: number;
@@ -52,7 +56,55 @@ export interface RunSummary {
 
 export interface RunRecord extends RunSummary {
   id: string;
+  /** The lease holder name the run used, so a `running` record can be told from an interrupted one. */
+  holder?: string;
 }
+
+/**
+ * The state-store lease every Kong writer holds from the moment it reads what it will compare until its apply (and
+ * restore) ends. `pending` is set by a writer that could not get it in time: the holder runs a sync before letting go.
+ */
+export const LeaseRecordSchema = z.object({
+  holder: z.string(),
+  purpose: z.string(),
+  acquiredAt: z.string(),
+  expiresAt: z.string(),
+  pending: z.boolean().default(false),
+});
+export type LeaseRecord = z.infer<typeof LeaseRecordSchema>;
+
+/** A lease this process holds: the record as written and the ETag that proves it is still ours. */
+export interface HeldLease {
+  record: LeaseRecord;
+  etag: string;
+}
+
+export type LeaseGrant = { acquired: true; lease: HeldLease } | { acquired: false; current: LeaseRecord };
+
+/** What a release found: `pending` (lease kept, flag cleared: run once more and release again), or `lost`. */
+export type LeaseRelease = { released: true } | { pending: true; lease: HeldLease } | { lost: true };
+
+/** The intent of a key rollback, recorded before anything changes so a re-run finishes it instead of choosing anew. */
+export const KeyRollbackIntentSchema = z.object({
+  consumer: z.string(),
+  secretArn: z.string(),
+  restoreVersionId: z.string(),
+  restoreKid: z.string(),
+  revokeVersionId: z.string(),
+  revokeKid: z.string(),
+  by: z.string(),
+  recordedAt: z.string(),
+});
+export type KeyRollbackIntent = z.infer<typeof KeyRollbackIntentSchema>;
+
+/** When a key version became AWSCURRENT: the demoted key's grace period counts from here, not from its creation. */
+export const KeyPromotionSchema = z.object({
+  consumer: z.string(),
+  versionId: z.string(),
+  kid: z.string(),
+  promotedAt: z.string(),
+});
+export type KeyPromotion = z.infer<typeof KeyPromotionSchema>;
 
 /**
  * Where meshgate keeps its own state, per instance: snapshots of the managed Kong state taken before each apply,
@@ -70,8 +122,27 @@ export interface StateStore {
   setFreeze(freeze: { reason: string; by: string }): Promise<FreezeState>;
   clearFreeze(): Promise<void>;
   recordRun(summary: RunSummary): Promise<string>;
-  /** Runs newest first. */
+  /** Records a run as `running` when it starts; `finishRun` overwrites it with how it ended. */
+  startRun(run: Pick<RunSummary, 'kind' | 'trigger'> & { holder?: string }): Promise<string>;
+  finishRun(id: string, summary: RunSummary): Promise<void>;
+  /** Runs newest first; a `running` run whose holder no longer holds the lease is listed as `interrupted`. */
   listRuns(limit: number): Promise<RunRecord[]>;
+  /** Takes the lease if it is free or expired (conditional write); otherwise says who holds it. */
+  tryAcquireLease(request: { holder: string; purpose: string; ttlMs: number }): Promise<LeaseGrant>;
+  /** Extends a held lease; undefined when it was lost (expired and taken over). */
+  renewLease(lease: HeldLease, ttlMs: number): Promise<HeldLease | undefined>;
+  /** Marks the live lease "pending"; false when there is no live lease (the caller should try to take it). */
+  markLeasePending(): Promise<boolean>;
+  releaseLease(lease: HeldLease, ttlMs: number): Promise<LeaseRelease>;
+  /** The lease as stored now, if any (expired or not). */
+  readLease(): Promise<LeaseRecord | undefined>;
+  getKeyRollbackIntent(consumer: string): Promise<KeyRollbackIntent | undefined>;
+  /** Every recorded key-rollback intent: their revoked keys stay out of Kong even before the labels move. */
+  listKeyRollbackIntents(): Promise<KeyRollbackIntent[]>;
+  putKeyRollbackIntent(intent: KeyRollbackIntent): Promise<void>;
+  clearKeyRollbackIntent(consumer: string): Promise<void>;
+  getKeyPromotion(consumer: string): Promise<KeyPromotion | undefined>;
+  putKeyPromotion(promotion: KeyPromotion): Promise<void>;
 }
 
 /** Sortable id: UTC time to the millisecond, then 6 random hex digits, e.g. `20261128T051922.123Z-3f9a1c`. */
@@ -116,6 +187,7 @@ export const FreezeSchema = z.object({
 
 export const RunRecordSchema = z.looseObject({
   id: z.string(),
+  holder: z.string().optional(),
   kind: z.string(),
   trigger: z.string(),
   outcome: z.string(),

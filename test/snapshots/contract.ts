@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptyKongState, normalizeEntity } from '../../shared/kong/entities.js';
-import { type Retention, SnapshotError, type StateStore } from '../../shared/snapshots/index.js';
+import { type Retention, SnapshotError, type StateStore, withLease } from '../../shared/snapshots/index.js';
 
 /** The behaviour every StateStore implementation must have; `open` gives a fresh, empty store per test. */
 export function stateStoreContract(open: (instance: string, retention?: Retention) => Promise<StateStore>): void {
@@ -32,6 +32,16 @@ export function stateStoreContract(open: (instance: string, retention?: Retentio
       expect((await store.list()).map((meta) => meta.id)).toEqual([...ids].reverse());
       expect((await store.list(2)).map((meta) => meta.trigger)).toEqual(['c', 'b']);
       expect((await store.load('previous')).meta.id).toBe(ids[2]);
+    });
+
+    it('resolves previous to the newest full snapshot, never a scoped one', async () => {
+      const store = await open('prod');
+      const full = await store.save(sample(), { trigger: 'schedule' });
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      const scoped = await store.save(sample(), { trigger: 'cloudmap', scope: { upstreams: ['orders.mesh'] } });
+      expect((await store.list()).map((meta) => meta.scope)).toEqual([{ upstreams: ['orders.mesh'] }, undefined]);
+      expect((await store.load('previous')).meta.id).toBe(full);
+      expect(scoped).not.toBe(full);
     });
 
     it('keeps instances apart', async () => {
@@ -84,6 +94,105 @@ export function stateStoreContract(open: (instance: string, retention?: Retentio
       const runs = await store.listRuns(2);
       expect(runs.map((run) => run.outcome)).toEqual(['rolled-back', 'no-changes']);
       expect(runs[0]?.id).toMatch(/Z-[0-9a-f]{6}$/);
+    });
+  });
+
+  describe('lease', () => {
+    it('is taken by exactly one of many concurrent writers; the others see who holds it', async () => {
+      const store = await open('prod');
+      const grants = await Promise.all(
+        Array.from({ length: 8 }, (_, index) =>
+          store.tryAcquireLease({ holder: `w${index}`, purpose: 'sync', ttlMs: 60_000 }),
+        ),
+      );
+      const winners = grants.filter((grant) => grant.acquired);
+      expect(winners).toHaveLength(1);
+      const holder = winners[0]?.acquired ? winners[0].lease.record.holder : '';
+      expect((await store.readLease())?.holder).toBe(holder);
+      for (const grant of grants) if (!grant.acquired) expect(grant.current.holder).not.toBe('');
+    });
+
+    it('an expired lease is taken over once; the old holder then finds it lost', async () => {
+      const store = await open('prod');
+      const first = await store.tryAcquireLease({ holder: 'old', purpose: 'sync', ttlMs: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const takers = await Promise.all(
+        ['a', 'b', 'c'].map((holder) => store.tryAcquireLease({ holder, purpose: 'rollback', ttlMs: 60_000 })),
+      );
+      expect(takers.filter((grant) => grant.acquired)).toHaveLength(1);
+      if (!first.acquired) throw new Error('first acquire failed');
+      expect(await store.renewLease(first.lease, 60_000)).toBeUndefined();
+      expect(await store.releaseLease(first.lease, 60_000)).toEqual({ lost: true });
+    });
+
+    it('"pending" marked while held is handed back to the holder once, then the lease is free', async () => {
+      const store = await open('prod');
+      const grant = await store.tryAcquireLease({ holder: 'h', purpose: 'rotation', ttlMs: 60_000 });
+      if (!grant.acquired) throw new Error('not acquired');
+      expect(await store.markLeasePending()).toBe(true);
+      const release = await store.releaseLease(grant.lease, 60_000);
+      expect('pending' in release).toBe(true);
+      if (!('pending' in release)) return;
+      expect(await store.releaseLease(release.lease, 60_000)).toEqual({ released: true });
+      expect(await store.readLease()).toBeUndefined();
+      expect(await store.markLeasePending()).toBe(false);
+    });
+
+    it('withLease: a busy sync marks pending and ends; the holder re-runs its work once before release', async () => {
+      const store = await open('prod');
+      let runs = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const holder = withLease(store, { purpose: 'sync:a', onBusy: 'pending', onPending: 'rerun' }, async () => {
+        runs += 1;
+        if (runs === 1) await gate;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const waiters = await Promise.all(
+        [1, 2, 3].map(() =>
+          withLease(store, { purpose: 'sync:b', onBusy: 'pending', onPending: 'rerun', waitMs: 0 }, async () => {
+            throw new Error('must not run while the lease is held');
+          }),
+        ),
+      );
+      expect(waiters.every((outcome) => !outcome.held)).toBe(true);
+      release();
+      const outcome = await holder;
+      // Three marks collapse into one extra run.
+      expect(outcome).toMatchObject({ held: true, reruns: 1 });
+      expect(runs).toBe(2);
+      expect(await store.readLease()).toBeUndefined();
+    });
+
+    it('withLease refuses an operator command after the wait bound, naming the holder', async () => {
+      const store = await open('prod');
+      await store.tryAcquireLease({ holder: 'sync#1', purpose: 'sync:schedule', ttlMs: 60_000 });
+      await expect(
+        withLease(store, { purpose: 'freeze', onBusy: 'throw', onPending: 'rerun', waitMs: 30 }, async () => 1),
+      ).rejects.toThrow(/sync:schedule/);
+    });
+  });
+
+  describe('run history while running', () => {
+    it('a run is recorded when it starts and updated when it ends; a dead one shows as interrupted', async () => {
+      const store = await open('prod');
+      const grant = await store.tryAcquireLease({ holder: 'live', purpose: 'sync', ttlMs: 60_000 });
+      const live = await store.startRun({ kind: 'sync', trigger: 'schedule', holder: 'live' });
+      const dead = await store.startRun({ kind: 'rotation', trigger: 'setSecret', holder: 'crashed' });
+      const done = await store.startRun({ kind: 'rollback', trigger: 'key:alice', holder: 'live' });
+      await store.finishRun(done, {
+        kind: 'rollback',
+        trigger: 'key:alice',
+        outcome: 'applied',
+        startedAt: '2026-01-01T00:00:00Z',
+        durationMs: 3,
+      });
+      const runs = Object.fromEntries((await store.listRuns(10)).map((run) => [run.id, run.outcome]));
+      expect(runs).toEqual({ [live]: 'running', [dead]: 'interrupted', [done]: 'applied' });
+      if (grant.acquired) await store.releaseLease(grant.lease, 60_000);
+      expect((await store.listRuns(10)).find((run) => run.id === live)?.outcome).toBe('interrupted');
     });
   });
 
