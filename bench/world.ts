@@ -16,6 +16,7 @@ import { KongClient } from '../shared/kong/client.js';
 import type { RotationDeps } from '../shared/rotation/deps.js';
 import { addConsumer, startRotation } from '../shared/rotation/index.js';
 import { type RotationEvent, rotateStep } from '../shared/rotation/steps.js';
+import { directoryStateStore } from '../shared/snapshots/index.js';
 
 export const INSTANCE = 'bench';
 export const NAMESPACE = 'bench.local';
@@ -59,12 +60,14 @@ export async function startWorld(size: WorldSize): Promise<World> {
   const sm = new SecretsManagerClient(clientOptions);
   const cloudMap = new ServiceDiscoveryClient({ ...clientOptions, disableHostPrefix: true });
   const rotationKong = new KongClient({ url: kong.url });
+  const stateDir = mkdtempSync(join(tmpdir(), 'meshgate-bench-'));
   const rotationDeps: RotationDeps = {
     secretsManager: sm,
     kong: rotationKong,
     instance: INSTANCE,
     alg: 'ES256',
     graceMs: 3_600_000,
+    store: directoryStateStore(stateDir, INSTANCE),
   };
   aws.registerFunction(ROTATION_FUNCTION, async (event) => rotateStep(rotationDeps, event as RotationEvent));
 
@@ -79,7 +82,6 @@ export async function startWorld(size: WorldSize): Promise<World> {
   await rotateAll(sm, consumers);
   kong.reset();
 
-  const stateDir = mkdtempSync(join(tmpdir(), 'meshgate-bench-'));
   const env = {
     ...aws.env(),
     KONG_ADMIN_URL: kong.url,

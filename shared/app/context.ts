@@ -51,7 +51,12 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         audit,
         readMesh: (signal) => readMesh(sources, signal),
         readMeshFedBy: (cloudMap, signal) => readMeshFedBy(sources, cloudMap, signal),
-        readConsumers: () => readConsumers(clients.secretsManager, { graceMs: config.KEY_GRACE_PERIOD }),
+        // Promotions and key rollbacks in progress decide live keys beside the labels; read with them, under the lease.
+        readConsumers: async () =>
+          readConsumers(clients.secretsManager, {
+            graceMs: config.KEY_GRACE_PERIOD,
+            keyState: await store.readKeyState(),
+          }),
         resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
       };
     },
@@ -62,6 +67,8 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         instance: config.MESHGATE_INSTANCE,
         alg: config.JWT_ALGORITHM,
         graceMs: config.KEY_GRACE_PERIOD,
+        store,
+        requestSync: requestSyncByInvoke(clients, config.MESHGATE_STAGE),
         audit,
         logger,
       };

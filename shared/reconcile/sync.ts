@@ -8,7 +8,8 @@ import { dump, type Scope, scopeState } from './dump.js';
 import { ReconcileError } from './errors.js';
 import { isEmptyPlan, type Plan, plan } from './plan.js';
 
-export type SyncOutcome = 'no-changes' | 'applied' | 'planned' | 'rolled-back' | 'failed';
+/** `deferred`: another writer held the state-store lease; the run marked "pending" and its holder syncs after it. */
+export type SyncOutcome = 'no-changes' | 'applied' | 'planned' | 'rolled-back' | 'failed' | 'deferred';
 
 export interface SyncReport {
   outcome: SyncOutcome;

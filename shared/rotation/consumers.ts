@@ -7,10 +7,20 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mapLimit } from '../concurrency.js';
 import { errorMessage } from '../errors.js';
+import type { KeyState } from '../snapshots/store.js';
 import { CONSUMER_TAG, type ConsumerSpec, IAM_ROLE_TAG } from '../sources/consumers.js';
 import { RotationError } from './errors.js';
 import { generateKey, type KeyAlgorithm } from './keys.js';
-import { identityOf, listConsumerSecrets, liveKeysOf } from './secrets.js';
+import { identityOf, type KeyRecords, listConsumerSecrets, liveKeysOf } from './secrets.js';
+
+/** What the state store's key state says about one consumer beside its labels. */
+export function keyRecordsOf(state: KeyState | undefined, username: string): KeyRecords {
+  const rollback = state?.rollbacks[username];
+  return {
+    promotion: state?.promotions[username],
+    revokedVersionIds: rollback ? new Set([rollback.revokeVersionId]) : undefined,
+  };
+}
 
 /** Secrets read in parallel by readConsumers. */
 const READ_CONCURRENCY = 8;
@@ -28,7 +38,7 @@ export function consumerSecretName(username: string): string {
  */
 export async function readConsumers(
   sm: SecretsManagerClient,
-  options: { graceMs: number; now?: Date },
+  options: { graceMs: number; now?: Date; keyState?: KeyState },
 ): Promise<{ consumers: ConsumerSpec[]; failures: { object: string; reason: string }[] }> {
   const secrets = await listConsumerSecrets(sm).catch((cause: unknown) => {
     throw new RotationError(`cannot list consumer secrets: ${errorMessage(cause)}`, { cause });
@@ -38,7 +48,8 @@ export async function readConsumers(
     try {
       const { username, iamRole } = identityOf(secret);
       const secretArn = secret.ARN ?? object;
-      const keys = await liveKeysOf(sm, secretArn, secret.SecretVersionsToStages ?? {}, options);
+      const records = keyRecordsOf(options.keyState, username);
+      const keys = await liveKeysOf(sm, secretArn, secret.SecretVersionsToStages ?? {}, { ...options, ...records });
       const spec: ConsumerSpec = { username, secretArn, keys, ...(iamRole ? { iamRole } : {}) };
       return { spec };
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { AuditPublisher } from '../events/audit.js';
 import type { KongApi } from '../kong/api.js';
+import type { StateStore } from '../snapshots/store.js';
 import type { KeyAlgorithm } from './keys.js';
 
 /** Structured logging as rotation needs it (Powertools' Logger fits). Attributes never carry key material. */
@@ -22,6 +23,12 @@ export interface RotationDeps {
   alg: KeyAlgorithm;
   /** KEY_GRACE_PERIOD in ms: how long AWSPREVIOUS's credential outlives its replacement. */
   graceMs: number;
+  /** The state store: its lease serializes the steps that write Kong with every other Kong writer. */
+  store: StateStore;
+  /** Asks for a full sync (a sync that found the lease held by a step marked "pending"). */
+  requestSync?: (reason: string) => Promise<void>;
+  /** Lease wait and TTL (tests shorten them). */
+  lease?: { waitMs?: number; ttlMs?: number; pollMs?: number };
   audit?: AuditPublisher;
   logger?: RotationLogger;
   now?: () => Date;

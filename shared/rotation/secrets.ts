@@ -122,33 +122,51 @@ export async function findConsumerSecret(sm: SecretsManagerClient, username: str
   return matches[0]!;
 }
 
+/** What the state store knows about a consumer's keys beyond the staging labels. */
+export interface KeyRecords {
+  /** When the AWSCURRENT version was promoted (finishSecret records it before moving the label). */
+  promotion?: { versionId: string; promotedAt: string };
+  /** Versions a recorded key rollback revokes: out of Kong from the moment the intent is recorded. */
+  revokedVersionIds?: ReadonlySet<string>;
+}
+
 /**
  * The keys of a secret that Kong should accept now: AWSCURRENT; AWSPENDING once it has a value (so a sync during a
- * rotation keeps the pending credential); AWSPREVIOUS until `graceMs` after AWSCURRENT's key was created. Never a
- * version labelled MESHGATE_REVOKED. Only public keys leave this function.
+ * rotation keeps the pending credential); AWSPREVIOUS until `graceMs` after AWSCURRENT was promoted (a rotation
+ * finished an hour after it began must not cut off tokens signed a second before). Never a version labelled
+ * MESHGATE_REVOKED or named by a recorded key rollback. Only public keys leave this function.
  */
 export async function liveKeysOf(
   sm: SecretsManagerClient,
   secretId: string,
   stages: VersionsToStages,
-  options: { graceMs: number; now?: Date },
+  options: { graceMs: number; now?: Date } & KeyRecords,
 ): Promise<ConsumerKey[]> {
-  const revoked = holderOf(stages, MESHGATE_REVOKED);
+  const labelled = holderOf(stages, MESHGATE_REVOKED);
+  const isRevoked = (versionId: string | undefined) =>
+    versionId !== undefined && (versionId === labelled || options.revokedVersionIds?.has(versionId) === true);
+  const intended = [...(options.revokedVersionIds ?? [])];
   const currentId = holderOf(stages, AWSCURRENT);
-  if (!currentId || currentId === revoked) {
+  if (!currentId || (currentId === labelled && intended.length === 0)) {
     throw new RotationError(`secret ${secretId} has no usable AWSCURRENT version`, { context: { secret: secretId } });
   }
   const pendingId = holderOf(stages, AWSPENDING);
   const previousId = holderOf(stages, AWSPREVIOUS);
   const [current, pending, previous] = await Promise.all([
-    readKeyVersion(sm, secretId, { versionId: currentId }),
-    pendingId && pendingId !== currentId && pendingId !== revoked
+    // A key rollback recorded but not yet through its labels: the key it restores is the one to publish.
+    isRevoked(currentId) ? undefined : readKeyVersion(sm, secretId, { versionId: currentId }),
+    pendingId && pendingId !== currentId && !isRevoked(pendingId)
       ? readKeyVersionIfAny(sm, secretId, { versionId: pendingId })
       : undefined,
-    previousId && previousId !== revoked ? readKeyVersionIfAny(sm, secretId, { versionId: previousId }) : undefined,
+    previousId && !isRevoked(previousId) ? readKeyVersionIfAny(sm, secretId, { versionId: previousId }) : undefined,
   ]);
   const now = (options.now ?? new Date()).getTime();
-  const previousInGrace = previous && now - Date.parse(current.key.createdAt) < options.graceMs;
+  const promotedAt =
+    current && options.promotion?.versionId === currentId
+      ? Date.parse(options.promotion.promotedAt)
+      : Date.parse(current?.key.createdAt ?? '1970-01-01T00:00:00Z');
+  // Mid key-rollback (AWSCURRENT is the revoked key) the previous key is the one being restored: always live.
+  const previousInGrace = previous && (current === undefined || now - promotedAt < options.graceMs);
   return [previousInGrace ? previous : undefined, current, pending]
     .filter((version): version is KeyVersion => version !== undefined)
     .map(publicKeyOf);

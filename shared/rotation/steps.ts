@@ -5,6 +5,9 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { errorMessage } from '../errors.js';
 import { entityId } from '../kong/ownership.js';
+import { withLease } from '../snapshots/lease.js';
+import type { KeyState } from '../snapshots/store.js';
+import { keyRecordsOf } from './consumers.js';
 import { consumerIdFor, ensureCredentials, removeCredential, retireCredentials } from './credentials.js';
 import { type RotationDeps, silentLogger } from './deps.js';
 import { RotationError } from './errors.js';
@@ -62,14 +65,100 @@ interface StepContext {
  * the AWSPENDING label (so AWSCURRENT keeps working and the next rotation is not blocked), emits `Key Rotation
  * Failed` and throws a RotationError naming the step and consumer.
  */
+/** Steps that write Kong: they hold the state-store lease from their first read to their last write. */
+const KONG_WRITING_STEPS: ReadonlySet<RotationStep> = new Set(['setSecret', 'finishSecret']);
+
 export async function rotateStep(deps: RotationDeps, event: RotationEvent): Promise<StepOutcome> {
   const logger = deps.logger ?? silentLogger;
   const started = Date.now();
   let consumer: string | undefined;
   try {
+    if (!KONG_WRITING_STEPS.has(event.Step)) {
+      return await runStep(deps, event, started, (name) => {
+        consumer = name;
+      });
+    }
+    const leased = await withLease(
+      deps.store,
+      {
+        purpose: `rotation:${event.Step}`,
+        onBusy: 'throw',
+        onPending: async () => deps.requestSync?.(`pending after rotation ${event.Step}`),
+        ...deps.lease,
+      },
+      async ({ holder }) => {
+        const runId = await deps.store.startRun({ kind: 'rotation', trigger: event.Step, holder });
+        const outcome = await runStep(deps, event, started, (name) => {
+          consumer = name;
+        }).catch(async (error: unknown) => {
+          await finishRotationRun(deps, runId, event, started, consumer, 'failed', [errorMessage(error)]);
+          throw error;
+        });
+        await finishRotationRun(
+          deps,
+          runId,
+          event,
+          started,
+          consumer,
+          outcome.status === 'done' ? 'applied' : 'no-changes',
+        );
+        return outcome;
+      },
+    );
+    if (!leased.held) throw new RotationError('the state-store lease was not granted');
+    return leased.result;
+  } catch (cause) {
+    const error = new RotationError(
+      `rotation of consumer ${consumer ?? '(unknown)'} failed in ${event.Step}: ${errorMessage(cause)}`,
+      { cause, context: { consumer, step: event.Step, secretId: event.SecretId, versionId: event.ClientRequestToken } },
+    );
+    logger.error('rotation step failed', { ...error.context, error: error.message });
+    await abandonRotation(deps, event);
+    await publish(deps, 'Key Rotation Failed', {
+      consumer,
+      secretId: event.SecretId,
+      kid: consumer ? kidFor(consumer, event.ClientRequestToken) : undefined,
+      step: event.Step,
+      durationMs: Date.now() - started,
+      error: error.message,
+    });
+    throw error;
+  }
+}
+
+/** Run history for a step that writes Kong: how it ended (a crash leaves it `running`, listed as interrupted). */
+async function finishRotationRun(
+  deps: RotationDeps,
+  runId: string,
+  event: RotationEvent,
+  started: number,
+  consumer: string | undefined,
+  outcome: string,
+  errors?: string[],
+): Promise<void> {
+  await deps.store
+    .finishRun(runId, {
+      kind: 'rotation',
+      trigger: `${event.Step}:${consumer ?? event.SecretId}`,
+      outcome,
+      startedAt: new Date(started).toISOString(),
+      durationMs: Date.now() - started,
+      ...(errors ? { errors } : {}),
+    })
+    .catch(() => undefined);
+}
+
+async function runStep(
+  deps: RotationDeps,
+  event: RotationEvent,
+  started: number,
+  named: (consumer: string) => void,
+): Promise<StepOutcome> {
+  const logger = deps.logger ?? silentLogger;
+  {
     const described = await describeSecret(deps.secretsManager, event.SecretId);
     const identity = identityOf(described);
-    consumer = identity.username;
+    named(identity.username);
     const context: StepContext = {
       deps,
       event,
@@ -88,22 +177,6 @@ export async function rotateStep(deps: RotationDeps, event: RotationEvent): Prom
     const status = await STEP_ACTIONS[event.Step](context);
     logger.info('rotation step done', { ...logFields(context), status, durationMs: Date.now() - started });
     return { step: event.Step, consumer: identity.username, kid: context.kid, status };
-  } catch (cause) {
-    const error = new RotationError(
-      `rotation of consumer ${consumer ?? '(unknown)'} failed in ${event.Step}: ${errorMessage(cause)}`,
-      { cause, context: { consumer, step: event.Step, secretId: event.SecretId, versionId: event.ClientRequestToken } },
-    );
-    logger.error('rotation step failed', { ...error.context, error: error.message });
-    await abandonRotation(deps, event);
-    await publish(deps, 'Key Rotation Failed', {
-      consumer,
-      secretId: event.SecretId,
-      kid: consumer ? kidFor(consumer, event.ClientRequestToken) : undefined,
-      step: event.Step,
-      durationMs: Date.now() - started,
-      error: error.message,
-    });
-    throw error;
   }
 }
 
@@ -187,9 +260,29 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     const sm = deps.secretsManager;
     const pending = await requirePending(deps, secretArn, event);
     const currentId = holderOf(stages, AWSCURRENT);
-    const previousKid = currentId
-      ? (await readKeyVersionIfAny(sm, secretArn, { versionId: currentId }))?.key.kid
-      : undefined;
+    const current = currentId ? await readKeyVersionIfAny(sm, secretArn, { versionId: currentId }) : undefined;
+    const previousKid = current?.key.kid;
+    // Kong must hold the new key's credential before it becomes the signing key (setSecret's write may have been
+    // undone since: a restore, an operator); and the current one's, which becomes the key in its grace period.
+    await ensureCredentials(deps.kong, deps.instance, {
+      ...consumer,
+      secretArn,
+      keys: [...(current ? [publicKeyOf(current)] : []), publicKeyOf(pending)],
+    });
+    // Recorded before the label moves: the demoted key's grace period counts from this moment. A record naming a
+    // version that never became AWSCURRENT (the move failed) is ignored.
+    await deps.store.updateKeyState((state) => ({
+      ...state,
+      promotions: {
+        ...state.promotions,
+        [consumer.username]: {
+          consumer: consumer.username,
+          versionId: event.ClientRequestToken,
+          kid: pending.key.kid,
+          promotedAt: now(deps).toISOString(),
+        },
+      },
+    }));
     await sm.send(
       new UpdateSecretVersionStageCommand({
         SecretId: secretArn,
@@ -240,10 +333,14 @@ async function clearPendingLabel({ deps, event, secretArn, consumer }: StepConte
  */
 async function retireOldCredentials({ deps, secretArn, consumer }: StepContext): Promise<string[]> {
   try {
-    const described = await describeSecret(deps.secretsManager, secretArn);
+    const [described, keyState] = await Promise.all([
+      describeSecret(deps.secretsManager, secretArn),
+      deps.store.readKeyState() as Promise<KeyState>,
+    ]);
     const live = await liveKeysOf(deps.secretsManager, secretArn, described.VersionIdsToStages ?? {}, {
       graceMs: deps.graceMs,
       now: now(deps),
+      ...keyRecordsOf(keyState, consumer.username),
     });
     return await retireCredentials(deps.kong, deps.instance, consumer.username, new Set(live.map((key) => key.kid)));
   } catch (error) {
@@ -256,20 +353,19 @@ async function retireOldCredentials({ deps, secretArn, consumer }: StepContext):
 }
 
 /**
- * Undoes a failed rotation attempt: the pending key's credential leaves Kong and AWSPENDING leaves the version, so
- * AWSCURRENT keeps working and the next RotateSecret is not refused. Reads the secret afresh (the failure may have
- * been the first read) and acts only while the token is AWSPENDING and not AWSCURRENT. Best effort: its own
- * failures are logged and the original error stands.
+ * Undoes a failed rotation attempt: AWSPENDING leaves the version whatever else fails (so the next RotateSecret is
+ * not refused "A previous rotation isn't complete"), and the pending key's credential leaves Kong under the lease.
+ * If Kong or the lease is unavailable the credential stays for now: it belongs to no live stage any more, so the
+ * next sync retires it. Reads the secret afresh (the failure may have been the first read) and acts only while the
+ * token is AWSPENDING and not AWSCURRENT. Its own failures are logged; the original error stands.
  */
 async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promise<void> {
   const logger = deps.logger ?? silentLogger;
+  let username: string | undefined;
   try {
     const described = await describeSecret(deps.secretsManager, event.SecretId);
     const labels = described.VersionIdsToStages?.[event.ClientRequestToken] ?? [];
     if (!labels.includes(AWSPENDING) || labels.includes(AWSCURRENT)) return;
-    const { username } = identityOf(described);
-    const kid = kidFor(username, event.ClientRequestToken);
-    await removeCredential(deps.kong, deps.instance, username, kid);
     await deps.secretsManager.send(
       new UpdateSecretVersionStageCommand({
         SecretId: described.ARN ?? event.SecretId,
@@ -277,20 +373,37 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
         RemoveFromVersionId: event.ClientRequestToken,
       }),
     );
+    username = identityOf(described).username;
+  } catch (error) {
+    logger.error(
+      'removing AWSPENDING after the failed rotation step failed; remove it by hand if RotateSecret is refused',
+      { secretId: event.SecretId, versionId: event.ClientRequestToken, error: errorMessage(error) },
+    );
+    return;
+  }
+  const kid = kidFor(username, event.ClientRequestToken);
+  try {
+    await withLease(
+      deps.store,
+      {
+        purpose: 'rotation:abandon',
+        onBusy: 'throw',
+        onPending: async () => deps.requestSync?.('pending after an abandoned rotation'),
+        ...deps.lease,
+      },
+      () => removeCredential(deps.kong, deps.instance, username as string, kid),
+    );
     logger.info('rotation abandoned: pending credential and AWSPENDING removed', {
       consumer: username,
       kid,
       credentialId: entityId(deps.instance, 'jwt', kid),
     });
   } catch (error) {
-    logger.error(
-      'cleanup after the failed rotation step failed; remove AWSPENDING by hand if RotateSecret is refused',
-      {
-        secretId: event.SecretId,
-        versionId: event.ClientRequestToken,
-        error: errorMessage(error),
-      },
-    );
+    logger.warn('the pending credential stays in Kong until the next sync retires it', {
+      consumer: username,
+      kid,
+      error: errorMessage(error),
+    });
   }
 }
 

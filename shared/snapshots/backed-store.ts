@@ -7,10 +7,8 @@ import {
   type FreezeState,
   type HeldLease,
   isRecordId,
-  type KeyPromotion,
-  KeyPromotionSchema,
-  type KeyRollbackIntent,
-  KeyRollbackIntentSchema,
+  type KeyState,
+  KeyStateSchema,
   type LeaseGrant,
   type LeaseRecord,
   LeaseRecordSchema,
@@ -283,38 +281,22 @@ export class BackedStateStore implements StateStore {
     }
   }
 
-  async getKeyRollbackIntent(consumer: string): Promise<KeyRollbackIntent | undefined> {
-    const file = await this.get(this.key('key-rollbacks', `${encodeURIComponent(consumer)}.json`));
-    return file === undefined ? undefined : this.parse(KeyRollbackIntentSchema, file, `key rollback of ${consumer}`);
+  async readKeyState(): Promise<KeyState> {
+    const stored = await this.attempt('read the key state', () => this.backend.readVersioned(this.key('keys.json')));
+    return stored ? this.parse(KeyStateSchema, stored.body, 'keys') : { promotions: {}, rollbacks: {} };
   }
 
-  async listKeyRollbackIntents(): Promise<KeyRollbackIntent[]> {
-    const prefix = this.key('key-rollbacks', '');
-    const keys = (await this.attempt('list key rollbacks', () => this.backend.keys(prefix))).filter((key) =>
-      key.endsWith('.json'),
-    );
-    const files = await Promise.all(keys.map((key) => this.get(key)));
-    return files.flatMap((file, index) =>
-      file === undefined ? [] : [this.parse(KeyRollbackIntentSchema, file, keys[index] ?? 'key rollback')],
-    );
-  }
-
-  async putKeyRollbackIntent(intent: KeyRollbackIntent): Promise<void> {
-    await this.put(this.key('key-rollbacks', `${encodeURIComponent(intent.consumer)}.json`), intent);
-  }
-
-  async clearKeyRollbackIntent(consumer: string): Promise<void> {
-    const key = this.key('key-rollbacks', `${encodeURIComponent(consumer)}.json`);
-    await this.attempt('clear the key rollback', () => this.backend.remove(key));
-  }
-
-  async getKeyPromotion(consumer: string): Promise<KeyPromotion | undefined> {
-    const file = await this.get(this.key('key-promotions', `${encodeURIComponent(consumer)}.json`));
-    return file === undefined ? undefined : this.parse(KeyPromotionSchema, file, `key promotion of ${consumer}`);
-  }
-
-  async putKeyPromotion(promotion: KeyPromotion): Promise<void> {
-    await this.put(this.key('key-promotions', `${encodeURIComponent(promotion.consumer)}.json`), promotion);
+  async updateKeyState(change: (state: KeyState) => KeyState): Promise<KeyState> {
+    const key = this.key('keys.json');
+    for (;;) {
+      const stored = await this.attempt('read the key state', () => this.backend.readVersioned(key));
+      const next = change(stored ? this.parse(KeyStateSchema, stored.body, 'keys') : { promotions: {}, rollbacks: {} });
+      const body = JSON.stringify(next);
+      const etag = await this.attempt('write the key state', () =>
+        stored ? this.backend.replaceIfMatch(key, body, stored.etag) : this.backend.createIfAbsent(key, body),
+      );
+      if (etag !== undefined) return next;
+    }
   }
 
   /** Removes the oldest records of a folder beyond `keep`. */

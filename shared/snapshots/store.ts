@@ -106,6 +106,12 @@ export const KeyPromotionSchema = z.object({
 });
 export type KeyPromotion = z.infer<typeof KeyPromotionSchema>;
 
+export const KeyStateSchema = z.object({
+  promotions: z.record(z.string(), KeyPromotionSchema).default({}),
+  rollbacks: z.record(z.string(), KeyRollbackIntentSchema).default({}),
+});
+export type KeyState = z.infer<typeof KeyStateSchema>;
+
 /**
  * Where meshgate keeps its own state, per instance: snapshots of the managed Kong state taken before each apply,
  * the freeze flag, and run history. Snapshots hold Kong entities only: JWT credentials carry public keys, and their
@@ -136,13 +142,10 @@ export interface StateStore {
   releaseLease(lease: HeldLease, ttlMs: number): Promise<LeaseRelease>;
   /** The lease as stored now, if any (expired or not). */
   readLease(): Promise<LeaseRecord | undefined>;
-  getKeyRollbackIntent(consumer: string): Promise<KeyRollbackIntent | undefined>;
-  /** Every recorded key-rollback intent: their revoked keys stay out of Kong even before the labels move. */
-  listKeyRollbackIntents(): Promise<KeyRollbackIntent[]>;
-  putKeyRollbackIntent(intent: KeyRollbackIntent): Promise<void>;
-  clearKeyRollbackIntent(consumer: string): Promise<void>;
-  getKeyPromotion(consumer: string): Promise<KeyPromotion | undefined>;
-  putKeyPromotion(promotion: KeyPromotion): Promise<void>;
+  /** Key promotions and key-rollback intents of every consumer: one small document, read once per sync. */
+  readKeyState(): Promise<KeyState>;
+  /** Read-modify-write of the key state with a conditional write (a lost race re-reads and re-applies `change`). */
+  updateKeyState(change: (state: KeyState) => KeyState): Promise<KeyState>;
 }
 
 /** Sortable id: UTC time to the millisecond, then 6 random hex digits, e.g. `20261128T051922.123Z-3f9a1c`. */

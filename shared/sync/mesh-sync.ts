@@ -5,8 +5,9 @@ import type { AuditDetailType, AuditPublisher } from '../events/audit.js';
 import type { SyncTrigger } from '../events/incoming.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
-import { reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
-import type { StateStore } from '../snapshots/store.js';
+import { plan, reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
+import { SYNC_LEASE_WAIT_MS, withLease } from '../snapshots/lease.js';
+import type { LeaseRecord, RunSummary, StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
 import { translate } from '../translate/index.js';
@@ -26,6 +27,7 @@ export interface MeshSyncDeps {
   readMesh(signal?: AbortSignal): Promise<MeshSnapshot>;
   /** Only what one Cloud Map service feeds (the gateways discovered through it, the service itself if exposed). */
   readMeshFedBy(cloudMap: CloudMapServiceRef, signal?: AbortSignal): Promise<MeshSnapshot>;
+  /** Consumers and their live keys, read from Secrets Manager's stages (call it under the lease). */
   readConsumers(): Promise<{ consumers: ConsumerSpec[]; failures: ObjectFailure[] }>;
   /** A Cloud Map service by id, with its namespace and name; undefined when it no longer exists. */
   resolveCloudMapService(serviceId: string): Promise<CloudMapServiceRef | undefined>;
@@ -42,6 +44,8 @@ export interface MeshSyncResult {
   frozen: boolean;
   /** Set for a scoped run: the upstreams it reconciled. */
   scope?: Scope;
+  /** Set when the run did not get the lease: who held it (the run marked "pending"; that holder syncs after). */
+  deferredBy?: LeaseRecord;
 }
 
 const AUDIT_TYPE: Record<SyncOutcome, AuditDetailType> = {
@@ -50,7 +54,15 @@ const AUDIT_TYPE: Record<SyncOutcome, AuditDetailType> = {
   planned: 'Sync Planned',
   'rolled-back': 'Sync Failed',
   failed: 'Sync Failed',
+  deferred: 'Sync Planned',
 };
+
+/** Lease waits and TTL; tests shorten them. */
+export interface MeshSyncLeaseSettings {
+  waitMs?: number;
+  ttlMs?: number;
+  pollMs?: number;
+}
 
 export interface DesiredKong {
   state: KongState;
@@ -114,21 +126,69 @@ export async function runMeshSync(
   deps: MeshSyncDeps,
   trigger: SyncTrigger,
   settings: MeshSyncSettings,
-  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    lease?: MeshSyncLeaseSettings;
+  } = {},
 ): Promise<MeshSyncResult> {
-  const startedAt = new Date();
   // Every AWS and Kong request in flight listens on the run's signal and removes its listener when done; past
   // Node's default of 10 that is concurrency, not a leak.
   if (options.signal) setMaxListeners(0, options.signal);
+  // A dry run writes nothing, so it needs no lease.
+  if (trigger.dryRun) return syncOnce(deps, trigger, settings, options);
+  let first = true;
+  // From the first read to the end of the apply (and restore) this run is the only Kong writer: a rotation, a
+  // rollback or a freeze cannot slip in between what it compared and what it writes.
+  const outcome = await withLease(
+    deps.store,
+    {
+      purpose: `sync:${trigger.reason}`,
+      onBusy: 'pending',
+      onPending: 'rerun',
+      waitMs: options.lease?.waitMs ?? SYNC_LEASE_WAIT_MS,
+      ttlMs: options.lease?.ttlMs,
+      pollMs: options.lease?.pollMs,
+    },
+    async ({ signal, holder }) => {
+      const runSignal = options.signal ? AbortSignal.any([options.signal, signal]) : signal;
+      setMaxListeners(0, runSignal);
+      // The first pass is the trigger's; a re-run for a "pending" mark is a full sync (the mark says only that
+      // something changed, not what).
+      const pass = first
+        ? trigger
+        : { kind: 'full' as const, reason: `pending after ${trigger.reason}`, dryRun: false };
+      first = false;
+      return syncOnce(deps, pass, settings, { ...options, signal: runSignal, holder });
+    },
+  );
+  if (outcome.held) return outcome.result;
+  return deferredResult(deps, trigger, outcome.heldBy);
+}
+
+async function syncOnce(
+  deps: MeshSyncDeps,
+  trigger: SyncTrigger,
+  settings: MeshSyncSettings,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; holder?: string },
+): Promise<MeshSyncResult> {
+  const startedAt = new Date();
+  const runId = trigger.dryRun
+    ? undefined
+    : await deps.store.startRun({ kind: 'sync', trigger: trigger.reason, holder: options.holder });
+  const record = async (summary: RunSummary) => {
+    if (runId) await deps.store.finishRun(runId, summary);
+    else await deps.store.recordRun(summary);
+  };
   const { freeze, failures, consumers, scope, report } = await reconcileMesh(deps, trigger, settings, options).catch(
     async (error: unknown) => {
       // A run that fails before Kong is written (mesh, Kong or snapshot unreadable) is reported all the same.
-      await reportFailedRun(deps, trigger, startedAt, error);
+      await reportFailedRun(deps, trigger, startedAt, error, record);
       throw error;
     },
   );
   const summary = syncRunSummary(report, startedAt);
-  await deps.store.recordRun({ ...summary, errors: [...(summary.errors ?? []), ...failures.map(describeFailure)] });
+  await record({ ...summary, errors: [...(summary.errors ?? []), ...failures.map(describeFailure)] });
   await deps.audit.publish(AUDIT_TYPE[report.outcome], {
     trigger: trigger.reason,
     outcome: report.outcome,
@@ -141,6 +201,30 @@ export async function runMeshSync(
     errors: [...(report.error ? [report.error.message] : []), ...failures.map(describeFailure)],
   });
   return { report, failures, consumers, frozen: freeze !== undefined, scope };
+}
+
+/** A run that found the lease held past its wait: it marked "pending" and ends; the holder syncs before letting go. */
+async function deferredResult(deps: MeshSyncDeps, trigger: SyncTrigger, heldBy: LeaseRecord): Promise<MeshSyncResult> {
+  const startedAt = new Date().toISOString();
+  await deps.store.recordRun({
+    kind: 'sync',
+    trigger: trigger.reason,
+    outcome: 'deferred',
+    startedAt,
+    durationMs: 0,
+    errors: [`the lease was held by ${heldBy.holder} (${heldBy.purpose}); marked pending`],
+  });
+  const report: SyncReport = {
+    outcome: 'deferred',
+    trigger: trigger.reason,
+    plan: plan([]),
+    completed: [],
+    failed: [],
+    rolledBack: [],
+    rollbackFailed: [],
+    durationMs: 0,
+  };
+  return { report, failures: [], consumers: [], frozen: false, deferredBy: heldBy };
 }
 
 async function reconcileMesh(
@@ -172,12 +256,18 @@ async function reconcileMesh(
 }
 
 /** Records and audits a run that threw; a failure to report must not hide the run's own error. */
-async function reportFailedRun(deps: MeshSyncDeps, trigger: SyncTrigger, startedAt: Date, error: unknown) {
+async function reportFailedRun(
+  deps: MeshSyncDeps,
+  trigger: SyncTrigger,
+  startedAt: Date,
+  error: unknown,
+  record: (summary: RunSummary) => Promise<void>,
+) {
   const durationMs = Date.now() - startedAt.getTime();
   const errors = [errorMessage(error)];
   const outcome = 'failed';
   await Promise.allSettled([
-    deps.store.recordRun({
+    record({
       kind: 'sync',
       trigger: trigger.reason,
       outcome,

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DescribeSecretCommand,
   RotateSecretCommand,
@@ -16,6 +19,7 @@ import { startRotation } from '../../shared/rotation/schedule.js';
 import { AWSCURRENT, AWSPENDING, holderOf } from '../../shared/rotation/secrets.js';
 import { type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
 import { mintToken } from '../../shared/rotation/token.js';
+import { directoryStateStore } from '../../shared/snapshots/index.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
 
 export const FUNCTION_NAME = 'meshgate-rotateKeys';
@@ -62,6 +66,7 @@ export async function startRotationWorld(
     instance: INSTANCE,
     alg: options.alg ?? 'ES256',
     graceMs: options.graceMs ?? 3_600_000,
+    store: directoryStateStore(mkdtempSync(join(tmpdir(), 'meshgate-rotation-')), INSTANCE),
     audit: publisher,
   };
   const real = (event: RotationEvent) => rotateStep(deps, event);
@@ -100,7 +105,10 @@ export async function addSyncedConsumer(world: RotationWorld, username: string):
 
 /** What meshSync does for consumers: Kong ends up with exactly readConsumers' live credentials. */
 export async function syncConsumers(world: RotationWorld): Promise<void> {
-  const { consumers, failures } = await readConsumers(world.sm, { graceMs: world.deps.graceMs });
+  const { consumers, failures } = await readConsumers(world.sm, {
+    graceMs: world.deps.graceMs,
+    keyState: await world.deps.store.readKeyState(),
+  });
   if (failures.length > 0) throw new Error(`readConsumers failures: ${JSON.stringify(failures)}`);
   for (const spec of consumers) {
     await ensureCredentials(world.kong, INSTANCE, spec);
