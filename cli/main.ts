@@ -205,7 +205,7 @@ const COMMANDS: Record<string, Command> = {
   freeze: async ({ flags, app, out, stage, by }) => {
     const reason = required(flags.reason, '--reason TEXT');
     if (flags.remote) return printRemote(out, await remote(app(), stage, 'rollback', { action: 'freeze', reason, by }));
-    const freeze = await freezeSync(app(), { reason, by });
+    const freeze = await freezeSync(await app().operationsDeps(async () => {}), { reason, by });
     out(`automatic sync frozen since ${freeze.since} by ${freeze.by}: ${freeze.reason}`);
   },
 

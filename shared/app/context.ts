@@ -74,7 +74,15 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
       };
     },
     async operationsDeps(requestSync) {
-      return { kong: await app.kong(), secretsManager: clients.secretsManager, store, audit, requestSync };
+      const { readConsumers } = await app.meshSyncDeps();
+      return {
+        kong: await app.kong(),
+        secretsManager: clients.secretsManager,
+        store,
+        audit,
+        requestSync,
+        readConsumers,
+      };
     },
   };
   return app;

@@ -27,7 +27,7 @@ export async function executeCommand(
         app.config,
       );
     case 'freeze':
-      return freezeSync(app, command);
+      return freezeSync(await app.operationsDeps(requestSync), command);
     case 'resume':
       return resumeSync(await app.operationsDeps(requestSync), command);
     case 'status':

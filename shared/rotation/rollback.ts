@@ -1,7 +1,10 @@
 import { type SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { KongApi } from '../kong/api.js';
-import { ensureCredentials, retireCredentials } from './credentials.js';
+import type { KeyRollbackIntent, StateStore } from '../snapshots/store.js';
+import { keyRecordsOf } from './consumers.js';
+import { ensureCredentials, removeCredential, retireCredentials } from './credentials.js';
 import { RotationError } from './errors.js';
+import { publicKeyOf } from './keys.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -13,6 +16,7 @@ import {
   liveKeysOf,
   MESHGATE_REVOKED,
   readKeyVersion,
+  type VersionsToStages,
 } from './secrets.js';
 
 export interface RollbackKeyResult {
@@ -23,23 +27,103 @@ export interface RollbackKeyResult {
   /** The key rolled back: labelled MESHGATE_REVOKED, its credential gone from Kong. */
   revokedKid: string;
   retired: string[];
+  /** True when this run finished an intent an earlier, failed run had recorded. */
+  resumed: boolean;
 }
 
 /**
- * `rollback key --consumer NAME`: AWSCURRENT goes back to the AWSPREVIOUS version; the rolled-back version is
- * labelled MESHGATE_REVOKED so no later sync or rotation publishes it again; Kong keeps exactly the consumer's live
- * credentials (the restored key's is re-created if it had been retired, the revoked one's is deleted).
+ * `rollback key --consumer NAME`, as a resumable operation (the caller holds the state-store lease):
+ * 1. the intent (restore the AWSPREVIOUS version, revoke the AWSCURRENT one) is recorded in the state store first;
+ *    from then on no sync publishes the revoked key, whatever its labels still say;
+ * 2. Kong: the restored key's credential in, the revoked one's out;
+ * 3. the labels: AWSCURRENT to the restored version, MESHGATE_REVOKED to the revoked one;
+ * 4. the intent is cleared.
+ * A re-run after a failure at any point finishes the recorded intent instead of choosing anew (choosing anew would
+ * revoke the good key and make the bad one current).
  */
 export async function rollbackKey(
   sm: SecretsManagerClient,
   kong: KongApi,
-  options: { username: string; instance: string },
+  store: StateStore,
+  options: { username: string; instance: string; by?: string },
 ): Promise<RollbackKeyResult> {
   const { username, instance } = options;
   const listed = await findConsumerSecret(sm, username);
   const secretArn = listed.ARN ?? listed.Name ?? '';
   const described = await describeSecret(sm, secretArn);
   const stages = described.VersionIdsToStages ?? {};
+  const recorded = (await store.readKeyState()).rollbacks[username];
+  const intent = recorded ?? (await chooseIntent(sm, secretArn, stages, username, options.by ?? 'rollback'));
+  if (!recorded) {
+    await store.updateKeyState((state) => ({ ...state, rollbacks: { ...state.rollbacks, [username]: intent } }));
+  }
+
+  // Kong first: once the restored credential is in and the revoked one out, the labels only catch up.
+  const restored = await readKeyVersion(sm, secretArn, { versionId: intent.restoreVersionId });
+  await ensureCredentials(kong, instance, { ...identityOf(described), secretArn, keys: [publicKeyOf(restored)] });
+  await removeCredential(kong, instance, username, intent.revokeKid);
+
+  const currentId = holderOf(stages, AWSCURRENT);
+  if (currentId !== intent.restoreVersionId) {
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretArn,
+        VersionStage: AWSCURRENT,
+        MoveToVersionId: intent.restoreVersionId,
+        RemoveFromVersionId: currentId,
+      }),
+    );
+  }
+  const revokedHolder = holderOf(stages, MESHGATE_REVOKED);
+  if (revokedHolder !== intent.revokeVersionId) {
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretArn,
+        VersionStage: MESHGATE_REVOKED,
+        MoveToVersionId: intent.revokeVersionId,
+        RemoveFromVersionId: revokedHolder,
+      }),
+    );
+  }
+  if (stages[intent.revokeVersionId]?.includes(AWSPENDING)) {
+    // A label a rotation left on the rolled-back version; elsewhere than AWSCURRENT it would block every rotation.
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretArn,
+        VersionStage: AWSPENDING,
+        RemoveFromVersionId: intent.revokeVersionId,
+      }),
+    );
+  }
+  const after = (await describeSecret(sm, secretArn)).VersionIdsToStages ?? {};
+  // AWSPREVIOUS is now the revoked version, which is never live, so no grace period applies.
+  const keys = await liveKeysOf(sm, secretArn, after, {
+    graceMs: 0,
+    ...keyRecordsOf({ promotions: {}, rollbacks: { [username]: intent } }, username),
+  });
+  const retired = await retireCredentials(kong, instance, username, new Set(keys.map((key) => key.kid)));
+  await store.updateKeyState((state) => {
+    const { [username]: _done, ...rollbacks } = state.rollbacks;
+    return { ...state, rollbacks };
+  });
+  return {
+    consumer: username,
+    secretArn,
+    restoredKid: intent.restoreKid,
+    revokedKid: intent.revokeKid,
+    retired,
+    resumed: recorded !== undefined,
+  };
+}
+
+/** What a fresh key rollback does: AWSPREVIOUS comes back, AWSCURRENT is revoked; refused when that is not sound. */
+async function chooseIntent(
+  sm: SecretsManagerClient,
+  secretArn: string,
+  stages: VersionsToStages,
+  username: string,
+  by: string,
+): Promise<KeyRollbackIntent> {
   const currentId = holderOf(stages, AWSCURRENT);
   const previousId = holderOf(stages, AWSPREVIOUS);
   const context = { consumer: username, secretId: secretArn };
@@ -61,40 +145,14 @@ export async function rollbackKey(
     readKeyVersion(sm, secretArn, { versionId: currentId }),
     readKeyVersion(sm, secretArn, { versionId: previousId }),
   ]);
-
-  // AWSCURRENT moves first: were the revocation label set first and the move then failed, the live key would be
-  // the revoked one.
-  await sm.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: secretArn,
-      VersionStage: AWSCURRENT,
-      MoveToVersionId: previousId,
-      RemoveFromVersionId: currentId,
-    }),
-  );
-  await sm.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: secretArn,
-      VersionStage: MESHGATE_REVOKED,
-      MoveToVersionId: currentId,
-      RemoveFromVersionId: holderOf(stages, MESHGATE_REVOKED),
-    }),
-  );
-
-  if (pendingId === currentId) {
-    // A label a rotation left on the rolled-back version; elsewhere than AWSCURRENT it would block every rotation.
-    await sm.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretArn,
-        VersionStage: AWSPENDING,
-        RemoveFromVersionId: currentId,
-      }),
-    );
-  }
-  const after = (await describeSecret(sm, secretArn)).VersionIdsToStages ?? {};
-  // AWSPREVIOUS is now the revoked version, which is never live, so no grace period applies.
-  const keys = await liveKeysOf(sm, secretArn, after, { graceMs: 0 });
-  await ensureCredentials(kong, instance, { ...identityOf(described), secretArn, keys });
-  const retired = await retireCredentials(kong, instance, username, new Set(keys.map((key) => key.kid)));
-  return { consumer: username, secretArn, restoredKid: previous.key.kid, revokedKid: current.key.kid, retired };
+  return {
+    consumer: username,
+    secretArn,
+    restoreVersionId: previousId,
+    restoreKid: previous.key.kid,
+    revokeVersionId: currentId,
+    revokeKid: current.key.kid,
+    by,
+    recordedAt: new Date().toISOString(),
+  };
 }

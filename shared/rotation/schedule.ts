@@ -57,20 +57,26 @@ export function dueDate(secret: SecretListEntry, defaultDays = DEFAULT_ROTATION_
 }
 
 /**
- * The daily schedule: starts a rotation (RotateSecret) of every consumer key whose last rotation is older than its
- * rules allow (default 30 days). A secret that cannot be rotated is a failure; the others still start.
+ * The daily schedule, a catch-up beside Secrets Manager's own rotation schedule: starts a rotation (RotateSecret) of
+ * every consumer key whose rotation is enabled and overdue (NextRotationDate passed, or last rotation older than its
+ * rules allow), e.g. after Secrets Manager's attempt failed. A secret whose rotation is disabled (never configured,
+ * or cancelled by an operator with CancelRotateSecret) is skipped: RotateSecret would re-enable it. A secret that
+ * cannot be rotated is a failure; the others still start.
  */
 export async function startDueRotations(
   sm: SecretsManagerClient,
   options: StartOptions & { now?: Date; defaultDays?: number } = {},
 ): Promise<{
   started: { consumer: string; versionId: string }[];
+  /** Not overdue, or rotation disabled. */
   notDue: number;
   failures: { object: string; reason: string }[];
 }> {
   const now = options.now ?? new Date();
   const secrets = await listConsumerSecrets(sm);
-  const due = secrets.filter((secret) => dueDate(secret, options.defaultDays) <= now);
+  const due = secrets.filter(
+    (secret) => secret.RotationEnabled === true && dueDate(secret, options.defaultDays) <= now,
+  );
   const results = await mapLimit(due, START_CONCURRENCY, async (secret) => {
     try {
       const { consumer, versionId } = await rotate(sm, secret, identityOf(secret).username, options);

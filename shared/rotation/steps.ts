@@ -259,6 +259,10 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     const { deps, event, secretArn, consumer, stages } = context;
     const sm = deps.secretsManager;
     const pending = await requirePending(deps, secretArn, event);
+    if ((await deps.store.readKeyState()).rollbacks[consumer.username]) {
+      // Promoting now would fight the recorded rollback: the operator re-runs `rollback key` to finish it first.
+      throw new RotationError(`a key rollback of consumer ${consumer.username} is unfinished; re-run rollback key`);
+    }
     const currentId = holderOf(stages, AWSCURRENT);
     const current = currentId ? await readKeyVersionIfAny(sm, secretArn, { versionId: currentId }) : undefined;
     const previousKid = current?.key.kid;

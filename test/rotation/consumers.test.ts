@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  CancelRotateSecretCommand,
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  PutSecretValueCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addConsumer, readConsumers } from '../../shared/rotation/consumers.js';
 import { generateKey } from '../../shared/rotation/keys.js';
@@ -137,7 +142,10 @@ describe('rollbackKey', () => {
       const newToken = await currentTokenVerdict(world, 'frank');
       expect(await kongKids(world, 'frank')).toEqual([newToken.kid]);
 
-      const result = await rollbackKey(world.sm, world.kong, { username: 'frank', instance: INSTANCE });
+      const result = await rollbackKey(world.sm, world.kong, world.deps.store, {
+        username: 'frank',
+        instance: INSTANCE,
+      });
       expect(result).toMatchObject({ consumer: 'frank', restoredKid: oldToken.kid, revokedKid: newToken.kid });
       expect(await currentVersion(world, 'frank')).toBe(original);
       expect((await labels(world, 'frank'))[rotated]).toContain(MESHGATE_REVOKED);
@@ -161,14 +169,14 @@ describe('rollbackKey', () => {
 
   it('refuses without a previous key, or when the previous key was itself rolled back', async () => {
     await addSyncedConsumer(world, 'gina');
-    await expect(rollbackKey(world.sm, world.kong, { username: 'gina', instance: INSTANCE })).rejects.toThrow(
-      'no previous key',
-    );
+    await expect(
+      rollbackKey(world.sm, world.kong, world.deps.store, { username: 'gina', instance: INSTANCE }),
+    ).rejects.toThrow('no previous key');
     await rotate(world, 'gina');
-    await rollbackKey(world.sm, world.kong, { username: 'gina', instance: INSTANCE });
-    await expect(rollbackKey(world.sm, world.kong, { username: 'gina', instance: INSTANCE })).rejects.toThrow(
-      'was itself rolled back',
-    );
+    await rollbackKey(world.sm, world.kong, world.deps.store, { username: 'gina', instance: INSTANCE });
+    await expect(
+      rollbackKey(world.sm, world.kong, world.deps.store, { username: 'gina', instance: INSTANCE }),
+    ).rejects.toThrow('was itself rolled back');
   });
 });
 
@@ -190,19 +198,19 @@ describe('startDueRotations', () => {
     expect(again).toMatchObject({ started: [], notDue: 2 });
   });
 
-  it('falls back to the given rotation function and a 30-day default for secrets without rotation', async () => {
+  it('skips secrets whose rotation is disabled (never configured, or cancelled) and never re-enables them', async () => {
     await addConsumer(world.sm, { username: 'jack', alg: 'ES256' });
-    const listed = await startDueRotations(world.sm, { now: new Date(Date.now() + 29 * 86_400_000) });
-    expect(listed.notDue).toBe(1);
-    const noFunction = await startDueRotations(world.sm, { now: new Date(Date.now() + 31 * 86_400_000) });
-    expect(noFunction.failures).toEqual([
-      { object: 'meshgate/consumers/jack', reason: expect.stringContaining('no rotation function') },
-    ]);
+    await addConsumer(world.sm, { username: 'kate', alg: 'ES256', rotationLambdaArn: world.functionArn });
+    await world.sm.send(new CancelRotateSecretCommand({ SecretId: 'meshgate/consumers/kate' }));
     const result = await startDueRotations(world.sm, {
       now: new Date(Date.now() + 31 * 86_400_000),
       rotationLambdaArn: world.functionArn,
     });
-    expect(result.started.map((entry) => entry.consumer)).toEqual(['jack']);
+    expect(result).toMatchObject({ started: [], failures: [], notDue: 2 });
+    for (const name of ['jack', 'kate']) {
+      const described = await world.sm.send(new DescribeSecretCommand({ SecretId: `meshgate/consumers/${name}` }));
+      expect(described.RotationEnabled ?? false).toBe(false);
+    }
   });
 
   it('computes the due date from NextRotationDate, else last rotation plus the rules', () => {
