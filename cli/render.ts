@@ -9,6 +9,9 @@ export function renderStatus(status: StatusReport): string {
       ? `  sync:      FROZEN since ${status.freeze.since} by ${status.freeze.by}: ${status.freeze.reason}`
       : '  sync:      active',
   );
+  if (status.lease) {
+    lines.push(`  lease:     held by ${status.lease.holder} (${status.lease.purpose}) until ${status.lease.expiresAt}`);
+  }
   if ('error' in status.drift) {
     lines.push(`  drift:     unknown (${status.drift.error})`);
   } else {
@@ -48,7 +51,8 @@ export function renderSnapshots(snapshots: SnapshotMeta[]): string {
         .filter(([, count]) => count > 0)
         .map(([kind, count]) => `${count} ${kind}`)
         .join(', ');
-      const scope = snapshot.scope ? `  scope: ${snapshot.scope.upstreams.join(', ')}` : '';
+      // `rollback sync --to previous` picks the newest full one; a scoped one restores only its upstreams.
+      const scope = snapshot.scope ? `  scope: upstreams ${snapshot.scope.upstreams.join(', ')}` : '  scope: full';
       return `${snapshot.id}  ${snapshot.trigger.padEnd(28)} ${counts || 'empty'}${scope}`;
     })
     .join('\n');

@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { type PlanSummary, reconcile } from '../reconcile/index.js';
 import { currentKeyAgeSeconds } from '../rotation/age.js';
-import type { FreezeState, RunRecord, SnapshotMeta } from '../snapshots/store.js';
+import type { FreezeState, LeaseRecord, RunRecord, SnapshotMeta } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import { desiredKong, type MeshSyncDeps } from '../sync/mesh-sync.js';
 
@@ -19,6 +19,9 @@ export interface ConsumerStatus {
 export interface StatusReport {
   instance: string;
   freeze?: FreezeState;
+  /** The state-store lease, while a Kong writer holds it. */
+  lease?: LeaseRecord;
+  /** Syncs, rotations, rollbacks, freezes and resumes, newest first; `running` or `interrupted` when unfinished. */
   runs: RunRecord[];
   snapshots: SnapshotMeta[];
   /** What a sync would change now, or why that could not be worked out. */
@@ -32,10 +35,11 @@ export async function collectStatus(
   settings: Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'>,
   now = new Date(),
 ): Promise<StatusReport> {
-  const [freeze, runs, snapshots] = await Promise.all([
+  const [freeze, runs, snapshots, lease] = await Promise.all([
     deps.store.getFreeze(),
     deps.store.listRuns(10),
     deps.store.list(5),
+    deps.store.readLease(),
   ]);
   let drift: StatusReport['drift'];
   let consumers: ConsumerSpec[];
@@ -58,6 +62,7 @@ export async function collectStatus(
   return {
     instance: settings.MESHGATE_INSTANCE,
     freeze,
+    lease: lease && Date.parse(lease.expiresAt) > now.getTime() ? lease : undefined,
     runs,
     snapshots,
     drift,
