@@ -87,6 +87,11 @@ export async function rotateStep(deps: RotationDeps, event: RotationEvent): Prom
         ...deps.lease,
       },
       async ({ holder }) => {
+        // While sync is frozen nothing but the operator's own rollback writes Kong; Secrets Manager retries the
+        // rotation later (AWSCURRENT keeps working meanwhile).
+        const freeze = await deps.store.getFreeze();
+        if (freeze)
+          throw new RotationError(`sync is frozen since ${freeze.since} (${freeze.reason}); not writing Kong`);
         const runId = await deps.store.startRun({ kind: 'rotation', trigger: event.Step, holder });
         const outcome = await runStep(deps, event, started, (name) => {
           consumer = name;
@@ -395,7 +400,11 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
         onPending: async () => deps.requestSync?.('pending after an abandoned rotation'),
         ...deps.lease,
       },
-      () => removeCredential(deps.kong, deps.instance, username as string, kid),
+      async () => {
+        // Frozen: Kong is left alone; the credential belongs to no live stage, so the sync after resume retires it.
+        if (await deps.store.getFreeze()) throw new RotationError('sync is frozen');
+        await removeCredential(deps.kong, deps.instance, username as string, kid);
+      },
     );
     logger.info('rotation abandoned: pending credential and AWSPENDING removed', {
       consumer: username,
