@@ -92,6 +92,7 @@ export async function prepareModelWorld(
   await rm(join(world.env.MESHGATE_STATE_DIR as string, world.app.config.MESHGATE_INSTANCE), {
     recursive: true,
     force: true,
+    maxRetries: 5,
   });
   const { serviceDiscovery, secretsManager: sm, appMesh } = world.clients;
   await appMesh.send(new CreateMeshCommand({ meshName: MESH }));
