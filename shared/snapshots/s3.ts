@@ -64,32 +64,32 @@ export class S3Backend implements ObjectBackend {
     }
   }
 
-  async createIfAbsent(key: string, body: string): Promise<string | undefined> {
-    return this.conditional(() =>
-      this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentType: 'application/json',
-          IfNoneMatch: '*',
-        }),
-      ),
-    ).then((output) => output?.ETag ?? (output ? '' : undefined));
+  createIfAbsent(key: string, body: string): Promise<string | undefined> {
+    return this.putIf(key, body, { IfNoneMatch: '*' });
   }
 
-  async replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
-    return this.conditional(() =>
+  replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
+    return this.putIf(key, body, { IfMatch: etag });
+  }
+
+  /** A conditional PutObject; the new ETag, or undefined when the condition no longer holds. */
+  private async putIf(
+    key: string,
+    body: string,
+    condition: { IfNoneMatch: '*' } | { IfMatch: string },
+  ): Promise<string | undefined> {
+    const output = await this.conditional(() =>
       this.s3.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
           Body: body,
           ContentType: 'application/json',
-          IfMatch: etag,
+          ...condition,
         }),
       ),
-    ).then((output) => output?.ETag ?? (output ? '' : undefined));
+    );
+    return output === undefined ? undefined : (output.ETag ?? '');
   }
 
   async removeIfMatch(key: string, etag: string): Promise<boolean> {

@@ -229,7 +229,11 @@ async function runInterleaving(ops: Op[]): Promise<void> {
   }
   // (iv) nothing but the operator's rollbacks wrote Kong while frozen.
   violations.push(...seen.frozenWrites.map((write) => `write while frozen: ${write}`));
-  // (v) unfrozen and fault-free, Kong converged to the mesh: another sync has nothing to do.
+  // (v) unfrozen and fault-free, the sync after the last event converges Kong to the mesh: it applies all it plans
+  // (or finds nothing to do), and another sync then has nothing to do.
+  if (!['applied', 'no-changes'].includes(final.report.outcome)) {
+    violations.push(`not converged: the final sync ended ${final.report.outcome}`);
+  }
   const check = (await model.runSync({ kind: 'full', reason: 'check', dryRun: true })) as {
     report: { plan: { summary: { total: number } } };
   };
