@@ -103,7 +103,9 @@ export async function withLease<T>(
       // Release first, then ask: the sync asked for must be able to take the lease. A rerun budget spent leaves
       // the rest to the drift-repair schedule.
       await releaseFully(store, held, ttlMs);
-      if (options.onPending !== 'rerun') await options.onPending();
+      // The mark is a request, not this holder's work: failing to pass it on must not fail a run that succeeded
+      // (the drift-repair schedule catches up).
+      if (options.onPending !== 'rerun') await options.onPending().catch(() => undefined);
       break;
     }
     return { held: true, result, reruns, holder };
