@@ -45,6 +45,9 @@ export interface StepOutcome {
   status: 'done' | 'already-current' | 'configuration-test';
 }
 
+/** Attempts at removing AWSPENDING after a failed step. */
+const PENDING_REMOVAL_ATTEMPTS = 5;
+
 /** Lifetime of the probe token testSecret signs. */
 const PROBE_TTL_SECONDS = 60;
 
@@ -375,13 +378,23 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
     const described = await describeSecret(deps.secretsManager, event.SecretId);
     const labels = described.VersionIdsToStages?.[event.ClientRequestToken] ?? [];
     if (!labels.includes(AWSPENDING) || labels.includes(AWSCURRENT)) return;
-    await deps.secretsManager.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: described.ARN ?? event.SecretId,
-        VersionStage: AWSPENDING,
-        RemoveFromVersionId: event.ClientRequestToken,
-      }),
-    );
+    // Removing a label is idempotent, and a label left behind blocks every later rotation: a few attempts, so a
+    // Secrets Manager error that failed the step does not also leave AWSPENDING behind.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await deps.secretsManager.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: described.ARN ?? event.SecretId,
+            VersionStage: AWSPENDING,
+            RemoveFromVersionId: event.ClientRequestToken,
+          }),
+        );
+        break;
+      } catch (error) {
+        if (attempt >= PENDING_REMOVAL_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      }
+    }
     username = identityOf(described).username;
   } catch (error) {
     logger.error(
