@@ -6,6 +6,7 @@ import { type ApplyResult, apply, assertOwnership, type ChangeFailure } from './
 import { type Change, diff } from './diff.js';
 import { dump, type Scope, scopeState } from './dump.js';
 import { ReconcileError } from './errors.js';
+import { type KeptObject, keepFailed } from './keep.js';
 import { isEmptyPlan, type Plan, plan } from './plan.js';
 
 export type SyncOutcome = 'no-changes' | 'applied' | 'planned' | 'rolled-back' | 'failed';
@@ -21,6 +22,8 @@ export interface SyncReport {
   /** Operations that put Kong back to the snapshot after a failed apply. */
   rolledBack: Change[];
   rollbackFailed: ChangeFailure[];
+  /** Source objects that failed to read or translate and kept the entities they had in Kong. */
+  kept: KeptObject[];
   /** What went wrong, for 'rolled-back' and 'failed'. */
   error?: ReconcileError;
   durationMs: number;
@@ -36,6 +39,11 @@ export interface ReconcileOptions {
   /** Automatic sync is frozen: plan and report, do not apply. */
   frozen?: boolean;
   scope?: Scope;
+  /**
+   * Source objects that could not be read or translated in this run: their entities in Kong (found by their
+   * `meshgate:object` tag) are kept, not deleted.
+   */
+  keep?: readonly string[];
   /** Writes (and target reads) in flight at once. */
   parallelism?: number;
   signal?: AbortSignal;
@@ -55,7 +63,8 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
   const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
   const dumpOptions = { instance: options.instance, scope: options.scope, parallelism, signal: options.signal };
   const current = await dump(kong, dumpOptions);
-  const planned = plan(diff(current, options.scope ? scopeState(desired, options.scope) : desired));
+  const { state: wanted, kept } = keepFailed(current, desired, options.keep ?? []);
+  const planned = plan(diff(current, options.scope ? scopeState(wanted, options.scope) : wanted));
   const report = (outcome: SyncOutcome, rest: Partial<SyncReport> = {}): SyncReport => ({
     outcome,
     trigger: options.trigger,
@@ -64,6 +73,7 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
     failed: [],
     rolledBack: [],
     rollbackFailed: [],
+    kept,
     ...rest,
     durationMs: Math.round(performance.now() - started),
   });
@@ -167,6 +177,7 @@ export function syncRunSummary(report: SyncReport, startedAt: Date): RunSummary 
       completed: report.completed.length,
       failed: report.failed.length,
       rolledBack: report.rolledBack.length,
+      kept: report.kept.length,
     },
     snapshotId: report.snapshotId,
     errors: report.error ? [report.error.message] : undefined,

@@ -5,17 +5,29 @@ import type { AuditDetailType, AuditPublisher } from '../events/audit.js';
 import type { SyncTrigger } from '../events/incoming.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
-import { reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
+import {
+  type KeptObject,
+  reconcile,
+  type Scope,
+  type SyncOutcome,
+  type SyncReport,
+  syncRunSummary,
+} from '../reconcile/index.js';
 import type { StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
-import { translate } from '../translate/index.js';
+import { objectOfReadFailure, translate } from '../translate/index.js';
 import { upstreamsFedBy } from '../translate/scope.js';
 
 /** A source object that could not be read or translated; it was left out, the rest was synced. */
 export interface ObjectFailure {
   object: string;
   reason: string;
+  /**
+   * The translation object whose entities in Kong this failure keeps (the object itself, or the mesh object a
+   * read failure stands for); absent for a refusal, whose entities are removed.
+   */
+  keeps?: string;
 }
 
 /** Everything a mesh sync reads and writes through; the handler and the CLI wire the real ones. */
@@ -35,8 +47,10 @@ export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADE
 
 export interface MeshSyncResult {
   report: SyncReport;
-  /** Read and translation failures: objects left out of this run. */
+  /** Read and translation failures: objects this run could not sync (kept in Kong when they had entities there). */
   failures: ObjectFailure[];
+  /** Failed objects whose entities in Kong were kept as they were. */
+  kept: KeptObject[];
   /** The consumers read (public keys only), for key-age metrics. */
   consumers: ConsumerSpec[];
   frozen: boolean;
@@ -84,6 +98,15 @@ async function desiredKongFedBy(
   return translated(mesh, { consumers: [], failures: [] }, settings);
 }
 
+function withKeeps(failure: { object: string; reason: string }, keeps: string | undefined): ObjectFailure {
+  return keeps === undefined ? { object: failure.object, reason: failure.reason } : { ...failure, keeps };
+}
+
+/** The objects whose entities a run keeps in Kong. */
+function keptObjects(failures: readonly ObjectFailure[]): string[] {
+  return [...new Set(failures.flatMap((failure) => (failure.keeps === undefined ? [] : [failure.keeps])))];
+}
+
 function translated(
   mesh: MeshSnapshot,
   consumers: { consumers: ConsumerSpec[]; failures: ObjectFailure[] },
@@ -95,12 +118,14 @@ function translated(
     options: { instance: settings.MESHGATE_INSTANCE, tracingHeader: settings.TRACING_HEADER },
   });
   const failures: ObjectFailure[] = [
-    ...mesh.failures.map(({ object, reason }) => ({ object, reason })),
-    ...consumers.failures,
-    ...translation.failures.map(({ object, field, reason }) => ({
-      object,
-      reason: field ? `${field}: ${reason}` : reason,
-    })),
+    ...mesh.failures.map((failure) => withKeeps(failure, objectOfReadFailure(failure))),
+    // A consumer whose secret could not be read keeps its consumer and credentials (`consumer:<name>`).
+    ...consumers.failures.map((failure) =>
+      withKeeps(failure, failure.object.startsWith('consumer:') ? failure.object : undefined),
+    ),
+    ...translation.failures.map(({ object, field, reason, refused }) =>
+      withKeeps({ object, reason: field ? `${field}: ${reason}` : reason }, refused ? undefined : object),
+    ),
   ];
   return { state: translation.state, mesh, consumers: consumers.consumers, failures };
 }
@@ -138,9 +163,11 @@ export async function runMeshSync(
     counts: summary.counts,
     snapshotId: report.snapshotId,
     durationMs: report.durationMs,
+    kept: report.kept.map(({ object }) => object),
+    leftOut: leftOut(failures, report.kept).map(({ object }) => object),
     errors: [...(report.error ? [report.error.message] : []), ...failures.map(describeFailure)],
   });
-  return { report, failures, consumers, frozen: freeze !== undefined, scope };
+  return { report, failures, kept: report.kept, consumers, frozen: freeze !== undefined, scope };
 }
 
 async function reconcileMesh(
@@ -164,6 +191,7 @@ async function reconcileMesh(
     dryRun: trigger.dryRun,
     frozen: freeze !== undefined,
     scope,
+    keep: keptObjects(failures),
     parallelism: settings.SYNC_PARALLELISM,
     signal: options.signal,
     onProgress: options.onProgress && ((done, total) => options.onProgress?.(done, total)),
@@ -189,6 +217,12 @@ async function reportFailedRun(deps: MeshSyncDeps, trigger: SyncTrigger, started
   ]);
 }
 
+/** Failures that had nothing in Kong to keep: left out of Kong altogether. */
+export function leftOut(failures: readonly ObjectFailure[], kept: readonly KeptObject[]): ObjectFailure[] {
+  const keptNames = new Set(kept.map(({ object }) => object));
+  return failures.filter((failure) => failure.keeps === undefined || !keptNames.has(failure.keeps));
+}
+
 function describeFailure(failure: ObjectFailure): string {
   return `${failure.object}: ${failure.reason}`;
 }
@@ -198,7 +232,9 @@ export function describeResult(result: MeshSyncResult): string {
   const { report } = result;
   const { creating, updating, deleting } = report.plan.summary;
   const counts = `${creating} to create, ${updating} to update, ${deleting} to delete`;
-  const failures = result.failures.length ? `; ${result.failures.length} object(s) left out` : '';
+  const dropped = leftOut(result.failures, result.kept).length;
+  const kept = result.kept.length ? `; ${result.kept.length} failed object(s) kept as they were` : '';
+  const failures = `${kept}${dropped ? `; ${dropped} object(s) left out` : ''}`;
   const error = report.error ? `: ${errorMessage(report.error)}` : '';
   return `sync ${report.outcome} (${report.trigger}${result.frozen ? ', frozen' : ''}): ${counts}${failures}${error}`;
 }
