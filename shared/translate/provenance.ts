@@ -41,7 +41,8 @@ export function withObjectTag(tags: readonly string[] | null | undefined, object
  * The translation object a source's read failure stands for. A failed listing (a mesh, a namespace) stands for
  * everything under it; a failed virtual service needs no mapping, since the routes to it fail translation.
  */
-export function objectOfReadFailure(failure: { source: string; object: string }): string | undefined {
+export function objectOfReadFailure(failure: { source: string; object: string; absent?: boolean }): string | undefined {
+  if (failure.absent) return undefined;
   const parts = failure.object.split('/');
   if (failure.source === 'appmesh' && parts[0] === 'mesh' && parts[1] !== undefined) {
     const mesh = parts[1];

@@ -81,6 +81,25 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
     expect(String((lastAudit().errors as string[])[0])).toContain("meshgate:auth='JWT'");
   });
 
+  it('instances that answer 503 after the retries keep their targets; a route deleted meanwhile is removed', async () => {
+    const before = await ownedView();
+    world.aws.faults.inject({
+      match: (request) => request.operation === 'DiscoverInstances',
+      status: 503,
+      body: { code: 'ServiceUnavailable', message: 'try later' },
+      times: Number.POSITIVE_INFINITY,
+    });
+    await deleteRoute(world.clients, 'payments');
+
+    const result = await world.invoke(scheduledEvent());
+
+    expect(result).toMatchObject({ outcome: 'applied' });
+    const after = await ownedView();
+    expect(after.targets).toEqual(before.targets);
+    expect(names(after.routes)).not.toContain('shop.rpc.payments');
+    expect(lastAudit().kept).toEqual(expect.arrayContaining(['appmesh:shop/edge', 'cloudmap:shop.local/search']));
+  });
+
   it('a route confirmed gone is removed', async () => {
     await deleteRoute(world.clients, 'orders');
 
