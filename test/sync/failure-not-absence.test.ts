@@ -1,4 +1,9 @@
-import { DescribeVirtualServiceCommand, TagResourceCommand } from '@aws-sdk/client-app-mesh';
+import {
+  CreateGatewayRouteCommand,
+  DescribeVirtualServiceCommand,
+  TagResourceCommand,
+  UpdateGatewayRouteCommand,
+} from '@aws-sdk/client-app-mesh';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildMesh,
@@ -98,6 +103,42 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
     expect(after.targets).toEqual(before.targets);
     expect(names(after.routes)).not.toContain('shop.rpc.payments');
     expect(lastAudit().kept).toEqual(expect.arrayContaining(['appmesh:shop/edge', 'cloudmap:shop.local/search']));
+  });
+
+  it("a route regex Kong's router refuses (look-ahead) is left out or kept; the rest of the sync applies", async () => {
+    const before = await ownedView();
+    const regexRoute = (regex: string) => ({
+      httpRoute: {
+        match: { path: { regex } },
+        action: { target: { virtualService: { virtualServiceName: 'orders.shop.local' } } },
+      },
+    });
+    await world.clients.appMesh.send(
+      new CreateGatewayRouteCommand({
+        meshName: MESH,
+        virtualGatewayName: 'edge',
+        gatewayRouteName: 'lookahead',
+        spec: regexRoute('/new(?=/v2)'),
+      }),
+    );
+    await world.clients.appMesh.send(
+      new UpdateGatewayRouteCommand({
+        meshName: MESH,
+        virtualGatewayName: 'edge',
+        gatewayRouteName: 'orders',
+        spec: regexRoute('/orders/(\\d+)/\\1'),
+      }),
+    );
+    await deleteRoute(world.clients, 'catalog');
+
+    const result = await world.invoke(scheduledEvent());
+
+    expect(result).toMatchObject({ outcome: 'applied', kept: 1, leftOut: 1 });
+    const after = await ownedView();
+    expect(names(after.routes)).toEqual(['search.shop.local', 'shop.edge.orders', 'shop.rpc.payments']);
+    const route = (view: typeof before) => view.routes.find((r) => r.name === 'shop.edge.orders');
+    expect(route(after)).toEqual(route(before));
+    expect(lastAudit()).toMatchObject({ kept: ['appmesh:shop/edge/orders'], leftOut: ['appmesh:shop/edge/lookahead'] });
   });
 
   it('a route confirmed gone is removed', async () => {
