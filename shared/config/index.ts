@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MeshgateError } from '../errors.js';
+import { DEFAULT_TARGET_CIDRS, DEFAULT_TARGET_HOST_SUFFIXES, parseCidr } from '../translate/target-policy.js';
 
 export class ConfigError extends MeshgateError {}
 
@@ -41,6 +42,24 @@ const list = z
       .filter(Boolean),
   );
 
+/** A comma list with a default; every item checked by `valid`. */
+const checkedList = (fallback: readonly string[], valid: (item: string) => boolean, expected: string) =>
+  z
+    .string()
+    .default(fallback.join(','))
+    .transform((value, ctx) => {
+      const items = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+      const bad = items.filter((item) => !valid(item));
+      if (bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `expected ${expected}, got '${bad.join("', '")}'` });
+        return z.NEVER;
+      }
+      return items;
+    });
+
 const optionalString = z
   .string()
   .optional()
@@ -77,6 +96,14 @@ export const ConfigSchema = z
     KEY_GRACE_PERIOD: duration('1h'),
     /** Correlation header propagated on every exposed service; `off` disables the correlation-id plugin. */
     TRACING_HEADER: z.string().min(1).default('x-request-id'),
+    /** CIDRs instance addresses must fall in to become Kong targets (loopback, link-local etc. never do). */
+    TARGET_CIDRS: checkedList(DEFAULT_TARGET_CIDRS, (item) => parseCidr(item) !== undefined, 'a comma list of CIDRs'),
+    /** DNS suffixes a hostname target must end with. */
+    TARGET_HOST_SUFFIXES: checkedList(
+      DEFAULT_TARGET_HOST_SUFFIXES,
+      (item) => /^\.?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(item),
+      'a comma list of DNS suffixes such as .internal',
+    ),
     SYNC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(10),
     AWS_REGION: z.string().min(1).default('us-east-1'),
   })

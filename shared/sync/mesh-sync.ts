@@ -18,6 +18,7 @@ import type { ConsumerSpec } from '../sources/consumers.js';
 import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
 import { objectOfReadFailure, translate } from '../translate/index.js';
 import { upstreamsFedBy } from '../translate/scope.js';
+import { DEFAULT_TARGET_POLICY, type TargetPolicy } from '../translate/target-policy.js';
 
 /** A source object that could not be read or translated; it was left out, the rest was synced. */
 export interface ObjectFailure {
@@ -43,7 +44,24 @@ export interface MeshSyncDeps {
   resolveCloudMapService(serviceId: string): Promise<CloudMapServiceRef | undefined>;
 }
 
-export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'>;
+export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'> &
+  Partial<Pick<Config, 'TARGET_CIDRS' | 'TARGET_HOST_SUFFIXES' | 'KONG_ADMIN_URL'>>;
+
+type TranslateSettings = Pick<
+  MeshSyncSettings,
+  'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'TARGET_CIDRS' | 'TARGET_HOST_SUFFIXES' | 'KONG_ADMIN_URL'
+>;
+
+/** The target policy of the settings; unset lists take the defaults, and the Admin API's host is always refused. */
+function targetPolicyOf(settings: TranslateSettings): TargetPolicy {
+  const adminUrl =
+    settings.KONG_ADMIN_URL && URL.canParse(settings.KONG_ADMIN_URL) ? new URL(settings.KONG_ADMIN_URL) : undefined;
+  return {
+    cidrs: settings.TARGET_CIDRS ?? DEFAULT_TARGET_POLICY.cidrs,
+    hostSuffixes: settings.TARGET_HOST_SUFFIXES ?? DEFAULT_TARGET_POLICY.hostSuffixes,
+    ...(adminUrl ? { adminHost: adminUrl.hostname } : {}),
+  };
+}
 
 export interface MeshSyncResult {
   report: SyncReport;
@@ -77,7 +95,7 @@ export interface DesiredKong {
 /** Reads the whole mesh and the consumer keys and translates them into the Kong state they should produce. */
 export async function desiredKong(
   deps: Pick<MeshSyncDeps, 'readMesh' | 'readConsumers'>,
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  settings: TranslateSettings,
   signal?: AbortSignal,
 ): Promise<DesiredKong> {
   const [mesh, consumers] = await Promise.all([deps.readMesh(signal), deps.readConsumers()]);
@@ -91,7 +109,7 @@ export async function desiredKong(
 async function desiredKongFedBy(
   deps: Pick<MeshSyncDeps, 'readMeshFedBy'>,
   cloudMap: CloudMapServiceRef,
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  settings: TranslateSettings,
   signal?: AbortSignal,
 ): Promise<DesiredKong> {
   const mesh = await deps.readMeshFedBy(cloudMap, signal);
@@ -110,12 +128,16 @@ function keptObjects(failures: readonly ObjectFailure[]): string[] {
 function translated(
   mesh: MeshSnapshot,
   consumers: { consumers: ConsumerSpec[]; failures: ObjectFailure[] },
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  settings: TranslateSettings,
 ): DesiredKong {
   const translation = translate({
     mesh,
     consumers: consumers.consumers,
-    options: { instance: settings.MESHGATE_INSTANCE, tracingHeader: settings.TRACING_HEADER },
+    options: {
+      instance: settings.MESHGATE_INSTANCE,
+      tracingHeader: settings.TRACING_HEADER,
+      targetPolicy: targetPolicyOf(settings),
+    },
   });
   const failures: ObjectFailure[] = [
     ...mesh.failures.map((failure) => withKeeps(failure, objectOfReadFailure(failure))),
