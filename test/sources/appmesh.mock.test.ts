@@ -13,7 +13,7 @@ import { DiscoverInstancesCommand, NamespaceNotFound, ServiceDiscoveryClient } f
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AppMeshSource } from '../../shared/sources/appmesh/index.js';
-import { readMesh, SourceError } from '../../shared/sources/index.js';
+import { readMesh } from '../../shared/sources/index.js';
 
 const appMesh = new AppMeshClient({ region: 'us-east-1' });
 const cloudMap = new ServiceDiscoveryClient({ region: 'us-east-1' });

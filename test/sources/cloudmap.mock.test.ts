@@ -10,7 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudMapSource } from '../../shared/sources/cloudmap/index.js';
-import { readMesh, SourceError } from '../../shared/sources/index.js';
+import { readMesh } from '../../shared/sources/index.js';
 
 const client = new ServiceDiscoveryClient({ region: 'us-east-1' });
 const cloudMap = mockClient(client);
