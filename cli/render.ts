@@ -1,16 +1,17 @@
 import type { StatusReport } from '../shared/rollback/status.js';
 import type { SnapshotMeta } from '../shared/snapshots/store.js';
+import { escapeControl as safe } from '../shared/text.js';
 
 /** `meshgate status` as text. */
 export function renderStatus(status: StatusReport): string {
   const lines = [`meshgate instance ${status.instance}`];
   lines.push(
     status.freeze
-      ? `  sync:      FROZEN since ${status.freeze.since} by ${status.freeze.by}: ${status.freeze.reason}`
+      ? `  sync:      FROZEN since ${safe(status.freeze.since)} by ${safe(status.freeze.by)}: ${safe(status.freeze.reason)}`
       : '  sync:      active',
   );
   if ('error' in status.drift) {
-    lines.push(`  drift:     unknown (${status.drift.error})`);
+    lines.push(`  drift:     unknown (${safe(status.drift.error)})`);
   } else {
     const { creating, updating, deleting, total } = status.drift.summary;
     const leftOut = status.drift.leftOut ? `; ${status.drift.leftOut} mesh object(s) left out` : '';
@@ -24,9 +25,10 @@ export function renderStatus(status: StatusReport): string {
   if (status.runs.length === 0) lines.push('    (none yet)');
   for (const run of status.runs) {
     const ops = run.counts?.total !== undefined ? `${run.counts.total} op(s)` : '';
-    const errors = run.errors?.length ? `  ${run.errors[0]}` : '';
+    // Run records hold text from outside (manual reasons, error messages quoting mesh values): escaped for the terminal.
+    const errors = run.errors?.length ? `  ${safe(run.errors[0] ?? '')}` : '';
     lines.push(
-      `    ${run.startedAt}  ${run.kind.padEnd(8)} ${run.outcome.padEnd(11)} ${run.trigger.padEnd(28)} ${ops.padEnd(9)} ${run.durationMs} ms${errors}`,
+      `    ${safe(run.startedAt)}  ${safe(run.kind).padEnd(8)} ${safe(run.outcome).padEnd(11)} ${safe(run.trigger).padEnd(28)} ${ops.padEnd(9)} ${run.durationMs} ms${errors}`,
     );
   }
   lines.push('  consumers:');
@@ -34,7 +36,7 @@ export function renderStatus(status: StatusReport): string {
   for (const consumer of status.consumers) {
     const age = consumer.keyAgeHours === undefined ? 'no current key' : `key age ${formatHours(consumer.keyAgeHours)}`;
     lines.push(
-      `    ${consumer.username.padEnd(20)} ${consumer.currentKid ?? '-'}  ${age}, ${consumer.liveKeys} live key(s)`,
+      `    ${safe(consumer.username).padEnd(20)} ${safe(consumer.currentKid ?? '-')}  ${age}, ${consumer.liveKeys} live key(s)`,
     );
   }
   return lines.join('\n');
@@ -48,8 +50,8 @@ export function renderSnapshots(snapshots: SnapshotMeta[]): string {
         .filter(([, count]) => count > 0)
         .map(([kind, count]) => `${count} ${kind}`)
         .join(', ');
-      const scope = snapshot.scope ? `  scope: ${snapshot.scope.upstreams.join(', ')}` : '';
-      return `${snapshot.id}  ${snapshot.trigger.padEnd(28)} ${counts || 'empty'}${scope}`;
+      const scope = snapshot.scope ? `  scope: ${safe(snapshot.scope.upstreams.join(', '))}` : '';
+      return `${safe(snapshot.id)}  ${safe(snapshot.trigger).padEnd(28)} ${counts || 'empty'}${scope}`;
     })
     .join('\n');
 }

@@ -1,4 +1,6 @@
+import { RegisterInstanceCommand } from '@aws-sdk/client-servicediscovery';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { renderStatus } from '../../cli/render.js';
 import {
   buildMesh,
   type Mesh,
@@ -54,5 +56,48 @@ describe('target address policy', () => {
         .map((id) => `cloudmap:shop.local/search/instances/${id}`)
         .sort(),
     );
+  });
+});
+
+describe('bounded output', () => {
+  it("hostile attribute values cannot grow the audit event past EventBridge's entry limit", async () => {
+    // 300 instances, each with a 1,000-character weight that fails translation and is quoted in its failure.
+    const filler = `9${'\u001b[31m'.repeat(100)}${'w'.repeat(500)}`;
+    for (let index = 0; index < 300; index += 1) {
+      await world.clients.serviceDiscovery.send(
+        new RegisterInstanceCommand({
+          ServiceId: mesh.searchServiceId,
+          InstanceId: `bad-${index}`,
+          Attributes: { AWS_INSTANCE_IPV4: '10.9.0.1', AWS_INSTANCE_PORT: '8080', 'meshgate:weight': filler },
+        }),
+      );
+    }
+
+    const result = await world.invoke(scheduledEvent());
+
+    expect(result).toMatchObject({ outcome: 'applied', leftOut: 300 });
+    const audit = world.audit().at(-1);
+    expect(audit?.detailType).toBe('Sync Applied');
+    const text = JSON.stringify(audit?.detail);
+    expect(Buffer.byteLength(text)).toBeLessThan(256 * 1024);
+    expect(text).not.toContain('\u001b');
+    expect((audit?.detail.errors as string[]).at(-1)).toMatch(/^… and \d+ more$/);
+  });
+
+  it('a manual-sync reason with terminal escapes is recorded and shown escaped', async () => {
+    await world.invoke({ action: 'sync', reason: '\u001b[2J\u001b[31mall good\r\nforged line' });
+
+    const [run] = await world.app.store.listRuns(1);
+    expect(run?.trigger).toBe('\\x1b[2J\\x1b[31mall good\\x0d\\x0aforged line');
+    const shown = renderStatus({
+      instance: 'x',
+      freeze: { reason: '\u001b]0;pwned\u0007', by: 'ops', since: '2026-12-02T00:00:00Z' },
+      runs: run ? [run] : [],
+      snapshots: [],
+      drift: { error: 'mesh unreadable: \u001b[2K' },
+      consumers: [],
+    });
+    expect(shown).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(shown).toContain('\\x1b]0;pwned\\x07');
   });
 });
