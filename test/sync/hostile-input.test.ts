@@ -91,7 +91,7 @@ describe('bounded output', () => {
     expect(run?.trigger).toBe('\\x1b[2J\\x1b[31mall good\\x0d\\x0aforged line');
     const shown = renderStatus({
       instance: 'x',
-      freeze: { reason: '\u001b]0;pwned\u0007', by: 'ops', since: '2026-12-02T00:00:00Z' },
+      freeze: { frozen: true, reason: '\u001b]0;pwned\u0007', by: 'ops', since: '2026-12-02T00:00:00Z' },
       runs: run ? [run] : [],
       snapshots: [],
       drift: { error: 'mesh unreadable: \u001b[2K' },
