@@ -6,6 +6,7 @@ import { type ApplyResult, apply, assertOwnership, type ChangeFailure } from './
 import { type Change, diff } from './diff.js';
 import { dump, type Scope, scopeState } from './dump.js';
 import { ReconcileError } from './errors.js';
+import { foreignChildren, type HeldParent, holdParents } from './foreign.js';
 import { type KeptObject, keepFailed } from './keep.js';
 import { isEmptyPlan, type Plan, plan } from './plan.js';
 
@@ -24,6 +25,10 @@ export interface SyncReport {
   rollbackFailed: ChangeFailure[];
   /** Source objects that failed to read or translate and kept the entities they had in Kong. */
   kept: KeptObject[];
+  /** Owned entities not deleted because entities meshgate does not own hang off them. */
+  held: HeldParent[];
+  /** Creates refused because something not meshgate's holds the id or name (and what depends on them). */
+  conflicts: ChangeFailure[];
   /** What went wrong, for 'rolled-back' and 'failed'. */
   error?: ReconcileError;
   durationMs: number;
@@ -64,7 +69,8 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
   const dumpOptions = { instance: options.instance, scope: options.scope, parallelism, signal: options.signal };
   const current = await dump(kong, dumpOptions);
   const { state: wanted, kept } = keepFailed(current, desired, options.keep ?? []);
-  const planned = plan(diff(current, options.scope ? scopeState(wanted, options.scope) : wanted));
+  const diffed = plan(diff(current, options.scope ? scopeState(wanted, options.scope) : wanted));
+  const { plan: planned, held } = holdParents(diffed, await readForeignChildren(kong, diffed, options));
   const report = (outcome: SyncOutcome, rest: Partial<SyncReport> = {}): SyncReport => ({
     outcome,
     trigger: options.trigger,
@@ -74,6 +80,8 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
     rolledBack: [],
     rollbackFailed: [],
     kept,
+    held,
+    conflicts: [],
     ...rest,
     durationMs: Math.round(performance.now() - started),
   });
@@ -85,13 +93,14 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
   const snapshotId = await saveSnapshot(options.store, current, options);
   const applyOptions = { instance: options.instance, parallelism, signal: options.signal };
   const result = await apply(kong, planned, { ...applyOptions, onProgress: options.onProgress });
-  if (result.failed.length === 0) return report('applied', { snapshotId, completed: result.completed });
+  const conflicts = result.conflicts;
+  if (result.failed.length === 0) return report('applied', { snapshotId, completed: result.completed, conflicts });
 
   const applyError = failureError('apply failed', result, snapshotId);
   // The restore must run even when the run was aborted: leaving Kong half-applied is the worse outcome.
   const restoreOptions = { ...applyOptions, signal: undefined };
   const restored = await restore(kong, current, { ...dumpOptions, ...restoreOptions });
-  const outcome = { snapshotId, completed: result.completed, failed: result.failed };
+  const outcome = { snapshotId, completed: result.completed, failed: result.failed, conflicts };
   if (restored.error) {
     return report('failed', {
       ...outcome,
@@ -104,6 +113,17 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
     });
   }
   return report('rolled-back', { ...outcome, rolledBack: restored.completed, error: applyError });
+}
+
+async function readForeignChildren(kong: KongApi, planned: Plan, options: ReconcileOptions) {
+  try {
+    return await foreignChildren(kong, planned, options.instance, options.signal);
+  } catch (error) {
+    throw new ReconcileError(`could not check for foreign entities before deleting: ${errorMessage(error)}`, {
+      cause: error,
+      context: { phase: 'dump', instance: options.instance },
+    });
+  }
 }
 
 async function saveSnapshot(store: StateStore, current: KongState, options: ReconcileOptions): Promise<string> {
@@ -178,6 +198,8 @@ export function syncRunSummary(report: SyncReport, startedAt: Date): RunSummary 
       failed: report.failed.length,
       rolledBack: report.rolledBack.length,
       kept: report.kept.length,
+      held: report.held.length,
+      conflicts: report.conflicts.length,
     },
     snapshotId: report.snapshotId,
     errors: report.error ? [report.error.message] : undefined,

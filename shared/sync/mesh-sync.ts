@@ -186,6 +186,10 @@ export async function runMeshSync(
     snapshotId: report.snapshotId,
     durationMs: report.durationMs,
     kept: report.kept.map(({ object }) => object),
+    // Ownership: creates refused because something not meshgate's holds the id or name, and owned entities kept
+    // because foreign ones hang off them.
+    conflicts: report.conflicts.map(({ change, error }) => `${change.kind} ${change.name}: ${errorMessage(error)}`),
+    held: report.held.map(({ kind, name, foreign }) => `${kind} ${name}: ${foreign.join(', ')}`),
     leftOut: leftOut(failures, report.kept).map(({ object }) => object),
     errors: [...(report.error ? [report.error.message] : []), ...failures.map(describeFailure)],
   });

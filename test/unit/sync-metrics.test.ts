@@ -27,6 +27,8 @@ describe('recordSyncMetrics', () => {
         rolledBack: [],
         rollbackFailed: [],
         kept: [],
+        held: [],
+        conflicts: [],
         durationMs: 120,
       },
       failures: [{ object: 'appmesh:shop/gw/bad', reason: 'bad path' }],
