@@ -8,7 +8,7 @@ import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile
 import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../shared/rollback/operations.js';
 import { collectStatus } from '../shared/rollback/status.js';
 import { addConsumer, mintToken, startDueRotations, startRotation } from '../shared/rotation/index.js';
-import { describeResult, desiredKong, runMeshSync } from '../shared/sync/mesh-sync.js';
+import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/sync/mesh-sync.js';
 import { escapeControl } from '../shared/text.js';
 import { invokeRemote } from './remote.js';
 import { renderSnapshots, renderStatus } from './render.js';
@@ -91,6 +91,7 @@ const COMMANDS: Record<string, Command> = {
       store: deps.store,
       trigger: 'cli:plan',
       dryRun: true,
+      keep: keptObjects(desired.failures),
       parallelism: config.SYNC_PARALLELISM,
     });
     if (flags.json) {

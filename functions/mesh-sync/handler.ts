@@ -26,7 +26,8 @@ export function createMeshSyncHandler(getApp: () => App) {
       const app = getApp();
       const result = await runMeshSync(await app.meshSyncDeps(), triggerFor(event), app.config, { signal });
       recordSyncMetrics(metrics, result);
-      logger.info(describeResult(result), { failures: result.failures, kept: result.kept });
+      // Failure reasons quote mesh values: the log line stays bounded however many there are.
+      logger.info(describeResult(result), { failures: result.failures.slice(0, 50), kept: result.kept.slice(0, 50) });
       // Kong left between states (the restore failed too): fail the invocation so Lambda retries it.
       if (result.report.outcome === 'failed') throw result.report.error;
       return {

@@ -121,7 +121,7 @@ function withKeeps(failure: { object: string; reason: string }, keeps: string | 
 }
 
 /** The objects whose entities a run keeps in Kong. */
-function keptObjects(failures: readonly ObjectFailure[]): string[] {
+export function keptObjects(failures: readonly ObjectFailure[]): string[] {
   return [...new Set(failures.flatMap((failure) => (failure.keeps === undefined ? [] : [failure.keeps])))];
 }
 
