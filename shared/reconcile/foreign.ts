@@ -66,15 +66,33 @@ export async function foreignChildren(
   return found;
 }
 
-/** The plan without the deletes of held parents. Pure. */
+/**
+ * The plan without the deletes of held parents, nor of the parents those hang off (a service whose route is kept
+ * for a foreign plugin must stay too: Kong refuses to delete a service routes still use). Pure.
+ */
 export function holdParents(planned: Plan, foreign: Map<string, string[]>): { plan: Plan; held: HeldParent[] } {
   if (foreign.size === 0) return { plan: planned, held: [] };
-  const held: HeldParent[] = [];
-  const kept: Change[] = [];
-  for (const change of planChanges(planned)) {
-    const children = change.action === 'delete' ? foreign.get(change.id) : undefined;
-    if (children) held.push({ kind: change.kind, id: change.id, name: change.name, foreign: children });
-    else kept.push(change);
-  }
-  return { plan: plan(kept), held };
+  const deletes = new Map(
+    planChanges(planned)
+      .filter((change) => change.action === 'delete')
+      .map((change) => [change.id, change]),
+  );
+  const reasons = new Map<string, string[]>();
+  const hold = (id: string, why: string[]) => {
+    const change = deletes.get(id);
+    if (!change) return;
+    const first = !reasons.has(id);
+    reasons.set(id, [...(reasons.get(id) ?? []), ...why]);
+    if (!first) return;
+    for (const parent of referencedIds(change.entity)) hold(parent, [`kept ${change.kind} ${change.name}`]);
+  };
+  for (const [id, children] of foreign) hold(id, children);
+  const held = [...reasons].map(([id, why]) => {
+    const change = deletes.get(id)!;
+    return { kind: change.kind, id, name: change.name, foreign: why };
+  });
+  return {
+    plan: plan(planChanges(planned).filter((change) => !reasons.has(change.id) || change.action !== 'delete')),
+    held,
+  };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { emptyKongState, normalizeEntity } from '../../shared/kong/entities.js';
 import { entityId, ownershipTags } from '../../shared/kong/ownership.js';
-import { keepFailed } from '../../shared/reconcile/index.js';
+import { holdParents } from '../../shared/reconcile/foreign.js';
+import { diff, keepFailed, plan, planChanges } from '../../shared/reconcile/index.js';
 import { objectOfReadFailure, objectOfTags, objectTag } from '../../shared/translate/index.js';
 
 const INSTANCE = 'keep-test';
@@ -57,5 +58,33 @@ describe('object tags and read failures', () => {
     expect(of('cloudmap', 'namespace/ns')).toBe('cloudmap:ns');
     expect(of('cloudmap', 'namespace/ns/service/s')).toBe('cloudmap:ns/s');
     expect(of('cloudmap', 'namespace/ns', true)).toBeUndefined();
+  });
+});
+
+describe('holdParents (pure)', () => {
+  it('keeps a parent with foreign children, and the parents of what it keeps', () => {
+    const svc = service('svc', 'cloudmap:ns/svc');
+    const route = normalizeEntity('route', {
+      id: entityId(INSTANCE, 'route', 'svc'),
+      name: 'svc',
+      paths: ['/svc'],
+      service: { id: svc.id },
+      tags: ownershipTags(INSTANCE),
+    });
+    const other = service('other', 'cloudmap:ns/other');
+    const current = emptyKongState();
+    current.services = [svc, other];
+    current.routes = [route];
+    const planned = plan(diff(current, emptyKongState()));
+
+    const { plan: held, held: parents } = holdParents(planned, new Map([[route.id, ['plugin acl x']]]));
+
+    expect(planChanges(held).map((change) => `${change.action} ${change.kind} ${change.name}`)).toEqual([
+      'delete service other',
+    ]);
+    expect(parents.map(({ kind, name, foreign }) => ({ kind, name, foreign }))).toEqual([
+      { kind: 'route', name: 'svc', foreign: ['plugin acl x'] },
+      { kind: 'service', name: 'svc', foreign: ['kept route svc'] },
+    ]);
   });
 });
