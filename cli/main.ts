@@ -8,7 +8,8 @@ import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile
 import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../shared/rollback/operations.js';
 import { collectStatus } from '../shared/rollback/status.js';
 import { addConsumer, mintToken, startDueRotations, startRotation } from '../shared/rotation/index.js';
-import { describeResult, desiredKong, runMeshSync } from '../shared/sync/mesh-sync.js';
+import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/sync/mesh-sync.js';
+import { escapeControl } from '../shared/text.js';
 import { invokeRemote } from './remote.js';
 import { renderSnapshots, renderStatus } from './render.js';
 
@@ -90,6 +91,7 @@ const COMMANDS: Record<string, Command> = {
       store: deps.store,
       trigger: 'cli:plan',
       dryRun: true,
+      keep: keptObjects(desired.failures),
       parallelism: config.SYNC_PARALLELISM,
     });
     if (flags.json) {
@@ -274,7 +276,9 @@ function parseCommandLine(argv: string[]) {
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const out = (text: string) => process.stdout.write(`${text}\n`);
+  // Every line printed may quote text from outside (reasons, mesh values, error messages): control characters are
+  // escaped, line breaks kept.
+  const out = (text: string) => process.stdout.write(`${text.split('\n').map(escapeControl).join('\n')}\n`);
   const progress = (text: string) => {
     if (process.stderr.isTTY) process.stderr.write(`\r${text}\x1b[K`);
   };

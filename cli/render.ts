@@ -1,19 +1,20 @@
 import type { StatusReport } from '../shared/rollback/status.js';
 import type { SnapshotMeta } from '../shared/snapshots/store.js';
+import { escapeControl as safe } from '../shared/text.js';
 
 /** `meshgate status` as text. */
 export function renderStatus(status: StatusReport): string {
   const lines = [`meshgate instance ${status.instance}`];
   lines.push(
     status.freeze
-      ? `  sync:      FROZEN since ${status.freeze.since} by ${status.freeze.by}: ${status.freeze.reason}`
+      ? `  sync:      FROZEN since ${safe(status.freeze.since)} by ${safe(status.freeze.by)}: ${safe(status.freeze.reason)}`
       : '  sync:      active',
   );
   if (status.lease) {
     lines.push(`  lease:     held by ${status.lease.holder} (${status.lease.purpose}) until ${status.lease.expiresAt}`);
   }
   if ('error' in status.drift) {
-    lines.push(`  drift:     unknown (${status.drift.error})`);
+    lines.push(`  drift:     unknown (${safe(status.drift.error)})`);
   } else {
     const { creating, updating, deleting, total } = status.drift.summary;
     const leftOut = status.drift.leftOut ? `; ${status.drift.leftOut} mesh object(s) left out` : '';
@@ -27,9 +28,10 @@ export function renderStatus(status: StatusReport): string {
   if (status.runs.length === 0) lines.push('    (none yet)');
   for (const run of status.runs) {
     const ops = run.counts?.total !== undefined ? `${run.counts.total} op(s)` : '';
-    const errors = run.errors?.length ? `  ${run.errors[0]}` : '';
+    // Run records hold text from outside (manual reasons, error messages quoting mesh values): escaped for the terminal.
+    const errors = run.errors?.length ? `  ${safe(run.errors[0] ?? '')}` : '';
     lines.push(
-      `    ${run.startedAt}  ${run.kind.padEnd(8)} ${run.outcome.padEnd(11)} ${run.trigger.padEnd(28)} ${ops.padEnd(9)} ${run.durationMs} ms${errors}`,
+      `    ${safe(run.startedAt)}  ${safe(run.kind).padEnd(8)} ${safe(run.outcome).padEnd(11)} ${safe(run.trigger).padEnd(28)} ${ops.padEnd(9)} ${run.durationMs} ms${errors}`,
     );
   }
   lines.push('  consumers:');
@@ -37,7 +39,7 @@ export function renderStatus(status: StatusReport): string {
   for (const consumer of status.consumers) {
     const age = consumer.keyAgeHours === undefined ? 'no current key' : `key age ${formatHours(consumer.keyAgeHours)}`;
     lines.push(
-      `    ${consumer.username.padEnd(20)} ${consumer.currentKid ?? '-'}  ${age}, ${consumer.liveKeys} live key(s)`,
+      `    ${safe(consumer.username).padEnd(20)} ${safe(consumer.currentKid ?? '-')}  ${age}, ${consumer.liveKeys} live key(s)`,
     );
   }
   return lines.join('\n');
@@ -52,8 +54,10 @@ export function renderSnapshots(snapshots: SnapshotMeta[]): string {
         .map(([kind, count]) => `${count} ${kind}`)
         .join(', ');
       // `rollback sync --to previous` picks the newest full one; a scoped one restores only its upstreams.
-      const scope = snapshot.scope ? `  scope: upstreams ${snapshot.scope.upstreams.join(', ')}` : '  scope: full';
-      return `${snapshot.id}  ${snapshot.trigger.padEnd(28)} ${counts || 'empty'}${scope}`;
+      const scope = snapshot.scope
+        ? `  scope: upstreams ${safe(snapshot.scope.upstreams.join(', '))}`
+        : '  scope: full';
+      return `${safe(snapshot.id)}  ${safe(snapshot.trigger).padEnd(28)} ${counts || 'empty'}${scope}`;
     })
     .join('\n');
 }

@@ -13,7 +13,7 @@ import {
 import { dropIneffectiveEvents, dropMalformedEvents } from '../../shared/lambda/middlewares.js';
 import { logger, metrics } from '../../shared/lambda/observability.js';
 import { recordSyncMetrics } from '../../shared/lambda/sync-metrics.js';
-import { describeResult, runMeshSync } from '../../shared/sync/mesh-sync.js';
+import { describeResult, leftOut, runMeshSync } from '../../shared/sync/mesh-sync.js';
 
 /** meshSync: App Mesh and Cloud Map changes (CloudTrail via EventBridge), the drift-repair schedule, manual runs. */
 export function createMeshSyncHandler(getApp: () => App) {
@@ -26,7 +26,8 @@ export function createMeshSyncHandler(getApp: () => App) {
       const app = getApp();
       const result = await runMeshSync(await app.meshSyncDeps(), triggerFor(event), app.config, { signal });
       recordSyncMetrics(metrics, result);
-      logger.info(describeResult(result), { leftOut: result.failures });
+      // Failure reasons quote mesh values: the log line stays bounded however many there are.
+      logger.info(describeResult(result), { failures: result.failures.slice(0, 50), kept: result.kept.slice(0, 50) });
       // Kong left between states (the restore failed too): fail the invocation so Lambda retries it.
       if (result.report.outcome === 'failed') throw result.report.error;
       return {
@@ -34,7 +35,8 @@ export function createMeshSyncHandler(getApp: () => App) {
         trigger: result.report.trigger,
         summary: result.report.plan.summary,
         snapshotId: result.report.snapshotId,
-        leftOut: result.failures.length,
+        leftOut: leftOut(result.failures, result.kept).length,
+        kept: result.kept.length,
       };
     });
 }

@@ -42,7 +42,8 @@ export function createRotateKeysHandler(resolveDeps: () => Promise<RotationDeps>
     logger.warn('event dropped', { reason });
     return { status: 'dropped', reason };
   }
-  return middy(rotateKeys).use(injectLambdaContext(logger));
+  // Rotation events carry the RotationToken: never logged, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
+  return middy(rotateKeys).use(injectLambdaContext(logger, { logEvent: false }));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -322,13 +322,14 @@ class Demo {
       this.say('aws: CreateVirtualService payments.shop.local');
       await this.stack.bus.idle();
       before = await ownedState(this.kong, LOCAL_INSTANCE);
+      // Creates are POSTs to the collection (a PUT by id could overwrite an entity that is no longer meshgate's).
       this.stack.kong.faults.inject({
-        method: 'PUT',
-        path: /^\/routes\//,
+        method: 'POST',
+        path: '/routes',
         status: 503,
         times: Number.POSITIVE_INFINITY,
       });
-      this.say('kong: fault injected — every PUT /routes/… answers 503 (retried, then given up)');
+      this.say('kong: fault injected — every POST /routes answers 503 (retried, then given up)');
       await this.mesh.createRoute('payments', { 'meshgate:auth': 'jwt' });
       this.say('aws: CreateGatewayRoute payments (meshgate:auth=jwt)');
     });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { MeshgateError } from '../errors.js';
+import { redactUrl, shorten } from '../text.js';
+import { DEFAULT_TARGET_CIDRS, DEFAULT_TARGET_HOST_SUFFIXES, parseCidr } from '../translate/target-policy.js';
 
 export class ConfigError extends MeshgateError {}
 
@@ -13,18 +15,26 @@ export function parseDuration(value: string): number | undefined {
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
 
-const duration = (fallback: string) =>
+/** A duration within bounds: a zero timeout or a grace period shorter than a token's life breaks things quietly. */
+const duration = (fallback: string, bounds: { min: string; max: string }) =>
   z
     .string()
     .default(fallback)
     .transform((value, ctx) => {
       const ms = parseDuration(value);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 15m or 1h, got '${value}'` });
+        ctx.addIssue({ code: 'custom', message: 'expected a duration such as 30s, 15m or 1h' });
+        return z.NEVER;
+      }
+      if (ms < parseDuration(bounds.min)! || ms > parseDuration(bounds.max)!) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration from ${bounds.min} to ${bounds.max}` });
         return z.NEVER;
       }
       return ms;
     });
+
+/** An HTTP field name: an RFC 9110 token (no spaces, CR/LF, colons or other separators). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/;
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -41,6 +51,24 @@ const list = z
       .filter(Boolean),
   );
 
+/** A comma list with a default; every item checked by `valid`. */
+const checkedList = (fallback: readonly string[], valid: (item: string) => boolean, expected: string) =>
+  z
+    .string()
+    .default(fallback.join(','))
+    .transform((value, ctx) => {
+      const items = value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean);
+      const bad = items.filter((item) => !valid(item));
+      if (bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `expected ${expected}, got '${bad.join("', '")}'` });
+        return z.NEVER;
+      }
+      return items;
+    });
+
 const optionalString = z
   .string()
   .optional()
@@ -52,12 +80,22 @@ export const ConfigSchema = z
     KONG_ADMIN_TOKEN_SECRET_ARN: optionalString,
     /** Local use only: the admin token itself, when no Secrets Manager secret holds it. */
     KONG_ADMIN_TOKEN: optionalString,
-    KONG_ADMIN_TOKEN_HEADER: z.string().min(1).default('Kong-Admin-Token'),
+    KONG_ADMIN_TOKEN_HEADER: z
+      .string()
+      .regex(HEADER_NAME, 'expected an HTTP header name (RFC 9110 token)')
+      .default('Kong-Admin-Token'),
     /** PEM of a CA to trust for the Admin API's TLS certificate, in addition to the system's. */
     KONG_CA_CERT: optionalString,
     /** Allows plain http to an Admin API that is not on loopback. */
     KONG_ALLOW_INSECURE_HTTP: flag,
-    KONG_TIMEOUT: duration('10s'),
+    KONG_TIMEOUT: duration('10s', { min: '100ms', max: '15m' }),
+    /** Largest Admin API response body accepted, in bytes. */
+    KONG_MAX_RESPONSE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(512 * 1024 * 1024)
+      .default(32 * 1024 * 1024),
     MESH_NAMES: list,
     /** Cloud Map namespaces to read for exposed services; empty means every namespace. */
     CLOUDMAP_NAMESPACES: list,
@@ -74,9 +112,20 @@ export const ConfigSchema = z
     MESHGATE_STATE_DIR: optionalString,
     AUDIT_BUS_NAME: z.string().min(1).default('default'),
     JWT_ALGORITHM: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
-    KEY_GRACE_PERIOD: duration('1h'),
+    KEY_GRACE_PERIOD: duration('1h', { min: '1m', max: '30d' }),
     /** Correlation header propagated on every exposed service; `off` disables the correlation-id plugin. */
-    TRACING_HEADER: z.string().min(1).default('x-request-id'),
+    TRACING_HEADER: z
+      .string()
+      .regex(HEADER_NAME, "expected an HTTP header name (RFC 9110 token) or 'off'")
+      .default('x-request-id'),
+    /** CIDRs instance addresses must fall in to become Kong targets (loopback, link-local etc. never do). */
+    TARGET_CIDRS: checkedList(DEFAULT_TARGET_CIDRS, (item) => parseCidr(item) !== undefined, 'a comma list of CIDRs'),
+    /** DNS suffixes a hostname target must end with. */
+    TARGET_HOST_SUFFIXES: checkedList(
+      DEFAULT_TARGET_HOST_SUFFIXES,
+      (item) => /^\.?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(item),
+      'a comma list of DNS suffixes such as .internal',
+    ),
     SYNC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(10),
     AWS_REGION: z.string().min(1).default('us-east-1'),
   })
@@ -113,11 +162,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems = result.error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? 'environment');
     const value = env[variable];
-    return `${variable}${value === undefined ? ' (unset)' : `='${value}'`}: ${issue.message}`;
+    return `${variable}${value === undefined ? ' (unset)' : `='${echoed(variable, value)}'`}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, {
     context: { variables: result.error.issues.map((issue) => String(issue.path[0])) },
   });
+}
+
+// Variables whose value is a credential: never echoed. (An ARN names a secret; it is not one.)
+const CREDENTIAL_VARIABLE = /TOKEN(?!_SECRET_ARN|_HEADER)|PASSWORD|SECRET(?!_ARN)|PRIVATE/;
+
+/** A variable's value as a config error may show it: credentials redacted, control characters escaped, shortened. */
+export function echoed(variable: string, value: string): string {
+  if (CREDENTIAL_VARIABLE.test(variable)) return '[redacted]';
+  return shorten(redactUrl(value), 200);
 }
 
 let cached: Config | undefined;

@@ -1,5 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { MeshgateError } from '../errors.js';
+import { boundedDetailJson } from './bounded.js';
 
 /** meshgate's audit trail: every run's outcome as an EventBridge event on the audit bus (source `meshgate`). */
 export const AUDIT_SOURCE = 'meshgate';
@@ -45,7 +46,7 @@ export class EventBridgeAuditPublisher implements AuditPublisher {
   ) {}
 
   async publish(detailType: AuditDetailType, detail: Record<string, unknown>): Promise<void> {
-    const body = JSON.stringify(redactSecrets({ instance: this.instance, ...detail }));
+    const body = boundedDetailJson(redactSecrets({ instance: this.instance, ...detail }));
     const output = await this.client
       .send(
         new PutEventsCommand({

@@ -1,5 +1,6 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
+import { escapeControl } from '../text.js';
 
 /**
  * The events meshSync accepts, as zod schemas over EventBridge's envelope. CloudTrail records are parsed tolerantly
@@ -89,7 +90,8 @@ export type SyncTrigger =
   | { kind: 'scoped'; reason: string; serviceId: string; dryRun: false };
 
 export function triggerFor(event: MeshSyncEvent): SyncTrigger {
-  if ('action' in event) return { kind: 'full', reason: event.reason ?? 'manual', dryRun: event.dryRun };
+  // The reason is the invoker's text; it is recorded and printed (`meshgate status`), so no terminal escapes.
+  if ('action' in event) return { kind: 'full', reason: escapeControl(event.reason ?? 'manual'), dryRun: event.dryRun };
   switch (event.source) {
     case 'aws.events':
       return { kind: 'full', reason: 'schedule', dryRun: false };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../config/index.js';
+import { shorten } from '../text.js';
 import type { KongApi } from './api.js';
 import { type EntityByKind, type EntityKind, entitySchemas, type Target } from './entities.js';
 import { KongError } from './errors.js';
@@ -74,6 +75,7 @@ export class KongClient implements KongApi {
     const query = `?size=${this.pageSize}${tags.length > 0 ? `&tags=${segment(tags.join(','))}` : ''}`;
     const entities: EntityByKind[K][] = [];
     let offset: string | null | undefined;
+    const seenOffsets = new Set<string>();
     do {
       const path = `${collection}${query}${offset ? `&offset=${segment(offset)}` : ''}`;
       const { body } = await this.http.request('GET', path, { signal: options.signal });
@@ -83,6 +85,14 @@ export class KongClient implements KongApi {
         // Kong ignores `tags` on nested lists (targets); checking every kind keeps the ownership filter uniform.
         if (hasAllTags(entity, tags)) entities.push(entity);
       }
+      // A server that hands back an offset it already gave would be followed forever.
+      if (page.offset && seenOffsets.has(page.offset)) {
+        throw new KongError(`Kong GET ${path} repeated the offset '${shorten(page.offset, 80)}'; paging stopped`, {
+          method: 'GET',
+          path,
+        });
+      }
+      if (page.offset) seenOffsets.add(page.offset);
       offset = page.offset;
     } while (offset);
     return entities;

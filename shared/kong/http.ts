@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { ConfigError, isLoopback } from '../config/index.js';
+import { redactUrl } from '../text.js';
 import { KongError } from './errors.js';
 
 /** One attempt of one request, reported after it ends (for logs and metrics; never carries the token or bodies). */
@@ -36,6 +37,11 @@ export interface KongHttpOptions {
   retry?: RetryOptions;
   /** Sockets kept per host (default 32). */
   maxSockets?: number;
+  /**
+   * Largest response body accepted, in bytes (default 32 MiB: a 1,000-entity page is a few MB). A server that
+   * sends more is refused with a clear error instead of being buffered until the function runs out of memory.
+   */
+  maxResponseBytes?: number;
   onRequest?: (info: RequestInfo) => void;
 }
 
@@ -66,6 +72,7 @@ const RETRYABLE_ERROR_CODES = new Set([
 ]);
 
 const DEFAULT_RETRY = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 10_000 };
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 /** Full-jitter exponential backoff: a uniform wait in [0, min(cap, base * 2^(attempt-1))). */
 export function backoffDelayMs(
@@ -120,10 +127,12 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /** The URL the client may talk to: http(s) only, and plain http only to loopback unless explicitly allowed. */
-export function checkAdminUrl(url: string, allowInsecureHttp = false): URL {
+export function checkAdminUrl(rawUrl: string, allowInsecureHttp = false): URL {
+  // Echoed in errors: any credentials in it are redacted first.
+  const url = redactUrl(rawUrl);
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = new URL(rawUrl);
   } catch (cause) {
     throw new ConfigError(`Kong Admin API url '${url}' is not a valid URL`, { cause, context: { url } });
   }
@@ -158,6 +167,7 @@ export class KongHttp {
   private readonly transport: typeof http | typeof https;
   private readonly baseHeaders: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
   private readonly retry: Required<RetryOptions>;
   private readonly onRequest?: (info: RequestInfo) => void;
 
@@ -180,6 +190,7 @@ export class KongHttp {
     this.baseHeaders = { accept: 'application/json' };
     if (options.token) this.baseHeaders[(options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase()] = options.token;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.retry = { ...DEFAULT_RETRY, ...definedOnly(options.retry ?? {}) };
     this.onRequest = options.onRequest;
   }
@@ -271,7 +282,23 @@ export class KongHttp {
         },
         (response) => {
           const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          let received = 0;
+          const tooLarge = () =>
+            request.destroy(
+              Object.assign(
+                new Error(`response body larger than ${this.maxResponseBytes} bytes (KONG_MAX_RESPONSE_BYTES)`),
+                { code: 'KONG_RESPONSE_TOO_LARGE' },
+              ),
+            );
+          if (Number(response.headers['content-length'] ?? 0) > this.maxResponseBytes) {
+            tooLarge();
+            return;
+          }
+          response.on('data', (chunk: Buffer) => {
+            received += chunk.length;
+            if (received > this.maxResponseBytes) tooLarge();
+            else chunks.push(chunk);
+          });
           response.on('error', fail);
           response.on('end', () => {
             if (!settle()) return;

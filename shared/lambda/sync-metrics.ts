@@ -1,13 +1,15 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { currentKeyAgeSeconds } from '../rotation/age.js';
-import type { MeshSyncResult } from '../sync/mesh-sync.js';
+import { leftOut, type MeshSyncResult } from '../sync/mesh-sync.js';
 
 /** EMF metrics of a sync run; the SyncFailed alarm in serverless.yml watches SyncFailed. */
 export function recordSyncMetrics(metrics: Metrics, result: MeshSyncResult, now = new Date()): void {
   const { report } = result;
   metrics.addMetric('SyncDuration', MetricUnit.Milliseconds, report.durationMs);
   metrics.addMetric('OperationsApplied', MetricUnit.Count, report.completed.length);
-  metrics.addMetric('ObjectsLeftOut', MetricUnit.Count, result.failures.length);
+  metrics.addMetric('ObjectsLeftOut', MetricUnit.Count, leftOut(result.failures, result.kept).length);
+  // Failed objects whose Kong entities stayed as they were: not synced, but not deleted either.
+  metrics.addMetric('ObjectsKept', MetricUnit.Count, result.kept.length);
   metrics.addMetric(
     'SyncFailed',
     MetricUnit.Count,

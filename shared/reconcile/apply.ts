@@ -1,9 +1,10 @@
 import { mapLimit } from '../concurrency.js';
 import type { KongApi } from '../kong/api.js';
 import type { AnyEntity, EntityKind } from '../kong/entities.js';
+import { KongError } from '../kong/errors.js';
 import { isOwned } from '../kong/ownership.js';
 import type { Change } from './diff.js';
-import { ReconcileError } from './errors.js';
+import { OwnershipConflict, ReconcileError } from './errors.js';
 import { type Plan, planChanges } from './plan.js';
 
 export interface ChangeFailure {
@@ -18,6 +19,11 @@ export interface ApplyResult {
   failed: ChangeFailure[];
   /** Changes never started because an earlier one failed or the run was aborted. */
   skipped: Change[];
+  /**
+   * Creates refused because something meshgate does not own holds the id or a unique name (and the changes that
+   * depend on them): left out and reported; they are not failures and roll nothing back.
+   */
+  conflicts: ChangeFailure[];
 }
 
 export interface ApplyOptions {
@@ -57,7 +63,8 @@ export function assertOwnership(planned: Plan, instance: string): void {
 export async function apply(kong: KongApi, planned: Plan, options: ApplyOptions): Promise<ApplyResult> {
   assertOwnership(planned, options.instance);
   const total = planned.summary.total;
-  const result: ApplyResult = { completed: [], failed: [], skipped: [] };
+  const result: ApplyResult = { completed: [], failed: [], skipped: [], conflicts: [] };
+  const conflicted = new Set<string>();
   const stopped = () => result.failed.length > 0 || options.signal?.aborted === true;
   for (const stage of planned.stages) {
     await mapLimit(stage.changes, options.parallelism, async (change) => {
@@ -65,25 +72,78 @@ export async function apply(kong: KongApi, planned: Plan, options: ApplyOptions)
         result.skipped.push(change);
         return;
       }
+      const parent =
+        change.action === 'delete' ? undefined : referencedIds(change.entity).find((id) => conflicted.has(id));
+      if (parent !== undefined) {
+        conflicted.add(change.id);
+        const reason = `it references ${parent}, which could not be created`;
+        result.conflicts.push({ change, error: new OwnershipConflict(reason, { context: { id: change.id } }) });
+        return;
+      }
       try {
-        await write(kong, change, options.signal);
+        await write(kong, change, options.instance, options.signal);
         result.completed.push(change);
         options.onProgress?.(result.completed.length, total, change);
       } catch (error) {
-        result.failed.push({ change, error });
+        if (error instanceof OwnershipConflict) {
+          conflicted.add(change.id);
+          result.conflicts.push({ change, error });
+        } else {
+          result.failed.push({ change, error });
+        }
       }
     });
   }
   return result;
 }
 
-async function write(kong: KongApi, change: Change, signal?: AbortSignal): Promise<void> {
+const FOREIGN_KEYS = ['service', 'route', 'upstream', 'consumer'] as const;
+
+/** The ids an entity's foreign keys name. */
+export function referencedIds(entity: AnyEntity): string[] {
+  const record = entity as Record<string, unknown>;
+  return FOREIGN_KEYS.flatMap((field) => {
+    const ref = record[field] as { id?: unknown } | null | undefined;
+    return typeof ref?.id === 'string' ? [ref.id] : [];
+  });
+}
+
+/**
+ * Creates with POST, never PUT: a PUT by meshgate's deterministic id would overwrite an entity that is no longer
+ * meshgate's (tags and settings replaced). When Kong says the id or a unique field is taken (primary key violation,
+ * 400 code 3; unique violation, 409 code 5): if the holder is this entity, owned (a create whose response was lost,
+ * retried), it is updated; anything else is an OwnershipConflict for this change alone.
+ */
+async function create(kong: KongApi, change: Change, instance: string, signal?: AbortSignal): Promise<void> {
+  const kind: EntityKind = change.kind;
+  const entity: AnyEntity = change.entity;
+  try {
+    await kong.create(kind, entity, signal);
+    return;
+  } catch (error) {
+    if (!(error instanceof KongError && (error.isConflict || error.code === 3))) throw error;
+    const parent = kind === 'target' ? (entity as { upstream: { id: string } }).upstream.id : undefined;
+    const holder = await kong.get(kind, entity.id, { parent, signal });
+    if (holder && isOwned(holder, instance)) {
+      await kong.update(kind, entity, signal);
+      return;
+    }
+    const what = holder
+      ? `${kind} ${entity.id} exists without meshgate's tags`
+      : `a ${kind} not meshgate's holds a unique field`;
+    throw new OwnershipConflict(`cannot create ${kind} ${change.name}: ${what} (${error.message})`, {
+      cause: error,
+      context: { kind, id: entity.id, name: change.name },
+    });
+  }
+}
+
+async function write(kong: KongApi, change: Change, instance: string, signal?: AbortSignal): Promise<void> {
   const kind: EntityKind = change.kind;
   const entity: AnyEntity = change.entity;
   switch (change.action) {
-    // PUT by id: a create whose response was lost is retried safely (targets: the client falls back on 409).
     case 'create':
-      await kong.upsert(kind, entity, signal);
+      await create(kong, change, instance, signal);
       return;
     case 'update':
       await kong.update(kind, entity, signal);

@@ -3,6 +3,7 @@ export { type DeckFile, toDeckFile } from './deck.js';
 export { type Change, type ChangeAction, deepEqual, diff, type FieldDiff } from './diff.js';
 export { type DumpOptions, dump, type Scope, scopeState } from './dump.js';
 export { ReconcileError } from './errors.js';
+export { type KeptObject, keepFailed } from './keep.js';
 export {
   formatPlan,
   isEmptyPlan,

@@ -6,6 +6,8 @@ import { type ApplyResult, apply, assertOwnership, type ChangeFailure } from './
 import { type Change, diff } from './diff.js';
 import { dump, type Scope, scopeState } from './dump.js';
 import { ReconcileError } from './errors.js';
+import { foreignChildren, type HeldParent, holdParents } from './foreign.js';
+import { type KeptObject, keepFailed } from './keep.js';
 import { isEmptyPlan, type Plan, plan } from './plan.js';
 
 /** `deferred`: another writer held the state-store lease; the run marked "pending" and its holder syncs after it. */
@@ -22,6 +24,12 @@ export interface SyncReport {
   /** Operations that put Kong back to the snapshot after a failed apply. */
   rolledBack: Change[];
   rollbackFailed: ChangeFailure[];
+  /** Source objects that failed to read or translate and kept the entities they had in Kong. */
+  kept: KeptObject[];
+  /** Owned entities not deleted because entities meshgate does not own hang off them. */
+  held: HeldParent[];
+  /** Creates refused because something not meshgate's holds the id or name (and what depends on them). */
+  conflicts: ChangeFailure[];
   /** What went wrong, for 'rolled-back' and 'failed'. */
   error?: ReconcileError;
   durationMs: number;
@@ -37,6 +45,11 @@ export interface ReconcileOptions {
   /** Automatic sync is frozen: plan and report, do not apply. */
   frozen?: boolean;
   scope?: Scope;
+  /**
+   * Source objects that could not be read or translated in this run: their entities in Kong (found by their
+   * `meshgate:object` tag) are kept, not deleted.
+   */
+  keep?: readonly string[];
   /** Writes (and target reads) in flight at once. */
   parallelism?: number;
   signal?: AbortSignal;
@@ -56,7 +69,9 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
   const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
   const dumpOptions = { instance: options.instance, scope: options.scope, parallelism, signal: options.signal };
   const current = await dump(kong, dumpOptions);
-  const planned = plan(diff(current, options.scope ? scopeState(desired, options.scope) : desired));
+  const { state: wanted, kept } = keepFailed(current, desired, options.keep ?? []);
+  const diffed = plan(diff(current, options.scope ? scopeState(wanted, options.scope) : wanted));
+  const { plan: planned, held } = holdParents(diffed, await readForeignChildren(kong, diffed, options));
   const report = (outcome: SyncOutcome, rest: Partial<SyncReport> = {}): SyncReport => ({
     outcome,
     trigger: options.trigger,
@@ -65,6 +80,9 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
     failed: [],
     rolledBack: [],
     rollbackFailed: [],
+    kept,
+    held,
+    conflicts: [],
     ...rest,
     durationMs: Math.round(performance.now() - started),
   });
@@ -76,13 +94,14 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
   const snapshotId = await saveSnapshot(options.store, current, options);
   const applyOptions = { instance: options.instance, parallelism, signal: options.signal };
   const result = await apply(kong, planned, { ...applyOptions, onProgress: options.onProgress });
-  if (result.failed.length === 0) return report('applied', { snapshotId, completed: result.completed });
+  const conflicts = result.conflicts;
+  if (result.failed.length === 0) return report('applied', { snapshotId, completed: result.completed, conflicts });
 
   const applyError = failureError('apply failed', result, snapshotId);
   // The restore must run even when the run was aborted: leaving Kong half-applied is the worse outcome.
   const restoreOptions = { ...applyOptions, signal: undefined };
   const restored = await restore(kong, current, { ...dumpOptions, ...restoreOptions });
-  const outcome = { snapshotId, completed: result.completed, failed: result.failed };
+  const outcome = { snapshotId, completed: result.completed, failed: result.failed, conflicts };
   if (restored.error) {
     return report('failed', {
       ...outcome,
@@ -95,6 +114,17 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
     });
   }
   return report('rolled-back', { ...outcome, rolledBack: restored.completed, error: applyError });
+}
+
+async function readForeignChildren(kong: KongApi, planned: Plan, options: ReconcileOptions) {
+  try {
+    return await foreignChildren(kong, planned, options.instance, options.signal);
+  } catch (error) {
+    throw new ReconcileError(`could not check for foreign entities before deleting: ${errorMessage(error)}`, {
+      cause: error,
+      context: { phase: 'dump', instance: options.instance },
+    });
+  }
 }
 
 async function saveSnapshot(store: StateStore, current: KongState, options: ReconcileOptions): Promise<string> {
@@ -168,6 +198,9 @@ export function syncRunSummary(report: SyncReport, startedAt: Date): RunSummary 
       completed: report.completed.length,
       failed: report.failed.length,
       rolledBack: report.rolledBack.length,
+      kept: report.kept.length,
+      held: report.held.length,
+      conflicts: report.conflicts.length,
     },
     snapshotId: report.snapshotId,
     errors: report.error ? [report.error.message] : undefined,

@@ -4,7 +4,7 @@ import { type PlanSummary, reconcile } from '../reconcile/index.js';
 import { currentKeyAgeSeconds } from '../rotation/age.js';
 import type { FreezeState, LeaseRecord, RunRecord, SnapshotMeta } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
-import { desiredKong, type MeshSyncDeps } from '../sync/mesh-sync.js';
+import { desiredKong, keptObjects, type MeshSyncDeps } from '../sync/mesh-sync.js';
 
 export interface ConsumerStatus {
   username: string;
@@ -51,6 +51,8 @@ export async function collectStatus(
       store: deps.store,
       trigger: 'status',
       dryRun: true,
+      // As a sync would: objects that fail to read or translate keep their entities, so no phantom deletes.
+      keep: keptObjects(desired.failures),
       parallelism: settings.SYNC_PARALLELISM,
     });
     drift = { summary: report.plan.summary, leftOut: desired.failures.length };

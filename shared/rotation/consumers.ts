@@ -9,6 +9,7 @@ import { mapLimit } from '../concurrency.js';
 import { errorMessage } from '../errors.js';
 import type { KeyState } from '../snapshots/store.js';
 import { CONSUMER_TAG, type ConsumerSpec, IAM_ROLE_TAG } from '../sources/consumers.js';
+import { consumerObject } from '../translate/consumers.js';
 import { RotationError } from './errors.js';
 import { generateKey, type KeyAlgorithm } from './keys.js';
 import { identityOf, type KeyRecords, listConsumerSecrets, liveKeysOf } from './secrets.js';
@@ -44,9 +45,11 @@ export async function readConsumers(
     throw new RotationError(`cannot list consumer secrets: ${errorMessage(cause)}`, { cause });
   });
   const results = await mapLimit(secrets, READ_CONCURRENCY, async (secret) => {
-    const object = secret.Name ?? secret.ARN ?? '(unnamed secret)';
+    let object = secret.Name ?? secret.ARN ?? '(unnamed secret)';
     try {
       const { username, iamRole } = identityOf(secret);
+      // Named as translation names the consumer, so a failed read keeps its consumer and credentials in Kong.
+      object = consumerObject(username);
       const secretArn = secret.ARN ?? object;
       const records = keyRecordsOf(options.keyState, username);
       const keys = await liveKeysOf(sm, secretArn, secret.SecretVersionsToStages ?? {}, { ...options, ...records });

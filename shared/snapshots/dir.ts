@@ -26,10 +26,11 @@ export class DirectoryBackend implements ObjectBackend {
 
   async write(key: string, body: string): Promise<void> {
     const path = join(this.location, key);
-    await mkdir(dirname(path), { recursive: true });
+    // Snapshots and run history describe the gateway's security config: owner-only, as ~/.ssh would be.
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // Unique per write: two writers in one process must not share a temp file.
     const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temporary, body, 'utf8');
+    await writeFile(temporary, body, { encoding: 'utf8', mode: 0o600 });
     await rename(temporary, path);
   }
 

@@ -3,9 +3,10 @@ import { errorMessage, MeshgateError } from '../errors.js';
 import type { ReadFailure } from './model.js';
 
 /**
- * A mesh source could not read something. When `unreachable`, the service itself cannot be used (no answer, 5xx or
- * throttling after the SDK's retries, credentials refused) and the run fails; otherwise the error concerns one object
- * and becomes a ReadFailure for it while the read goes on.
+ * A mesh source could not read something. When `unreachable`, the service gave no answer at all (connection refused,
+ * DNS, timeout, missing credentials) and the run fails; otherwise the error concerns one object (5xx or throttling
+ * after the SDK's retries, access denied to it) and becomes a ReadFailure for it while the read goes on: that
+ * object keeps what it had in Kong, the rest of the mesh syncs.
  */
 export class SourceError extends MeshgateError {
   get unreachable(): boolean {
@@ -18,29 +19,18 @@ interface AwsErrorFields {
   $metadata?: { httpStatusCode?: number; attempts?: number };
 }
 
-/** Codes the SDK retries as throttling; still failing after the retries means the service will not serve this run. */
-const THROTTLING_CODES = new Set([
-  'TooManyRequestsException',
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'RequestLimitExceeded',
-]);
-
 function httpStatus(error: unknown): number | undefined {
   return (error as AwsErrorFields | undefined)?.$metadata?.httpStatusCode;
 }
 
 /**
- * Whether an SDK error means the service cannot be used at all. No HTTP status means no answer (connection refused,
- * DNS, timeout, abort, missing credentials). 401/403 count too: a permission gap would otherwise yield a partial
- * mesh that looks complete.
+ * Whether an SDK error means the service cannot be used at all: no HTTP status means no answer. Anything with an
+ * answer (5xx or throttling after the retries, 401/403) concerns the object read: it is recorded against that
+ * object, which keeps what it had in Kong, instead of failing every other object's sync with it. A listing that
+ * stands for many objects (a mesh, a namespace) keeps all of them.
  */
 function isServiceUnusable(error: unknown): boolean {
-  const status = httpStatus(error);
-  if (status === undefined) return true;
-  const name = error instanceof Error ? error.name : '';
-  return status >= 500 || status === 429 || status === 401 || status === 403 || THROTTLING_CODES.has(name);
+  return httpStatus(error) === undefined;
 }
 
 function describeAwsError(error: unknown): string {
@@ -125,6 +115,11 @@ export class ReadFailures {
     if (problem instanceof SourceError && problem.unreachable) throw problem;
     if (this.signal?.aborted) throw this.signal.reason;
     this.failures.push({ source: this.source, object, reason: errorMessage(problem) });
+  }
+
+  /** An object a successful read confirmed absent (e.g. a configured namespace that does not exist): not kept. */
+  recordAbsent(object: string, reason: string): void {
+    this.failures.push({ source: this.source, object, reason, absent: true });
   }
 
   /** Reads one object; on failure records it and returns undefined. */

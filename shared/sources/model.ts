@@ -115,6 +115,8 @@ export const ReadFailureSchema = z.object({
   source: z.string(),
   object: z.string(),
   reason: z.string(),
+  /** Confirmed absent by a successful read: what it had in Kong is removed, not kept. */
+  absent: z.literal(true).optional(),
 });
 
 export const MeshSnapshotSchema = z.object({

@@ -5,18 +5,32 @@ import type { AuditDetailType, AuditPublisher } from '../events/audit.js';
 import type { SyncTrigger } from '../events/incoming.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
-import { plan, reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
+import {
+  type KeptObject,
+  plan,
+  reconcile,
+  type Scope,
+  type SyncOutcome,
+  type SyncReport,
+  syncRunSummary,
+} from '../reconcile/index.js';
 import { SYNC_LEASE_WAIT_MS, withLease } from '../snapshots/lease.js';
 import type { LeaseRecord, RunSummary, StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
-import { translate } from '../translate/index.js';
+import { objectOfReadFailure, translate } from '../translate/index.js';
 import { upstreamsFedBy } from '../translate/scope.js';
+import { DEFAULT_TARGET_POLICY, type TargetPolicy } from '../translate/target-policy.js';
 
 /** A source object that could not be read or translated; it was left out, the rest was synced. */
 export interface ObjectFailure {
   object: string;
   reason: string;
+  /**
+   * The translation object whose entities in Kong this failure keeps (the object itself, or the mesh object a
+   * read failure stands for); absent for a refusal, whose entities are removed.
+   */
+  keeps?: string;
 }
 
 /** Everything a mesh sync reads and writes through; the handler and the CLI wire the real ones. */
@@ -33,12 +47,31 @@ export interface MeshSyncDeps {
   resolveCloudMapService(serviceId: string): Promise<CloudMapServiceRef | undefined>;
 }
 
-export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'>;
+export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'> &
+  Partial<Pick<Config, 'TARGET_CIDRS' | 'TARGET_HOST_SUFFIXES' | 'KONG_ADMIN_URL'>>;
+
+type TranslateSettings = Pick<
+  MeshSyncSettings,
+  'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'TARGET_CIDRS' | 'TARGET_HOST_SUFFIXES' | 'KONG_ADMIN_URL'
+>;
+
+/** The target policy of the settings; unset lists take the defaults, and the Admin API's host is always refused. */
+function targetPolicyOf(settings: TranslateSettings): TargetPolicy {
+  const adminUrl =
+    settings.KONG_ADMIN_URL && URL.canParse(settings.KONG_ADMIN_URL) ? new URL(settings.KONG_ADMIN_URL) : undefined;
+  return {
+    cidrs: settings.TARGET_CIDRS ?? DEFAULT_TARGET_POLICY.cidrs,
+    hostSuffixes: settings.TARGET_HOST_SUFFIXES ?? DEFAULT_TARGET_POLICY.hostSuffixes,
+    ...(adminUrl ? { adminHost: adminUrl.hostname } : {}),
+  };
+}
 
 export interface MeshSyncResult {
   report: SyncReport;
-  /** Read and translation failures: objects left out of this run. */
+  /** Read and translation failures: objects this run could not sync (kept in Kong when they had entities there). */
   failures: ObjectFailure[];
+  /** Failed objects whose entities in Kong were kept as they were. */
+  kept: KeptObject[];
   /** The consumers read (public keys only), for key-age metrics. */
   consumers: ConsumerSpec[];
   frozen: boolean;
@@ -75,7 +108,7 @@ export interface DesiredKong {
 /** Reads the whole mesh and the consumer keys and translates them into the Kong state they should produce. */
 export async function desiredKong(
   deps: Pick<MeshSyncDeps, 'readMesh' | 'readConsumers'>,
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  settings: TranslateSettings,
   signal?: AbortSignal,
 ): Promise<DesiredKong> {
   const [mesh, consumers] = await Promise.all([deps.readMesh(signal), deps.readConsumers()]);
@@ -89,30 +122,45 @@ export async function desiredKong(
 async function desiredKongFedBy(
   deps: Pick<MeshSyncDeps, 'readMeshFedBy'>,
   cloudMap: CloudMapServiceRef,
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  settings: TranslateSettings,
   signal?: AbortSignal,
 ): Promise<DesiredKong> {
   const mesh = await deps.readMeshFedBy(cloudMap, signal);
   return translated(mesh, { consumers: [], failures: [] }, settings);
 }
 
+function withKeeps(failure: { object: string; reason: string }, keeps: string | undefined): ObjectFailure {
+  return keeps === undefined ? { object: failure.object, reason: failure.reason } : { ...failure, keeps };
+}
+
+/** The objects whose entities a run keeps in Kong. */
+export function keptObjects(failures: readonly ObjectFailure[]): string[] {
+  return [...new Set(failures.flatMap((failure) => (failure.keeps === undefined ? [] : [failure.keeps])))];
+}
+
 function translated(
   mesh: MeshSnapshot,
   consumers: { consumers: ConsumerSpec[]; failures: ObjectFailure[] },
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  settings: TranslateSettings,
 ): DesiredKong {
   const translation = translate({
     mesh,
     consumers: consumers.consumers,
-    options: { instance: settings.MESHGATE_INSTANCE, tracingHeader: settings.TRACING_HEADER },
+    options: {
+      instance: settings.MESHGATE_INSTANCE,
+      tracingHeader: settings.TRACING_HEADER,
+      targetPolicy: targetPolicyOf(settings),
+    },
   });
   const failures: ObjectFailure[] = [
-    ...mesh.failures.map(({ object, reason }) => ({ object, reason })),
-    ...consumers.failures,
-    ...translation.failures.map(({ object, field, reason }) => ({
-      object,
-      reason: field ? `${field}: ${reason}` : reason,
-    })),
+    ...mesh.failures.map((failure) => withKeeps(failure, objectOfReadFailure(failure))),
+    // A consumer whose secret could not be read keeps its consumer and credentials (`consumer:<name>`).
+    ...consumers.failures.map((failure) =>
+      withKeeps(failure, failure.object.startsWith('consumer:') ? failure.object : undefined),
+    ),
+    ...translation.failures.map(({ object, field, reason, refused }) =>
+      withKeeps({ object, reason: field ? `${field}: ${reason}` : reason }, refused ? undefined : object),
+    ),
   ];
   return { state: translation.state, mesh, consumers: consumers.consumers, failures };
 }
@@ -198,9 +246,15 @@ async function syncOnce(
     counts: summary.counts,
     snapshotId: report.snapshotId,
     durationMs: report.durationMs,
+    kept: report.kept.map(({ object }) => object),
+    // Ownership: creates refused because something not meshgate's holds the id or name, and owned entities kept
+    // because foreign ones hang off them.
+    conflicts: report.conflicts.map(({ change, error }) => `${change.kind} ${change.name}: ${errorMessage(error)}`),
+    held: report.held.map(({ kind, name, foreign }) => `${kind} ${name}: ${foreign.join(', ')}`),
+    leftOut: leftOut(failures, report.kept).map(({ object }) => object),
     errors: [...(report.error ? [report.error.message] : []), ...failures.map(describeFailure)],
   });
-  return { report, failures, consumers, frozen: freeze !== undefined, scope };
+  return { report, failures, kept: report.kept, consumers, frozen: freeze !== undefined, scope };
 }
 
 /** A run that found the lease held past its wait: it marked "pending" and ends; the holder syncs before letting go. */
@@ -222,9 +276,12 @@ async function deferredResult(deps: MeshSyncDeps, trigger: SyncTrigger, heldBy: 
     failed: [],
     rolledBack: [],
     rollbackFailed: [],
+    kept: [],
+    held: [],
+    conflicts: [],
     durationMs: 0,
   };
-  return { report, failures: [], consumers: [], frozen: false, deferredBy: heldBy };
+  return { report, failures: [], kept: [], consumers: [], frozen: false, deferredBy: heldBy };
 }
 
 async function reconcileMesh(
@@ -248,6 +305,7 @@ async function reconcileMesh(
     dryRun: trigger.dryRun,
     frozen: freeze !== undefined,
     scope,
+    keep: keptObjects(failures),
     parallelism: settings.SYNC_PARALLELISM,
     signal: options.signal,
     onProgress: options.onProgress && ((done, total) => options.onProgress?.(done, total)),
@@ -279,6 +337,12 @@ async function reportFailedRun(
   ]);
 }
 
+/** Failures that had nothing in Kong to keep: left out of Kong altogether. */
+export function leftOut(failures: readonly ObjectFailure[], kept: readonly KeptObject[]): ObjectFailure[] {
+  const keptNames = new Set(kept.map(({ object }) => object));
+  return failures.filter((failure) => failure.keeps === undefined || !keptNames.has(failure.keeps));
+}
+
 function describeFailure(failure: ObjectFailure): string {
   return `${failure.object}: ${failure.reason}`;
 }
@@ -288,7 +352,9 @@ export function describeResult(result: MeshSyncResult): string {
   const { report } = result;
   const { creating, updating, deleting } = report.plan.summary;
   const counts = `${creating} to create, ${updating} to update, ${deleting} to delete`;
-  const failures = result.failures.length ? `; ${result.failures.length} object(s) left out` : '';
+  const dropped = leftOut(result.failures, result.kept).length;
+  const kept = result.kept.length ? `; ${result.kept.length} failed object(s) kept as they were` : '';
+  const failures = `${kept}${dropped ? `; ${dropped} object(s) left out` : ''}`;
   const error = report.error ? `: ${errorMessage(report.error)}` : '';
   return `sync ${report.outcome} (${report.trigger}${result.frozen ? ', frozen' : ''}): ${counts}${failures}${error}`;
 }

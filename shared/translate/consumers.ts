@@ -2,10 +2,17 @@ import { createHash } from 'node:crypto';
 import { type Consumer, type JwtCredential, normalizeEntity } from '../kong/entities.js';
 import { entityId, ownershipTags } from '../kong/ownership.js';
 import type { ConsumerKey, ConsumerSpec } from '../sources/consumers.js';
+import { objectTag } from './provenance.js';
 
-/** Tags of every consumer-side entity: ownership plus where it came from, sorted so the set compares stably. */
-function consumerTags(instance: string): string[] {
-  return [...ownershipTags(instance), 'meshgate:source=secretsmanager'].sort();
+/** The source object of a consumer and its credentials, as translation and read failures name it. */
+export const consumerObject = (username: string) => `consumer:${username}`;
+
+/**
+ * Tags of every consumer-side entity: ownership, the source and the source object (rotation writes credentials
+ * too, and they must compare equal to the ones a sync wants), sorted so the set compares stably.
+ */
+function consumerTags(instance: string, username: string): string[] {
+  return [...ownershipTags(instance), 'meshgate:source=secretsmanager', objectTag(consumerObject(username))].sort();
 }
 
 /** The Kong consumer for a Secrets Manager consumer spec; its natural key is the username. */
@@ -14,7 +21,7 @@ export function consumerFor(instance: string, spec: ConsumerSpec): Consumer {
     id: entityId(instance, 'consumer', spec.username),
     username: spec.username,
     custom_id: spec.iamRole ?? null,
-    tags: consumerTags(instance),
+    tags: consumerTags(instance, spec.username),
   });
 }
 
@@ -38,6 +45,6 @@ export function jwtCredentialFor(instance: string, username: string, key: Consum
     secret: placeholderSecret(key.kid),
     rsa_public_key: key.publicKeyPem,
     algorithm: key.alg,
-    tags: consumerTags(instance),
+    tags: consumerTags(instance, username),
   });
 }

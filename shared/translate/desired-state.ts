@@ -7,6 +7,7 @@ import {
   type KongState,
 } from '../kong/entities.js';
 import { ownershipTags } from '../kong/ownership.js';
+import { withObjectTag } from './provenance.js';
 
 /** A source object that could not be translated, and why; the object is left out of the desired state. */
 export interface TranslationFailure {
@@ -14,6 +15,11 @@ export interface TranslationFailure {
   object: string;
   field?: string;
   reason: string;
+  /**
+   * Refused by policy (an address meshgate must never route to): what the object had in Kong is removed, not kept
+   * as for other failures.
+   */
+  refused?: true;
 }
 
 export interface TranslationResult {
@@ -29,6 +35,7 @@ export class Rejection extends Error {
   constructor(
     readonly field: string | undefined,
     reason: string,
+    readonly refused = false,
   ) {
     super(reason);
     this.name = 'Rejection';
@@ -37,6 +44,11 @@ export class Rejection extends Error {
 
 export function reject(field: string | undefined, reason: string): never {
   throw new Rejection(field, reason);
+}
+
+/** Rejects a value that must never reach Kong (see TranslationFailure.refused). */
+export function refuse(field: string | undefined, reason: string): never {
+  throw new Rejection(field, reason, true);
 }
 
 export type EntitySource = 'appmesh' | 'cloudmap' | 'secretsmanager';
@@ -75,7 +87,7 @@ export class DesiredState {
       pending = translateObject();
     } catch (error) {
       if (!(error instanceof Rejection)) throw error;
-      this.fail(object, error.field, error.message);
+      this.fail(object, error.field, error.message, error.refused);
       return false;
     }
     for (const { kind, key } of pending) {
@@ -85,12 +97,16 @@ export class DesiredState {
         return false;
       }
     }
-    for (const { kind, key, entity } of pending) this.entitiesOf(kind).set(key, { entity, object });
+    for (const { kind, key, entity } of pending) {
+      // Every entity names its source object, so a later run that cannot read or translate it keeps it in Kong.
+      const tagged = { ...entity, tags: withObjectTag(entity.tags, object) };
+      this.entitiesOf(kind).set(key, { entity: tagged, object });
+    }
     return true;
   }
 
-  fail(object: string, field: string | undefined, reason: string): void {
-    this.failures.push(field === undefined ? { object, reason } : { object, field, reason });
+  fail(object: string, field: string | undefined, reason: string, refused = false): void {
+    this.failures.push({ object, ...(field === undefined ? {} : { field }), reason, ...(refused ? { refused } : {}) });
   }
 
   /** The state with every kind sorted by natural key, and the failures sorted; same input, same bytes. */

@@ -1,14 +1,24 @@
 import { type EntityInput, normalizeEntity, type Service, type Upstream } from '../kong/entities.js';
 import { entityId } from '../kong/ownership.js';
 import type { Endpoint } from '../sources/model.js';
-import { type DesiredState, type EntitySource, entityTags, type PendingEntity, sortedBy } from './desired-state.js';
+import {
+  type DesiredState,
+  type EntitySource,
+  entityTags,
+  type PendingEntity,
+  refuse,
+  sortedBy,
+} from './desired-state.js';
 import { targetAddress } from './kong-values.js';
 import { weightOf } from './meshgate-tags.js';
+import { DEFAULT_TARGET_POLICY, type TargetPolicy, targetHostProblem } from './target-policy.js';
 
 export interface TranslateOptions {
   instance: string;
   /** Correlation header set on every exposed service; `off` disables the correlation-id plugin. */
   tracingHeader: string;
+  /** Which instance addresses may become targets; the default allows private networks only. */
+  targetPolicy?: TargetPolicy;
 }
 
 export const TRACING_OFF = 'off';
@@ -121,6 +131,12 @@ export function addTargets(
     state.add(`${owner}/instances/${endpoint.instanceId}`, () => {
       const field = `endpoints[${endpoint.instanceId}]`;
       const target = targetAddress(endpoint.host, endpoint.port, field);
+      // Checked on the address as Kong will hold it, so no spelling (`010.0.0.1`, `::ffff:127.0.0.1`) slips by.
+      const problem = targetHostProblem(
+        target.slice(0, target.lastIndexOf(':')),
+        options.targetPolicy ?? DEFAULT_TARGET_POLICY,
+      );
+      if (problem !== undefined) refuse(`${field}.host`, `${problem}; the target is refused`);
       const key = `${upstream.name}/${target}`;
       const entity = normalizeEntity('target', {
         id: entityId(options.instance, 'target', key),

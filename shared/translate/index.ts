@@ -2,13 +2,14 @@ import type { ConsumerSpec } from '../sources/consumers.js';
 import type { MeshSnapshot } from '../sources/model.js';
 import { translateAppMesh } from './appmesh.js';
 import { translateCloudMap } from './cloudmap.js';
-import { consumerFor, jwtCredentialFor } from './consumers.js';
+import { consumerFor, consumerObject, jwtCredentialFor } from './consumers.js';
 import { DesiredState, reject, sortedBy, type TranslationResult } from './desired-state.js';
 import type { TranslateOptions } from './exposure.js';
 
-export { consumerFor, jwtCredentialFor } from './consumers.js';
+export { consumerFor, consumerObject, jwtCredentialFor } from './consumers.js';
 export type { TranslationFailure, TranslationResult } from './desired-state.js';
 export { JWT_PLUGIN_CONFIG, TRACING_OFF, type TranslateOptions } from './exposure.js';
+export { isWithin, objectOfReadFailure, objectOfTags, objectTag } from './provenance.js';
 
 export interface TranslateInput {
   mesh: MeshSnapshot;
@@ -33,7 +34,7 @@ export function translate(input: TranslateInput): TranslationResult {
 function translateConsumers(state: DesiredState, specs: readonly ConsumerSpec[], instance: string): void {
   const usernamesByRole = new Map<string, string>();
   for (const spec of sortedBy(specs, (s) => s.username)) {
-    const object = `consumer:${spec.username}`;
+    const object = consumerObject(spec.username);
     const added = state.add(object, () => {
       if (spec.username === '') reject('username', 'username is empty');
       // Kong keeps custom_id unique too.

@@ -1,4 +1,5 @@
 import { reject } from './desired-state.js';
+import { routerRegexProblem } from './router-regex.js';
 
 /**
  * Kong's rules for the values translation writes (reference §5). A value Kong would refuse is rejected here, for
@@ -67,16 +68,10 @@ export function checkPrefixPath(value: string, field: string): string {
   return value;
 }
 
-/**
- * Kong compiles regexes with PCRE; JavaScript's parser stands in for it here and catches what is malformed in
- * both.
- */
+/** A path or header regex Kong's router compiles (Rust `regex` semantics; see routerRegexProblem). */
 export function checkRegex(regex: string, field: string): void {
-  try {
-    new RegExp(regex);
-  } catch {
-    reject(field, `regex '${regex}' does not compile`);
-  }
+  const problem = routerRegexProblem(regex);
+  if (problem !== undefined) reject(field, `regex '${regex}' is refused by Kong's router: ${problem}`);
 }
 
 /** A path from a tag: `~…` is a regex path, anything else a prefix path. */

@@ -184,7 +184,9 @@ describe('a fault at every write position', () => {
             ? { drop: true }
             : { delayMs: FAULT_TIMEOUT_MS * 2, drop: true },
       );
-      const report = await reconcile(impatientKong, after, options());
+      // One write at a time: creates are POSTs to the collection, so the fault pinned on `POST /services` must hit
+      // every attempt of one create, not one attempt each of creates running in parallel.
+      const report = await reconcile(impatientKong, after, options({ parallelism: 1 }));
       expect(report.outcome, `position ${position} (${fault})`).toBe('rolled-back');
       expect(report.failed.length).toBeGreaterThan(0);
       expect(report.error).toBeInstanceOf(ReconcileError);

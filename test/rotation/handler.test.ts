@@ -110,4 +110,19 @@ describe('rotateKeys handler', () => {
     expect(findLeaks(JSON.stringify(world.audit))).toEqual([]);
     expect(JSON.stringify(world.audit)).not.toContain(TEST_ROTATION_TOKEN);
   });
+
+  it('never logs the rotation event, even with POWERTOOLS_LOGGER_LOG_EVENT=true', async () => {
+    const previous = process.env.POWERTOOLS_LOGGER_LOG_EVENT;
+    process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
+    const logger = new Logger({ serviceName: 'rotate-keys-test' });
+    if (previous === undefined) delete process.env.POWERTOOLS_LOGGER_LOG_EVENT;
+    else process.env.POWERTOOLS_LOGGER_LOG_EVENT = previous;
+    registerHandler(logger);
+    await addSyncedConsumer(world, 'carol');
+    await rotate(world, 'carol');
+
+    const text = output.join('');
+    expect(text).toContain('rotation step done');
+    expect(text).not.toContain(TEST_ROTATION_TOKEN);
+  });
 });

@@ -13,7 +13,7 @@ import { DiscoverInstancesCommand, NamespaceNotFound, ServiceDiscoveryClient } f
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AppMeshSource } from '../../shared/sources/appmesh/index.js';
-import { readMesh, SourceError } from '../../shared/sources/index.js';
+import { readMesh } from '../../shared/sources/index.js';
 
 const appMesh = new AppMeshClient({ region: 'us-east-1' });
 const cloudMap = new ServiceDiscoveryClient({ region: 'us-east-1' });
@@ -175,19 +175,22 @@ describe('App Mesh source (SDK mock)', () => {
     ]);
   });
 
-  it('fails the whole read when App Mesh refuses the credentials', async () => {
+  it('records a gateway App Mesh refuses to describe (403) as a failure of that gateway, and goes on', async () => {
     serveMesh({ gateways: [{ name: 'gw' }] });
     appMeshMock
       .on(DescribeVirtualGatewayCommand)
       .rejects(new ForbiddenException({ message: 'not authorized', $metadata: { httpStatusCode: 403 } }));
 
-    const error = await readMesh([source()]).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(SourceError);
-    expect(error).toMatchObject({
-      unreachable: true,
-      message:
-        'App Mesh DescribeVirtualGateway mesh/m/virtualGateway/gw failed: ForbiddenException (HTTP 403): not authorized (the service cannot be used; the read stops)',
-    });
+    const snapshot = await readMesh([source()]);
+    expect(snapshot.gateways).toEqual([]);
+    expect(snapshot.failures).toEqual([
+      {
+        source: 'appmesh',
+        object: 'mesh/m/virtualGateway/gw',
+        reason:
+          'App Mesh DescribeVirtualGateway mesh/m/virtualGateway/gw failed: ForbiddenException (HTTP 403): not authorized',
+      },
+    ]);
   });
 
   it('stops when the read is aborted', async () => {

@@ -10,7 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CloudMapSource } from '../../shared/sources/cloudmap/index.js';
-import { readMesh, SourceError } from '../../shared/sources/index.js';
+import { readMesh } from '../../shared/sources/index.js';
 
 const client = new ServiceDiscoveryClient({ region: 'us-east-1' });
 const cloudMap = mockClient(client);
@@ -77,7 +77,7 @@ describe('Cloud Map source (SDK mock)', () => {
     ]);
   });
 
-  it('fails the read when Cloud Map answers 500 after the retries', async () => {
+  it('records a namespace whose services answer 500 after the retries as a failure of that namespace', async () => {
     cloudMap.on(ListServicesCommand).rejects(
       new ServiceDiscoveryServiceException({
         name: 'InternalFailure',
@@ -86,13 +86,16 @@ describe('Cloud Map source (SDK mock)', () => {
         $metadata: { httpStatusCode: 500 },
       }),
     );
-    const error = await readMesh([new CloudMapSource({ namespaces: [], client })]).catch((caught: unknown) => caught);
+    const snapshot = await readMesh([new CloudMapSource({ namespaces: [], client })]);
 
-    expect(error).toBeInstanceOf(SourceError);
-    expect(error).toMatchObject({
-      unreachable: true,
-      message:
-        'Cloud Map ListServices namespace/apps.local failed: InternalFailure (HTTP 500): We encountered an internal error (the service cannot be used; the read stops)',
-    });
+    expect(snapshot.cloudMapServices).toEqual([]);
+    expect(snapshot.failures).toEqual([
+      {
+        source: 'cloudmap',
+        object: 'namespace/apps.local',
+        reason:
+          'Cloud Map ListServices namespace/apps.local failed: InternalFailure (HTTP 500): We encountered an internal error',
+      },
+    ]);
   });
 });

@@ -190,19 +190,21 @@ describe('mesh sources against the AWS double', () => {
     expect(calls('DescribeVirtualGateway')).toHaveLength(1);
   });
 
-  it('fails the run with a clear error when App Mesh keeps answering 503', async () => {
+  it('records each mesh App Mesh keeps answering 503 for as a failure of that mesh; Cloud Map still syncs', async () => {
     double.faults.inject({
       match: (request) => request.operation === 'ListVirtualGateways',
       times: Number.POSITIVE_INFINITY,
       status: 503,
       body: { code: 'ServiceUnavailableException', message: 'down for maintenance' },
     });
-    const error = await readMesh(bothSources()).catch((caught: unknown) => caught);
+    const snapshot = await readMesh(bothSources());
 
-    expect(error).toBeInstanceOf(SourceError);
-    expect((error as SourceError).unreachable).toBe(true);
-    expect((error as SourceError).message).toMatch(
-      /^App Mesh ListVirtualGateways mesh\/(apps|edge) failed: ServiceUnavailableException \(HTTP 503\): down for maintenance/,
+    expect(snapshot.gateways).toEqual([]);
+    expect(snapshot.cloudMapServices.length).toBeGreaterThan(0);
+    const meshFailures = snapshot.failures.filter((failure) => failure.source === 'appmesh');
+    expect(meshFailures.map((failure) => failure.object).sort()).toEqual(['mesh/apps', 'mesh/edge']);
+    expect(meshFailures[0]?.reason).toMatch(
+      /^App Mesh ListVirtualGateways mesh\/(apps|edge) failed: ServiceUnavailableException \(HTTP 503\): down for maintenance$/,
     );
     // The SDK retried before giving up (3 attempts per call by default).
     expect(calls('ListVirtualGateways').length).toBeGreaterThanOrEqual(3);

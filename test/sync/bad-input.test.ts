@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../shared/app/context.js';
-import { ConfigError, loadConfig } from '../../shared/config/index.js';
+import { ConfigError, echoed, loadConfig } from '../../shared/config/index.js';
+import { checkAdminUrl } from '../../shared/kong/index.js';
 import { startFake } from '../kong-client/fake-server.js';
 import { malformedEvents } from './malformed-events.js';
 import { buildMesh, capturingWarnings, type SyncWorld, scheduledEvent, startWorld } from './world.js';
@@ -167,10 +168,48 @@ describe('invalid configuration', () => {
     ['SYNC_PARALLELISM', 'many'],
     ['SYNC_PARALLELISM', '2.5'],
     ['AWS_REGION', ''],
+    ['KONG_TIMEOUT', '0s'],
+    ['KONG_TIMEOUT', '0ms'],
+    ['KONG_TIMEOUT', '1d'],
+    ['KEY_GRACE_PERIOD', '0s'],
+    ['KEY_GRACE_PERIOD', '30s'],
+    ['KONG_ADMIN_TOKEN_HEADER', 'Kong Admin Token'],
+    ['KONG_ADMIN_TOKEN_HEADER', 'Kong-Admin-Token:'],
+    ['TRACING_HEADER', 'x request id'],
+    ['KONG_MAX_RESPONSE_BYTES', '0'],
+    ['TARGET_CIDRS', '10.0.0.0/33'],
+    ['TARGET_CIDRS', 'everything'],
+    ['TARGET_HOST_SUFFIXES', '.internal/evil'],
   ])('%s=%j: loadConfig throws naming the variable and the value', (variable, value) => {
     const load = () => loadConfig({ ...valid(), [variable]: value });
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(`${variable}='${value}': `);
+  });
+
+  it('a header name with CR/LF is refused, and echoed with the control characters escaped', () => {
+    for (const variable of ['KONG_ADMIN_TOKEN_HEADER', 'TRACING_HEADER']) {
+      const load = () => loadConfig({ ...valid(), [variable]: 'X-Token\r\nX-Injected: 1' });
+      expect(load).toThrow(`${variable}='X-Token\\x0d\\x0aX-Injected: 1': expected an HTTP header name`);
+    }
+  });
+
+  it('credentials are never echoed: URL userinfo and token values are redacted', () => {
+    const attempt = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...valid(), ...env });
+      } catch (error) {
+        return String((error as Error).message);
+      }
+      throw new Error('expected a ConfigError');
+    };
+    const plainHttp = attempt({ KONG_ADMIN_URL: 'http://admin:hunter2@kong.example.com:8001' });
+    expect(plainHttp).toContain("KONG_ADMIN_URL='http://[redacted]@kong.example.com:8001'");
+    expect(plainHttp).not.toContain('hunter2');
+    const badUrl = attempt({ KONG_ADMIN_URL: 'ftp://admin:hunter2@kong.internal' });
+    expect(badUrl).not.toContain('hunter2');
+    expect(() => checkAdminUrl('gopher://admin:hunter2@kong.internal')).toThrow(/gopher:\/\/\[redacted\]@kong/);
+    expect(echoed('KONG_ADMIN_TOKEN', 'hunter2')).toBe('[redacted]');
+    expect(echoed('KONG_ADMIN_TOKEN_SECRET_ARN', 'arn:aws:secretsmanager:x')).toBe('arn:aws:secretsmanager:x');
   });
 
   it('KONG_ADMIN_URL unset, and neither SNAPSHOT_BUCKET nor MESHGATE_STATE_DIR set: named as unset', () => {

@@ -26,9 +26,13 @@ describe('recordSyncMetrics', () => {
         failed: [],
         rolledBack: [],
         rollbackFailed: [],
+        kept: [],
+        held: [],
+        conflicts: [],
         durationMs: 120,
       },
       failures: [{ object: 'appmesh:shop/gw/bad', reason: 'bad path' }],
+      kept: [],
       consumers: [
         { username: 'alice', secretArn: 'a', keys: [key('2026-11-27T00:00:00Z', ['AWSCURRENT'])] },
         // The previous key is older, but only current keys count.
@@ -46,6 +50,7 @@ describe('recordSyncMetrics', () => {
       SyncDuration: 120,
       OperationsApplied: 0,
       ObjectsLeftOut: 1,
+      ObjectsKept: 0,
       SyncFailed: 1,
       OldestKeyAge: 36 * 3600,
     });

@@ -116,7 +116,9 @@ class CloudMapRead {
     if (this.options.namespaces.length === 0) return all;
     return this.options.namespaces.flatMap((name) => {
       const found = all.find((namespace) => namespace.Name === name);
-      if (!found) this.failures.record(`namespace/${name}`, `namespace '${name}' (CLOUDMAP_NAMESPACES) does not exist`);
+      if (!found) {
+        this.failures.recordAbsent(`namespace/${name}`, `namespace '${name}' (CLOUDMAP_NAMESPACES) does not exist`);
+      }
       return found ? [found] : [];
     });
   }

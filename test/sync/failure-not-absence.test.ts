@@ -1,0 +1,152 @@
+import {
+  CreateGatewayRouteCommand,
+  DescribeVirtualServiceCommand,
+  TagResourceCommand,
+  UpdateGatewayRouteCommand,
+} from '@aws-sdk/client-app-mesh';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  buildMesh,
+  deleteRoute,
+  MESH,
+  names,
+  ownedView as ownedViewOf,
+  type SyncWorld,
+  scheduledEvent,
+  startWorld,
+} from './world.js';
+
+/**
+ * Failure is not absence: a source object that cannot be read or translated keeps the Kong entities it had; only an
+ * object confirmed gone (absent from a successful listing) is removed. Everything else in the same run applies.
+ */
+
+let world: SyncWorld;
+
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(async () => {
+  await world?.close();
+});
+beforeEach(async () => {
+  await world.reset();
+  await buildMesh(world.clients);
+  expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied', leftOut: 0 });
+});
+afterEach(async () => {
+  world.aws.faults.clear();
+  await world.expectUnownedUntouched();
+});
+
+const ownedView = () => ownedViewOf(world.kong);
+const lastAudit = () => world.audit().at(-1)?.detail ?? {};
+
+describe('an object that fails to read or translate keeps what it had in Kong', () => {
+  it('a consumer whose secret answers 500 on every GetSecretValue keeps its consumer and credentials', async () => {
+    const before = await ownedView();
+    world.aws.faults.inject({
+      match: (request) => request.operation === 'GetSecretValue',
+      status: 500,
+      times: Number.POSITIVE_INFINITY,
+    });
+    // A confirmed removal in the same run still lands.
+    await deleteRoute(world.clients, 'catalog');
+
+    const result = await world.invoke(scheduledEvent());
+
+    expect(result).toMatchObject({ outcome: 'applied', kept: 1, leftOut: 0 });
+    const after = await ownedView();
+    expect(after.consumers).toEqual(before.consumers);
+    expect(after.jwts).toEqual(before.jwts);
+    expect(names(after.routes)).not.toContain('shop.edge.catalog');
+    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout'], leftOut: [] });
+  });
+
+  it('a typo in a tag (meshgate:auth=JWT) keeps the route, its service and plugins', async () => {
+    const before = await ownedView();
+    const { virtualService } = await world.clients.appMesh.send(
+      new DescribeVirtualServiceCommand({
+        meshName: MESH,
+        virtualServiceName: 'orders.shop.local',
+      }),
+    );
+    await world.clients.appMesh.send(
+      new TagResourceCommand({
+        resourceArn: virtualService?.metadata?.arn,
+        tags: [{ key: 'meshgate:auth', value: 'JWT' }],
+      }),
+    );
+
+    const result = await world.invoke(scheduledEvent());
+
+    expect(result).toMatchObject({ outcome: 'no-changes', kept: 1, leftOut: 0 });
+    expect(await ownedView()).toEqual(before);
+    expect(lastAudit()).toMatchObject({ kept: ['appmesh:shop/edge/orders'] });
+    expect(String((lastAudit().errors as string[])[0])).toContain("meshgate:auth='JWT'");
+  });
+
+  it('instances that answer 503 after the retries keep their targets; a route deleted meanwhile is removed', async () => {
+    const before = await ownedView();
+    world.aws.faults.inject({
+      match: (request) => request.operation === 'DiscoverInstances',
+      status: 503,
+      body: { code: 'ServiceUnavailable', message: 'try later' },
+      times: Number.POSITIVE_INFINITY,
+    });
+    await deleteRoute(world.clients, 'payments');
+
+    const result = await world.invoke(scheduledEvent());
+
+    expect(result).toMatchObject({ outcome: 'applied' });
+    const after = await ownedView();
+    expect(after.targets).toEqual(before.targets);
+    expect(names(after.routes)).not.toContain('shop.rpc.payments');
+    expect(lastAudit().kept).toEqual(expect.arrayContaining(['appmesh:shop/edge', 'cloudmap:shop.local/search']));
+  });
+
+  it("a route regex Kong's router refuses (look-ahead) is left out or kept; the rest of the sync applies", async () => {
+    const before = await ownedView();
+    const regexRoute = (regex: string) => ({
+      httpRoute: {
+        match: { path: { regex } },
+        action: { target: { virtualService: { virtualServiceName: 'orders.shop.local' } } },
+      },
+    });
+    await world.clients.appMesh.send(
+      new CreateGatewayRouteCommand({
+        meshName: MESH,
+        virtualGatewayName: 'edge',
+        gatewayRouteName: 'lookahead',
+        spec: regexRoute('/new(?=/v2)'),
+      }),
+    );
+    await world.clients.appMesh.send(
+      new UpdateGatewayRouteCommand({
+        meshName: MESH,
+        virtualGatewayName: 'edge',
+        gatewayRouteName: 'orders',
+        spec: regexRoute('/orders/(\\d+)/\\1'),
+      }),
+    );
+    await deleteRoute(world.clients, 'catalog');
+
+    const result = await world.invoke(scheduledEvent());
+
+    expect(result).toMatchObject({ outcome: 'applied', kept: 1, leftOut: 1 });
+    const after = await ownedView();
+    expect(names(after.routes)).toEqual(['search.shop.local', 'shop.edge.orders', 'shop.rpc.payments']);
+    const route = (view: typeof before) => view.routes.find((r) => r.name === 'shop.edge.orders');
+    expect(route(after)).toEqual(route(before));
+    expect(lastAudit()).toMatchObject({ kept: ['appmesh:shop/edge/orders'], leftOut: ['appmesh:shop/edge/lookahead'] });
+  });
+
+  it('a route confirmed gone is removed', async () => {
+    await deleteRoute(world.clients, 'orders');
+
+    const result = await world.invoke(scheduledEvent());
+
+    expect(result).toMatchObject({ outcome: 'applied', kept: 0, leftOut: 0 });
+    expect(names((await ownedView()).routes)).not.toContain('shop.edge.orders');
+  });
+});
