@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultInjector, type FaultRule, type LoggedRequest, RequestLog } from '../faults.js';
+import { type Caller, IamEnforcer } from './iam/enforce.js';
+import { loadRoles, type RoleSet } from './iam/roles.js';
 import {
   type AwsContext,
   type AwsRequest,
@@ -35,6 +37,10 @@ export interface AwsDouble {
   readonly region: string;
   readonly faults: FaultInjector;
   readonly requests: RequestLog;
+  /** IAM enforcement: the roles of serverless.yml, evaluated on every call signed with a role's credentials. */
+  readonly iam: IamEnforcer;
+  /** Short function name (`meshSync`) → the ARN of its role, as serverless.yml assigns them. */
+  readonly functionRoles: Record<string, string>;
   /** Every successful write call as a CloudTrail-style EventBridge event, in order. */
   readonly cloudTrail: EventBridgeEvent[];
   /** Calls `listener` for each CloudTrail-style event as it is published; returns an unsubscribe function. */
@@ -65,10 +71,18 @@ const TARGET_PREFIXES: Record<string, string> = {
 
 /** Starts the AWS double on 127.0.0.1 (port 0 = a free port). */
 export async function startAwsDouble(
-  options: { port?: number; account?: string; region?: string } = {},
+  options: {
+    port?: number;
+    account?: string;
+    region?: string;
+    /** The roles to enforce (default: serverless.yml's, for the stage `local`). */
+    roles?: RoleSet;
+  } = {},
 ): Promise<AwsDouble> {
   const account = options.account ?? '123456789012';
   const region = options.region ?? 'us-east-1';
+  const roleSet = options.roles ?? loadRoles({ stage: 'local', account, region });
+  const iam = new IamEnforcer(roleSet.roles);
   const services = new Map<string, AwsServiceModule>(createServices().map((service) => [service.signingName, service]));
   const functions = new Map<string, LambdaHandler>();
   const faults = new FaultInjector();
@@ -87,7 +101,17 @@ export async function startAwsDouble(
     },
     invokeFunction: (nameOrArn, payload) => invokeFunction(nameOrArn, payload),
     service: <T extends AwsServiceModule>(signingName: string) => serviceNamed<T>(signingName),
+    // Calls the double makes itself (no request in flight) are the service's own.
+    authorize: async () => {},
   };
+
+  /** The context of one request: checks made on the caller's behalf use the caller's role. */
+  function contextFor(caller: Caller, protocol: AwsServiceModule['protocol']): AwsContext {
+    return {
+      ...context,
+      authorize: (action, resource) => iam.check(caller, { action, resources: [resource] }, protocol),
+    };
+  }
 
   function serviceNamed<T extends AwsServiceModule>(signingName: string): T {
     const service = services.get(signingName);
@@ -148,7 +172,10 @@ export async function startAwsDouble(
           `No service serves ${request.method} ${request.path}`,
           404,
         );
-      response = await service.handle(request, context);
+      const caller = iam.callerOf(req.headers);
+      const call = service.iamCall(request, context);
+      if (call) await iam.check(caller, call, service.protocol);
+      response = await service.handle(request, contextFor(caller, service.protocol));
     } catch (error) {
       response = renderError(service?.protocol ?? 'rest-json', toServiceError(error));
     }
@@ -168,6 +195,8 @@ export async function startAwsDouble(
     region,
     faults,
     requests,
+    iam,
+    functionRoles: roleSet.functionRoles,
     cloudTrail,
     onCloudTrail(listener) {
       emitter.on('event', listener);
@@ -181,6 +210,8 @@ export async function startAwsDouble(
     env: () => awsEnv(url, region, account),
     reset() {
       for (const service of services.values()) service.reset();
+      iam.setRoles(roleSet.roles);
+      iam.enabled = true;
       faults.clear();
       requests.clear();
       cloudTrail.length = 0;

@@ -32,7 +32,23 @@ export const APP_MESH_WRITE_CALLS = [
   'UntagResource',
 ] as const;
 
-export const CLOUD_MAP_INSTANCE_CALLS = ['RegisterInstance', 'DeregisterInstance'] as const;
+export const CLOUD_MAP_INSTANCE_CALLS = [
+  'RegisterInstance',
+  'DeregisterInstance',
+  'UpdateInstanceCustomHealthStatus',
+] as const;
+
+/**
+ * Cloud Map calls that change what a service exposes (its definition, its tags) or whether it exists: each triggers
+ * a full run, so a newly exposed service is routable without waiting for drift repair and a deleted one goes.
+ */
+export const CLOUD_MAP_SERVICE_CALLS = [
+  'CreateService',
+  'UpdateService',
+  'DeleteService',
+  'TagResource',
+  'UntagResource',
+] as const;
 
 const cloudTrailDetail = z.object({
   eventID: z.string().optional(),
@@ -61,6 +77,15 @@ export const CloudMapChangeEventSchema = EventBridgeSchema.extend({
   }),
 });
 
+export const CloudMapServiceEventSchema = EventBridgeSchema.extend({
+  source: z.literal('aws.servicediscovery'),
+  'detail-type': z.literal('AWS API Call via CloudTrail'),
+  detail: cloudTrailDetail.extend({
+    eventSource: z.literal('servicediscovery.amazonaws.com'),
+    eventName: z.enum(CLOUD_MAP_SERVICE_CALLS),
+  }),
+});
+
 export const ScheduledEventSchema = EventBridgeSchema.extend({
   source: z.literal('aws.events'),
   'detail-type': z.literal('Scheduled Event'),
@@ -76,6 +101,7 @@ export const ManualSyncEventSchema = z.object({
 export const MeshSyncEventSchema = z.union([
   AppMeshChangeEventSchema,
   CloudMapChangeEventSchema,
+  CloudMapServiceEventSchema,
   ScheduledEventSchema,
   ManualSyncEventSchema,
 ]);
@@ -96,6 +122,9 @@ export function triggerFor(event: MeshSyncEvent): SyncTrigger {
     case 'aws.appmesh':
       return { kind: 'full', reason: `appmesh:${event.detail.eventName}`, dryRun: false };
     case 'aws.servicediscovery':
+      if (!('requestParameters' in event.detail)) {
+        return { kind: 'full', reason: `cloudmap:${event.detail.eventName}`, dryRun: false };
+      }
       return {
         kind: 'scoped',
         reason: `cloudmap:${event.detail.eventName}`,
@@ -131,7 +160,7 @@ export function describeRejection(raw: unknown, error: z.ZodError): string {
     return `unknown event source ${quote(record.source)}`;
   }
   if (detail && typeof detail.eventName === 'string') {
-    const known: readonly string[] = [...APP_MESH_WRITE_CALLS, ...CLOUD_MAP_INSTANCE_CALLS];
+    const known: readonly string[] = [...APP_MESH_WRITE_CALLS, ...CLOUD_MAP_INSTANCE_CALLS, ...CLOUD_MAP_SERVICE_CALLS];
     if (!known.includes(detail.eventName))
       return `unsupported event ${quote(`${String(record.source)}:${detail.eventName}`)}`;
   }

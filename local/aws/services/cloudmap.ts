@@ -393,7 +393,34 @@ export function createCloudMapService(): AwsServiceModule {
       },
     ]),
   );
-  return jsonService('servicediscovery', served, reset);
+  /** The namespace and service ARNs an input names (by id, by ARN, or through an operation's targets). */
+  function iamResources(
+    _operation: string,
+    input: Record<string, unknown>,
+    where: Pick<AwsContext, 'account' | 'region'>,
+  ) {
+    const arn = (id: string) =>
+      `arn:aws:servicediscovery:${where.region}:${where.account}:${id.startsWith('ns-') ? 'namespace' : 'service'}/${id}`;
+    const ids = [input.Id, input.ServiceId, input.NamespaceId].filter((id): id is string => typeof id === 'string');
+    const targets = typeof input.OperationId === 'string' ? operations.get(input.OperationId)?.Targets : undefined;
+    if (targets?.NAMESPACE) ids.push(targets.NAMESPACE);
+    if (targets?.SERVICE) ids.push(targets.SERVICE);
+    // DiscoverInstances names both by name (an unknown name is authorized on its name; the call then fails).
+    if (typeof input.NamespaceName === 'string') {
+      const namespaceId = namespaceIdsByName.get(input.NamespaceName);
+      ids.push(namespaceId ?? `ns-${input.NamespaceName}`);
+      const service =
+        namespaceId && typeof input.ServiceName === 'string'
+          ? namespaces.get(namespaceId)?.services.get(input.ServiceName)
+          : undefined;
+      if (typeof input.ServiceName === 'string') ids.push(service?.Id ?? `srv-${input.ServiceName}`);
+    }
+    const arns = ids.map(arn);
+    if (typeof input.ResourceARN === 'string') arns.push(input.ResourceARN);
+    return arns;
+  }
+
+  return jsonService('servicediscovery', served, reset, { resources: iamResources });
 }
 
 function namespaceSummary(namespace: Namespace): Record<string, unknown> {
