@@ -12,7 +12,7 @@ import {
 } from '../../shared/events/incoming.js';
 import { dropIneffectiveEvents, dropMalformedEvents } from '../../shared/lambda/middlewares.js';
 import { logger, metrics } from '../../shared/lambda/observability.js';
-import { recordSyncMetrics } from '../../shared/lambda/sync-metrics.js';
+import { recordSyncMetrics, recordThrownSync } from '../../shared/lambda/sync-metrics.js';
 import { describeResult, runMeshSync } from '../../shared/sync/mesh-sync.js';
 
 /** meshSync: App Mesh and Cloud Map changes (CloudTrail via EventBridge), the drift-repair schedule, manual runs. */
@@ -23,8 +23,16 @@ export function createMeshSyncHandler(getApp: () => App) {
     .use(parser({ schema: MeshSyncEventSchema, errorHandler: dropMalformedEvents(logger, describeRejection) }))
     .use(dropIneffectiveEvents(logger, dropReason))
     .handler(async (event: MeshSyncEvent, _context, { signal }) => {
-      const app = getApp();
-      const result = await runMeshSync(await app.meshSyncDeps(), triggerFor(event), app.config, { signal });
+      let result: Awaited<ReturnType<typeof runMeshSync>>;
+      try {
+        const app = getApp();
+        result = await runMeshSync(await app.meshSyncDeps(), triggerFor(event), app.config, { signal });
+      } catch (error) {
+        // A run that throws (Kong unreachable, a read denied, a bad configuration) is a failed sync too: the
+        // SyncFailed alarm must see it, not only the runs that end with a report.
+        recordThrownSync(metrics);
+        throw error;
+      }
       recordSyncMetrics(metrics, result);
       logger.info(describeResult(result), { leftOut: result.failures });
       // Kong left between states (the restore failed too): fail the invocation so Lambda retries it.
