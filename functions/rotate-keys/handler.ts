@@ -47,7 +47,10 @@ export function createRotateKeysHandler(
       let result: Awaited<ReturnType<typeof startDueRotations>>;
       try {
         const deps = await resolveDeps();
-        result = await startDueRotations(deps.secretsManager, { rotationLambdaArn: context.invokedFunctionArn });
+        result = await startDueRotations(deps.secretsManager, {
+          rotationLambdaArn: context.invokedFunctionArn,
+          secretPrefix: deps.secretPrefix,
+        });
       } catch (error) {
         recordRotationOutcome(metrics, 1);
         throw error;

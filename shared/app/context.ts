@@ -51,7 +51,11 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         audit,
         readMesh: (signal) => readMesh(sources, signal),
         readMeshFedBy: (cloudMap, signal) => readMeshFedBy(sources, cloudMap, signal),
-        readConsumers: () => readConsumers(clients.secretsManager, { graceMs: config.KEY_GRACE_PERIOD }),
+        readConsumers: () =>
+          readConsumers(clients.secretsManager, {
+            graceMs: config.KEY_GRACE_PERIOD,
+            secretPrefix: config.CONSUMER_SECRET_PREFIX,
+          }),
         resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
       };
     },
@@ -62,6 +66,7 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         instance: config.MESHGATE_INSTANCE,
         alg: config.JWT_ALGORITHM,
         graceMs: config.KEY_GRACE_PERIOD,
+        secretPrefix: config.CONSUMER_SECRET_PREFIX,
         audit,
         logger,
       };

@@ -22,6 +22,8 @@ export interface RotationDeps {
   alg: KeyAlgorithm;
   /** KEY_GRACE_PERIOD in ms: how long AWSPREVIOUS's credential outlives its replacement. */
   graceMs: number;
+  /** CONSUMER_SECRET_PREFIX: the daily job starts rotations of these secrets only. */
+  secretPrefix?: string;
   audit?: AuditPublisher;
   logger?: RotationLogger;
   now?: () => Date;

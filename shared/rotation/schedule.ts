@@ -62,14 +62,14 @@ export function dueDate(secret: SecretListEntry, defaultDays = DEFAULT_ROTATION_
  */
 export async function startDueRotations(
   sm: SecretsManagerClient,
-  options: StartOptions & { now?: Date; defaultDays?: number } = {},
+  options: StartOptions & { now?: Date; defaultDays?: number; secretPrefix?: string } = {},
 ): Promise<{
   started: { consumer: string; versionId: string }[];
   notDue: number;
   failures: { object: string; reason: string }[];
 }> {
   const now = options.now ?? new Date();
-  const secrets = await listConsumerSecrets(sm);
+  const secrets = await listConsumerSecrets(sm, options.secretPrefix);
   const due = secrets.filter((secret) => dueDate(secret, options.defaultDays) <= now);
   const results = await mapLimit(due, START_CONCURRENCY, async (secret) => {
     try {
