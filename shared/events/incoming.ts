@@ -74,8 +74,22 @@ export const CloudMapChangeEventSchema = EventBridgeSchema.extend({
     eventSource: z.literal('servicediscovery.amazonaws.com'),
     eventName: z.enum(CLOUD_MAP_INSTANCE_CALLS),
     requestParameters: z.object({ serviceId: z.string().min(1), instanceId: z.string().min(1) }).loose(),
+    // RegisterInstance / DeregisterInstance answer `{operationId}`: the change is applied asynchronously.
+    responseElements: z
+      .object({ operationId: z.string().min(1).optional() })
+      .loose()
+      .nullable()
+      .optional(),
   }),
 });
+
+/** The Cloud Map operation a registration event started, if any (its run waits for it). */
+export function cloudMapOperationOf(event: MeshSyncEvent): string | undefined {
+  if (!('source' in event) || event.source !== 'aws.servicediscovery' || !('requestParameters' in event.detail)) {
+    return undefined;
+  }
+  return event.detail.responseElements?.operationId;
+}
 
 export const CloudMapServiceEventSchema = EventBridgeSchema.extend({
   source: z.literal('aws.servicediscovery'),
