@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type AwsContext, AwsServiceError, type AwsServiceModule, jsonService, PagedCollection } from '../protocol.js';
+import { type AwsContext, AwsServiceError, jsonService, PagedCollection } from '../protocol.js';
 import { type CloudMapInput, type CloudMapOperation, parseInput } from './cloudmap/schemas.js';
 
 /**
