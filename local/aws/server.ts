@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { FaultInjector, type FaultRule, type LoggedRequest, RequestLog } from '../faults.js';
 import { type Caller, IamEnforcer } from './iam/enforce.js';
 import { loadRoles, type RoleSet } from './iam/roles.js';
+import { assumedRoleArn } from './identity.js';
 import {
   type AwsContext,
   type AwsRequest,
@@ -94,21 +95,24 @@ export async function startAwsDouble(
   const context: AwsContext = {
     account,
     region,
-    recordCall: (call) => {
-      const event = cloudTrailEvent(call, account, region);
-      cloudTrail.push(event);
-      emitter.emit('event', event);
-    },
+    recordCall: (call) => publishCall(call, { kind: 'operator' }),
     invokeFunction: (nameOrArn, payload) => invokeFunction(nameOrArn, payload),
     service: <T extends AwsServiceModule>(signingName: string) => serviceNamed<T>(signingName),
     // Calls the double makes itself (no request in flight) are the service's own.
     authorize: async () => {},
   };
 
-  /** The context of one request: checks made on the caller's behalf use the caller's role. */
+  function publishCall(call: CloudTrailCall, caller: Caller): void {
+    const event = cloudTrailEvent(call, account, region, caller);
+    cloudTrail.push(event);
+    emitter.emit('event', event);
+  }
+
+  /** The context of one request: checks made on the caller's behalf use the caller's role; records name it. */
   function contextFor(caller: Caller, protocol: AwsServiceModule['protocol']): AwsContext {
     return {
       ...context,
+      recordCall: (call) => publishCall(call, caller),
       authorize: (action, resource) => iam.check(caller, { action, resources: [resource] }, protocol),
     };
   }
@@ -249,7 +253,55 @@ function signingNameOf(req: IncomingMessage, target: string, path: string): stri
   return 's3';
 }
 
-function cloudTrailEvent(call: CloudTrailCall, account: string, region: string): EventBridgeEvent {
+/** CloudTrail's `userIdentity`: an assumed role for a function's calls, the local operator (an IAM user) otherwise. */
+function userIdentityOf(caller: Caller, account: string): Record<string, unknown> {
+  if (caller.kind === 'role') {
+    const roleName = caller.role.arn.split('/').at(-1) ?? '';
+    return {
+      type: 'AssumedRole',
+      principalId: `AROAMESHGATELOCAL:${caller.sessionName}`,
+      arn: assumedRoleArn(caller.role.arn, caller.sessionName),
+      accountId: account,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROAMESHGATELOCAL',
+          arn: caller.role.arn,
+          accountId: account,
+          userName: roleName,
+        },
+      },
+    };
+  }
+  return {
+    type: 'IAMUser',
+    principalId: 'AIDAMESHGATELOCAL',
+    arn: `arn:aws:iam::${account}:user/meshgate-local`,
+    accountId: account,
+    accessKeyId: 'meshgate-local',
+    userName: 'meshgate-local',
+  };
+}
+
+const TIMESTAMP_MEMBERS = new Set(['createdAt', 'lastUpdatedAt', 'createDate', 'updateDate', 'createdDate']);
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** CloudTrail writes timestamps in responseElements Java-style (`Oct 18, 2019 3:00:49 PM`, UTC), not as numbers. */
+function javaStyleDates(value: unknown, key = ''): unknown {
+  if (typeof value === 'number' && TIMESTAMP_MEMBERS.has(key)) {
+    const date = new Date(value * 1000);
+    const hours = date.getUTCHours();
+    const pad = (n: number) => String(n).padStart(2, '0');
+    return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()} ${hours % 12 || 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
+  }
+  if (Array.isArray(value)) return value.map((item) => javaStyleDates(item));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, javaStyleDates(item, name)]));
+  }
+  return value;
+}
+
+function cloudTrailEvent(call: CloudTrailCall, account: string, region: string, caller: Caller): EventBridgeEvent {
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     version: '0',
@@ -262,14 +314,7 @@ function cloudTrailEvent(call: CloudTrailCall, account: string, region: string):
     resources: [],
     detail: {
       eventVersion: '1.08',
-      userIdentity: {
-        type: 'IAMUser',
-        principalId: 'AIDAMESHGATELOCAL',
-        arn: `arn:aws:iam::${account}:user/meshgate-local`,
-        accountId: account,
-        accessKeyId: 'meshgate-local',
-        userName: 'meshgate-local',
-      },
+      userIdentity: userIdentityOf(caller, account),
       eventTime: now,
       eventSource: call.eventSource,
       eventName: call.eventName,
@@ -277,7 +322,7 @@ function cloudTrailEvent(call: CloudTrailCall, account: string, region: string):
       sourceIPAddress: '127.0.0.1',
       userAgent: 'meshgate-local-aws-double',
       requestParameters: call.requestParameters,
-      responseElements: call.responseElements,
+      responseElements: javaStyleDates(call.responseElements),
       requestID: randomUUID(),
       eventID: randomUUID(),
       readOnly: false,
