@@ -134,8 +134,9 @@ describe('CloudTrail event stream', () => {
 describe('CloudTrail records as AWS writes them', () => {
   it('timestamps in responseElements are Java-style dates, as in the CreateMesh sample', async () => {
     await aws.clients().appMesh.send(new CreateMeshCommand({ meshName: 'dated' }));
-    const metadata = (aws.double().cloudTrail.at(-1)?.detail.responseElements as { mesh: { metadata: object } }).mesh
-      .metadata as Record<string, unknown>;
+    const record = aws.double().cloudTrail.at(-1);
+    if (!record) throw new Error('no CloudTrail record');
+    const metadata = (record.detail.responseElements as { mesh: { metadata: Record<string, unknown> } }).mesh.metadata;
     const sampleMetadata = (
       sample('appmesh-createmesh-cloudtrail.json').detail.responseElements as {
         mesh: { metadata: Record<string, unknown> };
