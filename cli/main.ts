@@ -229,6 +229,7 @@ const COMMANDS: Record<string, Command> = {
       iamRole: flags['iam-role'],
       alg: config.JWT_ALGORITHM,
       rotationLambdaArn: rotationFunctionArn(config, stage, env),
+      secretPrefix: config.CONSUMER_SECRET_PREFIX,
     });
     out(`consumer ${words[2]}: key ${created.kid} in ${created.secretArn}; Kong gets it at the next sync`);
   },

@@ -8,9 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { scopeAwsCredentials } from '../shared/aws/clients.js';
+import { credentialsForRole } from './aws/identity.js';
 import { type AwsDouble, startAwsDouble } from './aws/server.js';
 import { createLocalBus, type DeadLetter, type InvocationRecord, type LocalBus } from './bus/bus.js';
 import { connectAwsDouble } from './bus/connect.js';
+import { currentFunction } from './bus/identity.js';
 import { loadServerlessFunctions } from './bus/rules.js';
 import { type KongDouble, startKongDouble } from './kong/server.js';
 
@@ -104,6 +107,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onDeadLetter: options.onDeadLetter,
     });
     const disconnect = connectAwsDouble(aws, bus);
+    // Each function calls AWS as its role from serverless.yml, and the double enforces it.
+    scopeAwsCredentials(() => {
+      const running = currentFunction();
+      const role = running ? aws.functionRoles[running.name] : undefined;
+      return running && role ? { key: role, credentials: credentialsForRole(role, running.deployedName) } : undefined;
+    });
     return {
       kong,
       aws,
@@ -112,6 +121,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       async close() {
         disconnect();
         await bus.idle();
+        scopeAwsCredentials(undefined);
         await Promise.all([kong.close(), aws.close()]);
         if (ownStateDir) rmSync(ownStateDir, { recursive: true, force: true });
         process.env = savedEnv;

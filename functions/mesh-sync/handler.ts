@@ -4,15 +4,17 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
 import { type App, createApp, lazy } from '../../shared/app/context.js';
 import {
+  cloudMapOperationOf,
   describeRejection,
   dropReason,
   type MeshSyncEvent,
   MeshSyncEventSchema,
   triggerFor,
 } from '../../shared/events/incoming.js';
-import { dropIneffectiveEvents, dropMalformedEvents } from '../../shared/lambda/middlewares.js';
+import { awaitCloudMapOperation, dropIneffectiveEvents, dropMalformedEvents } from '../../shared/lambda/middlewares.js';
 import { logger, metrics } from '../../shared/lambda/observability.js';
-import { recordSyncMetrics } from '../../shared/lambda/sync-metrics.js';
+import { recordSyncMetrics, recordThrownSync } from '../../shared/lambda/sync-metrics.js';
+import { waitForOperation } from '../../shared/sources/cloudmap/operations.js';
 import { describeResult, leftOut, runMeshSync } from '../../shared/sync/mesh-sync.js';
 
 /** meshSync: App Mesh and Cloud Map changes (CloudTrail via EventBridge), the drift-repair schedule, manual runs. */
@@ -22,9 +24,24 @@ export function createMeshSyncHandler(getApp: () => App) {
     .use(logMetrics(metrics))
     .use(parser({ schema: MeshSyncEventSchema, errorHandler: dropMalformedEvents(logger, describeRejection) }))
     .use(dropIneffectiveEvents(logger, dropReason))
+    .use(
+      awaitCloudMapOperation(
+        cloudMapOperationOf,
+        (operationId) => waitForOperation(getApp().clients.serviceDiscovery, operationId),
+        logger,
+      ),
+    )
     .handler(async (event: MeshSyncEvent, _context, { signal }) => {
-      const app = getApp();
-      const result = await runMeshSync(await app.meshSyncDeps(), triggerFor(event), app.config, { signal });
+      let result: Awaited<ReturnType<typeof runMeshSync>>;
+      try {
+        const app = getApp();
+        result = await runMeshSync(await app.meshSyncDeps(), triggerFor(event), app.config, { signal });
+      } catch (error) {
+        // A run that throws (Kong unreachable, a read denied, a bad configuration) is a failed sync too: the
+        // SyncFailed alarm must see it, not only the runs that end with a report.
+        recordThrownSync(metrics);
+        throw error;
+      }
       recordSyncMetrics(metrics, result);
       // Failure reasons quote mesh values: the log line stays bounded however many there are.
       logger.info(describeResult(result), { failures: result.failures.slice(0, 50), kept: result.kept.slice(0, 50) });

@@ -1,12 +1,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { createApp, lazy } from '../../shared/app/context.js';
 import { ScheduledEventSchema } from '../../shared/events/incoming.js';
 import { RotationInvocationSchema } from '../../shared/events/rotation.js';
-import { logger as sharedLogger } from '../../shared/lambda/observability.js';
+import { logger as sharedLogger, metrics as sharedMetrics } from '../../shared/lambda/observability.js';
+import { recordRotationOutcome } from '../../shared/lambda/sync-metrics.js';
 import { RotationError } from '../../shared/rotation/errors.js';
 import { type RotationDeps, rotateStep, startDueRotations } from '../../shared/rotation/index.js';
 
@@ -20,17 +23,40 @@ export type RotateKeysResult =
  * starts overdue rotations (secrets without a rotation function get this one). Wiring only; the logic is in
  * shared/rotation.
  */
-export function createRotateKeysHandler(resolveDeps: () => Promise<RotationDeps>, logger: Logger = sharedLogger) {
+export function createRotateKeysHandler(
+  resolveDeps: () => Promise<RotationDeps>,
+  logger: Logger = sharedLogger,
+  metrics: Metrics = sharedMetrics,
+) {
   async function rotateKeys(event: unknown, context: Context): Promise<RotateKeysResult> {
     if (isObject(event) && 'Step' in event) {
       const parsed = RotationInvocationSchema.safeParse(event);
       // A malformed rotation invocation must fail, or Secrets Manager would take the step as done.
       if (!parsed.success) throw new RotationError(`malformed rotation invocation: ${describeIssues(parsed.error)}`);
-      return rotateStep(await resolveDeps(), parsed.data);
+      try {
+        const result = await rotateStep(await resolveDeps(), parsed.data);
+        recordRotationOutcome(metrics, 0);
+        return result;
+      } catch (error) {
+        // Secrets Manager retries and then gives up silently: the KeyRotationFailed alarm is how anyone hears of it.
+        recordRotationOutcome(metrics, 1);
+        throw error;
+      }
     }
     if (ScheduledEventSchema.safeParse(event).success) {
-      const deps = await resolveDeps();
-      const result = await startDueRotations(deps.secretsManager, { rotationLambdaArn: context.invokedFunctionArn });
+      let result: Awaited<ReturnType<typeof startDueRotations>>;
+      try {
+        const deps = await resolveDeps();
+        result = await startDueRotations(deps.secretsManager, {
+          rotationLambdaArn: context.invokedFunctionArn,
+          secretPrefix: deps.secretPrefix,
+        });
+      } catch (error) {
+        recordRotationOutcome(metrics, 1);
+        throw error;
+      }
+      // A rotation that could not be started (RotateSecret denied, a rotation still pending) is a failure too.
+      recordRotationOutcome(metrics, result.failures.length);
       logger.info('due rotations started', {
         started: result.started.map((entry) => entry.consumer),
         notDue: result.notDue,
@@ -43,7 +69,9 @@ export function createRotateKeysHandler(resolveDeps: () => Promise<RotationDeps>
     return { status: 'dropped', reason };
   }
   // Rotation events carry the RotationToken: never logged, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
-  return middy(rotateKeys).use(injectLambdaContext(logger, { logEvent: false }));
+  return middy(rotateKeys)
+    .use(injectLambdaContext(logger, { logEvent: false }))
+    .use(logMetrics(metrics));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

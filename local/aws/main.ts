@@ -14,6 +14,11 @@ console.log(`AWS double listening on ${double.url} (App Mesh, Cloud Map, S3, Eve
 console.log('Point the AWS SDK and CLI at it with:');
 for (const [name, value] of Object.entries(double.env())) console.log(`  export ${name}=${value}`);
 console.log(`  aws --endpoint-url ${double.url} appmesh list-meshes`);
+console.log(
+  "IAM is enforced for the functions' roles (serverless.yml); those keys are the operator, allowed all. As a role:",
+);
+for (const [fn, role] of Object.entries(double.functionRoles)) console.log(`  ${fn}: ${role}`);
+console.log('  (credentialsForRole(roleArn) in local/aws/identity.ts gives its access keys)');
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

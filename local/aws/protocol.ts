@@ -56,6 +56,18 @@ export interface AwsContext {
   invokeFunction(nameOrArn: string, payload: unknown): Promise<unknown>;
   /** Another service module of the same double, by signing name (e.g. Cloud Map reads from App Mesh tests). */
   service<T extends AwsServiceModule>(signingName: string): T;
+  /**
+   * Checks that the caller of the request being served may also do `action` on `resource` (a call the service makes
+   * on the caller's behalf, e.g. RotateSecret invoking the rotation function); throws AWS's AccessDeniedException.
+   */
+  authorize(action: string, resource: string): Promise<void>;
+}
+
+/** What IAM authorizes a request on: `service:Action` and the ARNs the request names. */
+export interface IamCall {
+  action: string;
+  /** ARNs the request names; the action's resource types (Service Authorization Reference) pick the ones checked. */
+  resources: string[];
 }
 
 /** One AWS service served by the double. Dispatch is by the SigV4 signing name in `Authorization`. */
@@ -67,6 +79,8 @@ export interface AwsServiceModule {
   /** The operation a request names (for logs and fault rules). */
   operationOf(request: AwsRequest): string | undefined;
   handle(request: AwsRequest, context: AwsContext): Promise<AwsResponse>;
+  /** The IAM action and resources of a request, for the double's IAM enforcement. */
+  iamCall(request: AwsRequest, context: Pick<AwsContext, 'account' | 'region'>): IamCall | undefined;
   /** Forgets all state (tests start clean). */
   reset(): void;
 }
@@ -76,11 +90,34 @@ export function jsonService(
   signingName: string,
   operations: Record<string, (input: Record<string, unknown>, context: AwsContext) => unknown>,
   reset: () => void,
+  /** ARNs an input names (secret ids, service ids, ...), for IAM; `iamPrefix` is the IAM service prefix. */
+  iam: {
+    resources: (
+      operation: string,
+      input: Record<string, unknown>,
+      where: Pick<AwsContext, 'account' | 'region'>,
+    ) => string[];
+    iamPrefix?: string;
+  } = { resources: () => [] },
 ): AwsServiceModule {
   return {
     signingName,
     protocol: 'json',
     operationOf: (request) => request.operation,
+    iamCall(request, where) {
+      const operation = request.operation;
+      if (!operation || !operations[operation]) return undefined;
+      let input: Record<string, unknown> = {};
+      try {
+        input = request.body.length ? (JSON.parse(request.body.toString('utf8')) as Record<string, unknown>) : {};
+      } catch {
+        // A malformed body names no resource; the handler answers SerializationException after authorization.
+      }
+      return {
+        action: `${iam.iamPrefix ?? signingName}:${operation}`,
+        resources: iam.resources(operation, input, where),
+      };
+    },
     reset,
     async handle(request, context) {
       const operation = request.operation ?? '';

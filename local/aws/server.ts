@@ -3,6 +3,9 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FaultInjector, type FaultRule, type LoggedRequest, RequestLog } from '../faults.js';
+import { type Caller, IamEnforcer } from './iam/enforce.js';
+import { loadRoles, type RoleSet } from './iam/roles.js';
+import { assumedRoleArn } from './identity.js';
 import {
   type AwsContext,
   type AwsRequest,
@@ -35,6 +38,10 @@ export interface AwsDouble {
   readonly region: string;
   readonly faults: FaultInjector;
   readonly requests: RequestLog;
+  /** IAM enforcement: the roles of serverless.yml, evaluated on every call signed with a role's credentials. */
+  readonly iam: IamEnforcer;
+  /** Short function name (`meshSync`) → the ARN of its role, as serverless.yml assigns them. */
+  readonly functionRoles: Record<string, string>;
   /** Every successful write call as a CloudTrail-style EventBridge event, in order. */
   readonly cloudTrail: EventBridgeEvent[];
   /** Calls `listener` for each CloudTrail-style event as it is published; returns an unsubscribe function. */
@@ -65,10 +72,18 @@ const TARGET_PREFIXES: Record<string, string> = {
 
 /** Starts the AWS double on 127.0.0.1 (port 0 = a free port). */
 export async function startAwsDouble(
-  options: { port?: number; account?: string; region?: string } = {},
+  options: {
+    port?: number;
+    account?: string;
+    region?: string;
+    /** The roles to enforce (default: serverless.yml's, for the stage `local`). */
+    roles?: RoleSet;
+  } = {},
 ): Promise<AwsDouble> {
   const account = options.account ?? '123456789012';
   const region = options.region ?? 'us-east-1';
+  const roleSet = options.roles ?? loadRoles({ stage: 'local', account, region });
+  const iam = new IamEnforcer(roleSet.roles);
   const services = new Map<string, AwsServiceModule>(createServices().map((service) => [service.signingName, service]));
   const functions = new Map<string, LambdaHandler>();
   const faults = new FaultInjector();
@@ -80,14 +95,27 @@ export async function startAwsDouble(
   const context: AwsContext = {
     account,
     region,
-    recordCall: (call) => {
-      const event = cloudTrailEvent(call, account, region);
-      cloudTrail.push(event);
-      emitter.emit('event', event);
-    },
+    recordCall: (call) => publishCall(call, { kind: 'operator' }),
     invokeFunction: (nameOrArn, payload) => invokeFunction(nameOrArn, payload),
     service: <T extends AwsServiceModule>(signingName: string) => serviceNamed<T>(signingName),
+    // Calls the double makes itself (no request in flight) are the service's own.
+    authorize: async () => {},
   };
+
+  function publishCall(call: CloudTrailCall, caller: Caller): void {
+    const event = cloudTrailEvent(call, account, region, caller);
+    cloudTrail.push(event);
+    emitter.emit('event', event);
+  }
+
+  /** The context of one request: checks made on the caller's behalf use the caller's role; records name it. */
+  function contextFor(caller: Caller, protocol: AwsServiceModule['protocol']): AwsContext {
+    return {
+      ...context,
+      recordCall: (call) => publishCall(call, caller),
+      authorize: (action, resource) => iam.check(caller, { action, resources: [resource] }, protocol),
+    };
+  }
 
   function serviceNamed<T extends AwsServiceModule>(signingName: string): T {
     const service = services.get(signingName);
@@ -150,7 +178,10 @@ export async function startAwsDouble(
           `No service serves ${request.method} ${request.path}`,
           404,
         );
-      response = await service.handle(request, context);
+      const caller = iam.callerOf(req.headers);
+      const call = service.iamCall(request, context);
+      if (call) await iam.check(caller, call, service.protocol);
+      response = await service.handle(request, contextFor(caller, service.protocol));
     } catch (error) {
       response = renderError(service?.protocol ?? 'rest-json', toServiceError(error));
     }
@@ -170,6 +201,8 @@ export async function startAwsDouble(
     region,
     faults,
     requests,
+    iam,
+    functionRoles: roleSet.functionRoles,
     cloudTrail,
     onCloudTrail(listener) {
       emitter.on('event', listener);
@@ -183,6 +216,8 @@ export async function startAwsDouble(
     env: () => awsEnv(url, region, account),
     reset() {
       for (const service of services.values()) service.reset();
+      iam.setRoles(roleSet.roles);
+      iam.enabled = true;
       faults.clear();
       requests.clear();
       cloudTrail.length = 0;
@@ -220,7 +255,55 @@ function signingNameOf(req: IncomingMessage, target: string, path: string): stri
   return 's3';
 }
 
-function cloudTrailEvent(call: CloudTrailCall, account: string, region: string): EventBridgeEvent {
+/** CloudTrail's `userIdentity`: an assumed role for a function's calls, the local operator (an IAM user) otherwise. */
+function userIdentityOf(caller: Caller, account: string): Record<string, unknown> {
+  if (caller.kind === 'role') {
+    const roleName = caller.role.arn.split('/').at(-1) ?? '';
+    return {
+      type: 'AssumedRole',
+      principalId: `AROAMESHGATELOCAL:${caller.sessionName}`,
+      arn: assumedRoleArn(caller.role.arn, caller.sessionName),
+      accountId: account,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROAMESHGATELOCAL',
+          arn: caller.role.arn,
+          accountId: account,
+          userName: roleName,
+        },
+      },
+    };
+  }
+  return {
+    type: 'IAMUser',
+    principalId: 'AIDAMESHGATELOCAL',
+    arn: `arn:aws:iam::${account}:user/meshgate-local`,
+    accountId: account,
+    accessKeyId: 'meshgate-local',
+    userName: 'meshgate-local',
+  };
+}
+
+const TIMESTAMP_MEMBERS = new Set(['createdAt', 'lastUpdatedAt', 'createDate', 'updateDate', 'createdDate']);
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** CloudTrail writes timestamps in responseElements Java-style (`Oct 18, 2019 3:00:49 PM`, UTC), not as numbers. */
+function javaStyleDates(value: unknown, key = ''): unknown {
+  if (typeof value === 'number' && TIMESTAMP_MEMBERS.has(key)) {
+    const date = new Date(value * 1000);
+    const hours = date.getUTCHours();
+    const pad = (n: number) => String(n).padStart(2, '0');
+    return `${MONTHS[date.getUTCMonth()]} ${date.getUTCDate()}, ${date.getUTCFullYear()} ${hours % 12 || 12}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} ${hours < 12 ? 'AM' : 'PM'}`;
+  }
+  if (Array.isArray(value)) return value.map((item) => javaStyleDates(item));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, javaStyleDates(item, name)]));
+  }
+  return value;
+}
+
+function cloudTrailEvent(call: CloudTrailCall, account: string, region: string, caller: Caller): EventBridgeEvent {
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     version: '0',
@@ -233,14 +316,7 @@ function cloudTrailEvent(call: CloudTrailCall, account: string, region: string):
     resources: [],
     detail: {
       eventVersion: '1.08',
-      userIdentity: {
-        type: 'IAMUser',
-        principalId: 'AIDAMESHGATELOCAL',
-        arn: `arn:aws:iam::${account}:user/meshgate-local`,
-        accountId: account,
-        accessKeyId: 'meshgate-local',
-        userName: 'meshgate-local',
-      },
+      userIdentity: userIdentityOf(caller, account),
       eventTime: now,
       eventSource: call.eventSource,
       eventName: call.eventName,
@@ -248,7 +324,7 @@ function cloudTrailEvent(call: CloudTrailCall, account: string, region: string):
       sourceIPAddress: '127.0.0.1',
       userAgent: 'meshgate-local-aws-double',
       requestParameters: call.requestParameters,
-      responseElements: call.responseElements,
+      responseElements: javaStyleDates(call.responseElements),
       requestID: randomUUID(),
       eventID: randomUUID(),
       readOnly: false,

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { EventBridgeEvent } from '../aws/server.js';
 import { ConcurrencyLimit } from './concurrency.js';
 import { type LambdaContext, lambdaContext } from './context.js';
+import { runAsFunction } from './identity.js';
 import type { FunctionSpec, RuleSpec } from './rules.js';
 
 export type Handler = (event: unknown, context: LambdaContext) => unknown;
@@ -122,7 +123,12 @@ export function createLocalBus(options: LocalBusOptions): LocalBus {
       release = await limits.get(spec.name)!.acquire();
       const deadline = Date.now() + spec.timeoutSeconds * 1000;
       const handler = await loadHandler(spec);
-      running = Promise.resolve(handler(structuredClone(event), lambdaContext(spec, requestId, where, deadline)));
+      const context = lambdaContext(spec, requestId, where, deadline);
+      running = Promise.resolve(
+        runAsFunction({ name: spec.name, deployedName: spec.deployedName }, () =>
+          handler(structuredClone(event), context),
+        ),
+      );
       // On AWS the sandbox is frozen at the timeout; here the run goes on, so its slot is held until it settles.
       running.finally(release).catch(() => {});
       record.result = await withTimeout(running, spec.timeoutSeconds);

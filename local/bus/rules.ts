@@ -69,7 +69,8 @@ const functionSchema = z.object({
   handler: z.string().regex(/^[^.]+(\.[^.]+)*\.[A-Za-z_$][\w$]*$/, 'must look like path/to/module.exportName'),
   timeout: z.number().int().positive().optional(),
   memorySize: z.number().int().positive().optional(),
-  reservedConcurrency: z.number().int().min(0).optional(),
+  // A number, or a `${param:name, fallback}` (an optional reservation, off unless the param is set).
+  reservedConcurrency: z.union([z.number().int().min(0), z.string()]).optional(),
   maximumRetryAttempts: z.number().int().min(0).max(2).optional(),
   destinations: z.object({ onFailure: destinationSchema.optional() }).optional(),
   events: z
@@ -81,6 +82,7 @@ const functionSchema = z.object({
 
 const serviceSchema = z.object({
   service: z.string(),
+  params: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   provider: z
     .object({ timeout: z.number().int().positive().optional(), memorySize: z.number().int().positive().optional() })
     .optional(),
@@ -128,6 +130,10 @@ export function loadServerlessFunctions(path = 'serverless.yml', options: LoadOp
         return { kind: 'schedule', name: ruleName, schedule: parseSchedule(expression, `rule ${ruleName}`) };
       });
     });
+    const reservedConcurrency = resolveConcurrency(fn.reservedConcurrency, {
+      ...service.params?.default,
+      ...service.params?.[stage],
+    });
     return {
       name,
       deployedName,
@@ -136,7 +142,7 @@ export function loadServerlessFunctions(path = 'serverless.yml', options: LoadOp
       exportName: fn.handler.slice(split + 1),
       timeoutSeconds: fn.timeout ?? service.provider?.timeout ?? DEFAULT_TIMEOUT_SECONDS,
       memorySizeMB: fn.memorySize ?? service.provider?.memorySize ?? DEFAULT_MEMORY_MB,
-      ...(fn.reservedConcurrency === undefined ? {} : { reservedConcurrency: fn.reservedConcurrency }),
+      ...(reservedConcurrency === undefined ? {} : { reservedConcurrency }),
       maximumRetryAttempts: fn.maximumRetryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
       ...(fn.destinations?.onFailure === undefined
         ? {}
@@ -144,6 +150,18 @@ export function loadServerlessFunctions(path = 'serverless.yml', options: LoadOp
       rules,
     };
   });
+}
+
+/** `${param:name, fallback}` → the stage's param, else the fallback; `null` or unset = no reservation. */
+function resolveConcurrency(value: number | string | undefined, params: Record<string, unknown>): number | undefined {
+  if (typeof value !== 'string') return value;
+  const reference = /^\$\{param:(\w+)(?:,\s*([^}]*))?\}$/.exec(value);
+  if (!reference?.[1]) throw new Error(`reservedConcurrency: expected a number or \${param:…}, got '${value}'`);
+  const raw = String(params[reference[1]] ?? reference[2] ?? 'null').trim();
+  if (raw === 'null' || raw === '') return undefined;
+  const number = Number(raw);
+  if (!Number.isInteger(number) || number < 0) throw new Error(`reservedConcurrency: '${raw}' is not a whole number`);
+  return number;
 }
 
 /** `{type: sqs, arn: !GetAtt DeadLetterQueue.Arn}` → `sqs:DeadLetterQueue`; a plain ARN stays as it is. */

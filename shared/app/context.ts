@@ -55,6 +55,7 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         readConsumers: async () =>
           readConsumers(clients.secretsManager, {
             graceMs: config.KEY_GRACE_PERIOD,
+            secretPrefix: config.CONSUMER_SECRET_PREFIX,
             keyState: await store.readKeyState(),
           }),
         resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
@@ -69,6 +70,7 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         graceMs: config.KEY_GRACE_PERIOD,
         store,
         requestSync: requestSyncByInvoke(clients, config.MESHGATE_STAGE),
+        secretPrefix: config.CONSUMER_SECRET_PREFIX,
         audit,
         logger,
       };

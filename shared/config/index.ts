@@ -113,6 +113,11 @@ export const ConfigSchema = z
     AUDIT_BUS_NAME: z.string().min(1).default('default'),
     JWT_ALGORITHM: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
     KEY_GRACE_PERIOD: duration('1h', { min: '1m', max: '30d' }),
+    /** Name prefix of every consumer key secret; the functions' IAM grants are scoped to it (serverless.yml). */
+    CONSUMER_SECRET_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'expected 1-256 characters of A-Z a-z 0-9 / _ + = . @ -')
+      .default('meshgate/consumers/'),
     /** Correlation header propagated on every exposed service; `off` disables the correlation-id plugin. */
     TRACING_HEADER: z
       .string()

@@ -33,7 +33,23 @@ export const APP_MESH_WRITE_CALLS = [
   'UntagResource',
 ] as const;
 
-export const CLOUD_MAP_INSTANCE_CALLS = ['RegisterInstance', 'DeregisterInstance'] as const;
+export const CLOUD_MAP_INSTANCE_CALLS = [
+  'RegisterInstance',
+  'DeregisterInstance',
+  'UpdateInstanceCustomHealthStatus',
+] as const;
+
+/**
+ * Cloud Map calls that change what a service exposes (its definition, its tags) or whether it exists: each triggers
+ * a full run, so a newly exposed service is routable without waiting for drift repair and a deleted one goes.
+ */
+export const CLOUD_MAP_SERVICE_CALLS = [
+  'CreateService',
+  'UpdateService',
+  'DeleteService',
+  'TagResource',
+  'UntagResource',
+] as const;
 
 const cloudTrailDetail = z.object({
   eventID: z.string().optional(),
@@ -59,6 +75,29 @@ export const CloudMapChangeEventSchema = EventBridgeSchema.extend({
     eventSource: z.literal('servicediscovery.amazonaws.com'),
     eventName: z.enum(CLOUD_MAP_INSTANCE_CALLS),
     requestParameters: z.object({ serviceId: z.string().min(1), instanceId: z.string().min(1) }).loose(),
+    // RegisterInstance / DeregisterInstance answer `{operationId}`: the change is applied asynchronously.
+    responseElements: z
+      .object({ operationId: z.string().min(1).optional() })
+      .loose()
+      .nullable()
+      .optional(),
+  }),
+});
+
+/** The Cloud Map operation a registration event started, if any (its run waits for it). */
+export function cloudMapOperationOf(event: MeshSyncEvent): string | undefined {
+  if (!('source' in event) || event.source !== 'aws.servicediscovery' || !('requestParameters' in event.detail)) {
+    return undefined;
+  }
+  return event.detail.responseElements?.operationId;
+}
+
+export const CloudMapServiceEventSchema = EventBridgeSchema.extend({
+  source: z.literal('aws.servicediscovery'),
+  'detail-type': z.literal('AWS API Call via CloudTrail'),
+  detail: cloudTrailDetail.extend({
+    eventSource: z.literal('servicediscovery.amazonaws.com'),
+    eventName: z.enum(CLOUD_MAP_SERVICE_CALLS),
   }),
 });
 
@@ -77,6 +116,7 @@ export const ManualSyncEventSchema = z.object({
 export const MeshSyncEventSchema = z.union([
   AppMeshChangeEventSchema,
   CloudMapChangeEventSchema,
+  CloudMapServiceEventSchema,
   ScheduledEventSchema,
   ManualSyncEventSchema,
 ]);
@@ -98,6 +138,9 @@ export function triggerFor(event: MeshSyncEvent): SyncTrigger {
     case 'aws.appmesh':
       return { kind: 'full', reason: `appmesh:${event.detail.eventName}`, dryRun: false };
     case 'aws.servicediscovery':
+      if (!('requestParameters' in event.detail)) {
+        return { kind: 'full', reason: `cloudmap:${event.detail.eventName}`, dryRun: false };
+      }
       return {
         kind: 'scoped',
         reason: `cloudmap:${event.detail.eventName}`,
@@ -133,7 +176,7 @@ export function describeRejection(raw: unknown, error: z.ZodError): string {
     return `unknown event source ${quote(record.source)}`;
   }
   if (detail && typeof detail.eventName === 'string') {
-    const known: readonly string[] = [...APP_MESH_WRITE_CALLS, ...CLOUD_MAP_INSTANCE_CALLS];
+    const known: readonly string[] = [...APP_MESH_WRITE_CALLS, ...CLOUD_MAP_INSTANCE_CALLS, ...CLOUD_MAP_SERVICE_CALLS];
     if (!known.includes(detail.eventName))
       return `unsupported event ${quote(`${String(record.source)}:${detail.eventName}`)}`;
   }

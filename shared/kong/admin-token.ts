@@ -1,6 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type Config, ConfigError } from '../config/index.js';
 import { KongClient } from './client.js';
+import type { AdminTokenSource } from './http.js';
 
 /**
  * The admin token inside a SecretString: the raw token, or JSON `{"token": "..."}`. Errors name the secret, never
@@ -55,11 +56,49 @@ export async function resolveAdminToken(
   return tokenFromSecretString(secretString, secretArn);
 }
 
+/** How long a read admin token is used before it is read again (a warm function follows a rotation within this). */
+export const ADMIN_TOKEN_MAX_AGE_MS = 300_000;
+
+/**
+ * The admin token from Secrets Manager with a bounded cache (as Powertools Parameters' `getSecret` with `maxAge`):
+ * read at most once per `maxAgeMs`, concurrent reads share one call, and `refresh()` (after a 401) reads it now.
+ */
+export function cachedAdminToken(
+  config: Partial<Pick<Config, 'KONG_ADMIN_TOKEN_SECRET_ARN' | 'KONG_ADMIN_TOKEN'>>,
+  secretsManager: SecretsManagerClient,
+  options: { maxAgeMs?: number; now?: () => number } = {},
+): AdminTokenSource {
+  const maxAgeMs = options.maxAgeMs ?? ADMIN_TOKEN_MAX_AGE_MS;
+  const now = options.now ?? Date.now;
+  let cached: { token: Promise<string | undefined>; readAt: number } | undefined;
+  const read = () => {
+    const token = resolveAdminToken(config, secretsManager);
+    const entry = { token, readAt: now() };
+    cached = entry;
+    // A failed read is not kept: the next request tries again.
+    token.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return token;
+  };
+  return {
+    current: () => (cached && now() - cached.readAt < maxAgeMs ? cached.token : read()),
+    refresh: read,
+  };
+}
+
 /** A client for the configured Admin API, with the token from Secrets Manager (or the environment locally). */
-export async function kongClientFromConfig(config: Config, secretsManager: SecretsManagerClient): Promise<KongClient> {
+export async function kongClientFromConfig(
+  config: Config,
+  secretsManager: SecretsManagerClient,
+  options: { tokenMaxAgeMs?: number } = {},
+): Promise<KongClient> {
+  const tokenSource = cachedAdminToken(config, secretsManager, { maxAgeMs: options.tokenMaxAgeMs });
+  // Read once now: an unreadable token fails the first use, naming the variable, before any Kong request.
+  await tokenSource.current();
   return new KongClient({
     url: config.KONG_ADMIN_URL,
-    token: await resolveAdminToken(config, secretsManager),
+    tokenSource,
     tokenHeader: config.KONG_ADMIN_TOKEN_HEADER,
     ca: config.KONG_CA_CERT,
     allowInsecureHttp: config.KONG_ALLOW_INSECURE_HTTP,

@@ -25,9 +25,17 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/** Where a rotating admin token comes from: a bounded cache, and a forced re-read after Kong answered 401. */
+export interface AdminTokenSource {
+  current(): Promise<string | undefined>;
+  refresh(): Promise<string | undefined>;
+}
+
 export interface KongHttpOptions {
   url: string;
   token?: string;
+  /** Instead of `token`: read per request (cached by the source) and re-read once when Kong answers 401. */
+  tokenSource?: AdminTokenSource;
   tokenHeader?: string;
   /** PEM of a CA to trust in addition to the system's. */
   ca?: string;
@@ -170,6 +178,8 @@ export class KongHttp {
   private readonly maxResponseBytes: number;
   private readonly retry: Required<RetryOptions>;
   private readonly onRequest?: (info: RequestInfo) => void;
+  private readonly tokenSource?: AdminTokenSource;
+  private readonly tokenHeader: string;
 
   constructor(options: KongHttpOptions) {
     this.base = checkAdminUrl(options.url, options.allowInsecureHttp);
@@ -188,7 +198,9 @@ export class KongHttp {
       this.agent = new http.Agent(agentOptions);
     }
     this.baseHeaders = { accept: 'application/json' };
-    if (options.token) this.baseHeaders[(options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase()] = options.token;
+    this.tokenHeader = (options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase();
+    if (options.token) this.baseHeaders[this.tokenHeader] = options.token;
+    this.tokenSource = options.tokenSource;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.retry = { ...DEFAULT_RETRY, ...definedOnly(options.retry ?? {}) };
@@ -203,12 +215,14 @@ export class KongHttp {
   ): Promise<KongResponse> {
     const { signal } = options;
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    let token = await this.tokenSource?.current();
+    let tokenRefreshed = false;
     for (let attempt = 1; ; attempt += 1) {
       if (signal?.aborted) throw abortError(method, path, signal);
       const lastAttempt = attempt >= this.retry.maxAttempts;
       let raw: RawResponse;
       try {
-        raw = await this.exchange(method, path, payload, signal);
+        raw = await this.exchange(method, path, payload, signal, token);
       } catch (error) {
         if (signal?.aborted) throw abortError(method, path, signal);
         const retryable = isRetryableError(error);
@@ -226,6 +240,14 @@ export class KongHttp {
         continue;
       }
 
+      // A rotated admin token: re-read it once and repeat the request, so a rotation costs one failed request.
+      if (raw.status === 401 && this.tokenSource && !tokenRefreshed) {
+        tokenRefreshed = true;
+        this.onRequest?.({ method, path, status: raw.status, attempt, retryInMs: 0 });
+        token = await this.tokenSource.refresh();
+        attempt -= 1;
+        continue;
+      }
       const retryable = isRetryableStatus(raw.status);
       const retryInMs = retryable && !lastAttempt ? this.statusDelayMs(raw, attempt) : undefined;
       this.onRequest?.({ method, path, status: raw.status, attempt, retryInMs });
@@ -263,9 +285,11 @@ export class KongHttp {
     path: string,
     payload: string | undefined,
     signal: AbortSignal | undefined,
+    token?: string,
   ): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...this.baseHeaders };
+      if (token) headers[this.tokenHeader] = token;
       if (payload !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(payload);

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
 import { z } from 'zod';
+import type { OperationOutcome } from '../sources/cloudmap/operations.js';
 
 export interface DroppedEvent {
   status: 'dropped';
@@ -35,6 +36,27 @@ function zodIssuesOf(cause: unknown): z.core.$ZodIssue[] | undefined {
  * After the parser: drops an event whose shape is valid but that asks for nothing (e.g. a failed API call that
  * CloudTrail recorded), with the reason logged.
  */
+/**
+ * Before a run triggered by an asynchronous Cloud Map call (RegisterInstance returns an OperationId and applies
+ * later): waits, bounded, until the operation is done, so the run reads the instance as registered. A timeout or
+ * failure is logged and the run goes on (drift repair converges later).
+ */
+export function awaitCloudMapOperation<T>(
+  operationOf: (event: T) => string | undefined,
+  wait: (operationId: string) => Promise<OperationOutcome>,
+  logger: Logger,
+): MiddlewareObj<T, unknown> {
+  return {
+    before: async (request) => {
+      const operationId = operationOf(request.event);
+      if (!operationId) return;
+      const outcome = await wait(operationId);
+      if (outcome.status === 'SUCCESS') logger.debug('Cloud Map operation done', { operationId, ...outcome });
+      else logger.warn('Cloud Map operation not confirmed; syncing anyway', { operationId, ...outcome });
+    },
+  };
+}
+
 export function dropIneffectiveEvents<T>(
   logger: Logger,
   reasonToDrop: (event: T) => string | undefined,

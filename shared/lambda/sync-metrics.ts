@@ -19,3 +19,13 @@ export function recordSyncMetrics(metrics: Metrics, result: MeshSyncResult, now 
   const ages = result.consumers.map((consumer) => currentKeyAgeSeconds(consumer, now) ?? 0);
   if (ages.length > 0) metrics.addMetric('OldestKeyAge', MetricUnit.Seconds, Math.max(...ages));
 }
+
+/** A run that threw before it could report: counted as a failed sync. */
+export function recordThrownSync(metrics: Metrics): void {
+  metrics.addMetric('SyncFailed', MetricUnit.Count, 1);
+}
+
+/** EMF metric of a rotation step or of the daily start of rotations; the KeyRotationFailed alarm watches it. */
+export function recordRotationOutcome(metrics: Metrics, failures: number): void {
+  metrics.addMetric('KeyRotationFailed', MetricUnit.Count, failures);
+}

@@ -27,9 +27,12 @@ export function keyRecordsOf(state: KeyState | undefined, username: string): Key
 const READ_CONCURRENCY = 8;
 const USERNAME = /^[A-Za-z0-9._~@+-]{1,64}$/;
 
-/** Where consumer key secrets are created: `meshgate/consumers/<username>`. */
-export function consumerSecretName(username: string): string {
-  return `meshgate/consumers/${username}`;
+/** Default of CONSUMER_SECRET_PREFIX. */
+export const DEFAULT_CONSUMER_SECRET_PREFIX = 'meshgate/consumers/';
+
+/** Where consumer key secrets are created: `<CONSUMER_SECRET_PREFIX><username>`, inside the functions' IAM scope. */
+export function consumerSecretName(username: string, prefix = DEFAULT_CONSUMER_SECRET_PREFIX): string {
+  return `${prefix}${username}`;
 }
 
 /**
@@ -39,9 +42,9 @@ export function consumerSecretName(username: string): string {
  */
 export async function readConsumers(
   sm: SecretsManagerClient,
-  options: { graceMs: number; now?: Date; keyState?: KeyState },
+  options: { graceMs: number; now?: Date; keyState?: KeyState; secretPrefix?: string },
 ): Promise<{ consumers: ConsumerSpec[]; failures: { object: string; reason: string }[] }> {
-  const secrets = await listConsumerSecrets(sm).catch((cause: unknown) => {
+  const secrets = await listConsumerSecrets(sm, options.secretPrefix).catch((cause: unknown) => {
     throw new RotationError(`cannot list consumer secrets: ${errorMessage(cause)}`, { cause });
   });
   const results = await mapLimit(secrets, READ_CONCURRENCY, async (secret) => {
@@ -87,6 +90,8 @@ export interface AddConsumerOptions {
   rotationLambdaArn?: string;
   /** Days between rotations (default 30). */
   rotationDays?: number;
+  /** CONSUMER_SECRET_PREFIX (default `meshgate/consumers/`). */
+  secretPrefix?: string;
 }
 
 /**
@@ -108,7 +113,7 @@ export async function addConsumer(
   }
   const versionId = randomUUID();
   const key = await generateKey(username, versionId, options.alg);
-  const name = consumerSecretName(username);
+  const name = consumerSecretName(username, options.secretPrefix);
   let secretArn: string;
   try {
     const created = await sm.send(

@@ -29,6 +29,8 @@ export interface RotationDeps {
   requestSync?: (reason: string) => Promise<void>;
   /** Lease wait and TTL (tests shorten them). */
   lease?: { waitMs?: number; ttlMs?: number; pollMs?: number };
+  /** CONSUMER_SECRET_PREFIX: the daily job starts rotations of these secrets only. */
+  secretPrefix?: string;
   audit?: AuditPublisher;
   logger?: RotationLogger;
   now?: () => Date;

@@ -65,7 +65,7 @@ export function dueDate(secret: SecretListEntry, defaultDays = DEFAULT_ROTATION_
  */
 export async function startDueRotations(
   sm: SecretsManagerClient,
-  options: StartOptions & { now?: Date; defaultDays?: number } = {},
+  options: StartOptions & { now?: Date; defaultDays?: number; secretPrefix?: string } = {},
 ): Promise<{
   started: { consumer: string; versionId: string }[];
   /** Not overdue, or rotation disabled. */
@@ -73,7 +73,7 @@ export async function startDueRotations(
   failures: { object: string; reason: string }[];
 }> {
   const now = options.now ?? new Date();
-  const secrets = await listConsumerSecrets(sm);
+  const secrets = await listConsumerSecrets(sm, options.secretPrefix);
   const due = secrets.filter(
     (secret) => secret.RotationEnabled === true && dueDate(secret, options.defaultDays) <= now,
   );

@@ -82,14 +82,20 @@ export async function readKeyVersionIfAny(
 }
 
 /** Every secret tagged as a consumer (exact tag key; ListSecrets filters by prefix). */
-export async function listConsumerSecrets(sm: SecretsManagerClient): Promise<SecretListEntry[]> {
+export async function listConsumerSecrets(sm: SecretsManagerClient, namePrefix?: string): Promise<SecretListEntry[]> {
   const secrets: SecretListEntry[] = [];
-  for await (const page of paginateListSecrets(
-    { client: sm },
-    { Filters: [{ Key: 'tag-key', Values: [CONSUMER_TAG] }] },
-  )) {
+  // Only secrets under CONSUMER_SECRET_PREFIX: the functions may read no others (IAM is scoped to the prefix), so a
+  // tagged secret elsewhere would only be an AccessDenied failure on every run.
+  const filters = [
+    { Key: 'tag-key' as const, Values: [CONSUMER_TAG] },
+    ...(namePrefix ? [{ Key: 'name' as const, Values: [namePrefix] }] : []),
+  ];
+  for await (const page of paginateListSecrets({ client: sm }, { Filters: filters })) {
     for (const secret of page.SecretList ?? []) {
-      if (secret.Tags?.some((tag) => tag.Key === CONSUMER_TAG)) secrets.push(secret);
+      if (!secret.Tags?.some((tag) => tag.Key === CONSUMER_TAG)) continue;
+      // The service's name filter ignores case; the IAM scope does not.
+      if (namePrefix && !secret.Name?.startsWith(namePrefix)) continue;
+      secrets.push(secret);
     }
   }
   return secrets;

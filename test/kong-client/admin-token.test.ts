@@ -2,7 +2,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../shared/config/index.js';
-import { kongClientFromConfig, resolveAdminToken, tokenFromSecretString } from '../../shared/kong/admin-token.js';
+import {
+  cachedAdminToken,
+  kongClientFromConfig,
+  resolveAdminToken,
+  tokenFromSecretString,
+} from '../../shared/kong/admin-token.js';
 import { type FakeServer, script, startFake } from './fake-server.js';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:kong-admin-AbCdEf';
@@ -82,5 +87,69 @@ describe('kongClientFromConfig', () => {
       kong.close();
     }
     expect(fake.requests[0]!.headers['x-kong-token']).toBe('sm-token');
+  });
+});
+
+describe('a rotated admin token', () => {
+  let fake: FakeServer | undefined;
+  afterEach(async () => fake?.close());
+
+  const configFor = (url: string) =>
+    loadConfig({ KONG_ADMIN_URL: url, KONG_ADMIN_TOKEN_SECRET_ARN: ARN, MESHGATE_STATE_DIR: '/tmp/meshgate-test' });
+
+  it('costs a warm client at most one failed request: a 401 re-reads the secret once and repeats the request', async () => {
+    let accepted = 'token-1';
+    fake = await startFake((request) =>
+      request.headers['kong-admin-token'] === accepted
+        ? { status: 200, body: { version: '3.9.3' } }
+        : { status: 401, body: { message: 'Invalid credentials. Token or User credentials required' } },
+    );
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'token-1' });
+    const kong = await kongClientFromConfig(configFor(fake.url), new SecretsManagerClient({}));
+    try {
+      await expect(kong.version()).resolves.toBe('3.9.3');
+      // The token is rotated: Secrets Manager and Kong both have the new one; the client still holds the old.
+      accepted = 'token-2';
+      secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'token-2' });
+      await expect(kong.version()).resolves.toBe('3.9.3');
+      await expect(kong.version()).resolves.toBe('3.9.3');
+    } finally {
+      kong.close();
+    }
+    expect(fake.requests.map((request) => request.headers['kong-admin-token'])).toEqual([
+      'token-1',
+      'token-1',
+      'token-2',
+      'token-2',
+    ]);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('re-reads only once per request: a token Kong keeps refusing fails with the 401', async () => {
+    fake = await startFake(() => ({ status: 401, body: { message: 'Invalid credentials' } }));
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'wrong' });
+    const kong = await kongClientFromConfig(configFor(fake.url), new SecretsManagerClient({}));
+    try {
+      await expect(kong.version()).rejects.toMatchObject({ status: 401 });
+    } finally {
+      kong.close();
+    }
+    expect(fake.requests).toHaveLength(2);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('is read again after maxAge even without a 401, and concurrent reads share one call', async () => {
+    let clock = 0;
+    secretsManager.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'a' }).resolves({ SecretString: 'b' });
+    const source = cachedAdminToken({ KONG_ADMIN_TOKEN_SECRET_ARN: ARN }, new SecretsManagerClient({}), {
+      maxAgeMs: 1000,
+      now: () => clock,
+    });
+    await expect(Promise.all([source.current(), source.current()])).resolves.toEqual(['a', 'a']);
+    clock = 999;
+    await expect(source.current()).resolves.toBe('a');
+    clock = 1000;
+    await expect(source.current()).resolves.toBe('b');
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 });

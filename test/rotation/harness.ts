@@ -7,6 +7,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { credentialsForRole } from '../../local/aws/identity.js';
 import { type AwsDouble, type LambdaHandler, startAwsDouble } from '../../local/aws/server.js';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
 import type { AuditDetailType, AuditPublisher } from '../../shared/events/audit.js';
@@ -22,7 +23,7 @@ import { mintToken } from '../../shared/rotation/token.js';
 import { directoryStateStore } from '../../shared/snapshots/index.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
 
-export const FUNCTION_NAME = 'meshgate-rotateKeys';
+export const FUNCTION_NAME = 'meshgate-local-rotateKeys';
 export const INSTANCE = 'test';
 
 /** The Kong double, the AWS double, clients without retries, and the rotation function registered in the double. */
@@ -53,6 +54,13 @@ export async function startRotationWorld(
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     maxAttempts: 1,
   });
+  // The function calls Secrets Manager as its role (enforced by the double); the test itself is the operator.
+  const asRotateKeys = new SecretsManagerClient({
+    endpoint: aws.url,
+    region: aws.region,
+    credentials: credentialsForRole(aws.functionRoles.rotateKeys!, FUNCTION_NAME),
+    maxAttempts: 1,
+  });
   const kong = new KongClient({ url: kongDouble.url, token: TEST_ADMIN_TOKEN, retry: { maxAttempts: 1 } });
   const audit: RotationWorld['audit'] = [];
   const publisher: AuditPublisher = {
@@ -61,7 +69,7 @@ export async function startRotationWorld(
     },
   };
   const deps: RotationDeps = {
-    secretsManager: sm,
+    secretsManager: asRotateKeys,
     kong,
     instance: INSTANCE,
     alg: options.alg ?? 'ES256',
@@ -117,7 +125,8 @@ export async function syncConsumers(world: RotationWorld): Promise<void> {
 }
 
 export function rotate(world: RotationWorld, username: string) {
-  return startRotation(world.sm, username);
+  // The daily job's call, as the rotateKeys role: it needs lambda:InvokeFunction on the rotation function too.
+  return startRotation(world.deps.secretsManager, username);
 }
 
 export async function labels(world: RotationWorld, username: string): Promise<Record<string, string[]>> {

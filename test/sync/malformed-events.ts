@@ -116,7 +116,7 @@ const families: Record<string, () => unknown[]> = {
       fc.tuple(
         pick(CLOUDTRAIL_SAMPLES),
         fc.oneof(
-          pick(['DescribeMesh', 'ListMeshes', 'GetInstance', 'CreateService', 'DeleteNamespace', 'createmesh']),
+          pick(['DescribeMesh', 'ListMeshes', 'GetInstance', 'CreateHttpNamespace', 'DeleteNamespace', 'createmesh']),
           fc.string(),
         ),
       ),

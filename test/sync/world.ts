@@ -20,6 +20,7 @@ import {
   RegisterInstanceCommand,
 } from '@aws-sdk/client-servicediscovery';
 import { expect, vi } from 'vitest';
+import { roleEnv } from '../../local/aws/identity.js';
 import { type AwsDouble, type EventBridgeEvent, startAwsDouble } from '../../local/aws/server.js';
 import type { EventBridgeService } from '../../local/aws/services/eventbridge.js';
 import { type LambdaContext, lambdaContext } from '../../local/bus/context.js';
@@ -40,7 +41,8 @@ import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
 
 export const INSTANCE = 'sync-test';
 export const OWNED_TAGS = ownershipTags(INSTANCE);
-export const AUDIT_BUS = 'meshgate-audit';
+// The stage `local`'s bus: the meshSync role may put events on it only.
+export const AUDIT_BUS = 'meshgate-audit-local';
 export const MESH = 'shop';
 export const NAMESPACE = 'shop.local';
 const ADMIN_TOKEN_SECRET = 'meshgate/kong-admin-token';
@@ -115,7 +117,11 @@ export async function startWorld(): Promise<SyncWorld> {
     SYNC_PARALLELISM: '8',
   };
   Object.assign(process.env, env);
-  const app = createApp(loadConfig(env), clients);
+  // meshSync calls AWS as its role, which the double enforces; `clients` (the operator) sets the mesh up.
+  const app = createApp(
+    loadConfig(env),
+    createAwsClients({ ...aws.env(), ...roleEnv(aws.functionRoles.meshSync!, 'meshgate-local-meshSync') }),
+  );
   const { createMeshSyncHandler } = await import('../../functions/mesh-sync/handler.js');
   const handlers = new Map<App, MeshSyncHandler>();
   const handlerFor = (target: App) => {

@@ -133,6 +133,17 @@ export function createAppMeshService(): AwsServiceModule {
     signingName: 'appmesh',
     protocol: 'rest-json',
     operationOf: (request) => routeOf(request)?.operation,
+    iamCall(request, where) {
+      const route = routeOf(request);
+      if (!route) return undefined;
+      let input: Input = route.labels;
+      try {
+        input = bindRequest(request).input;
+      } catch {
+        // An invalid body: authorization still comes first, on what the path names.
+      }
+      return { action: `appmesh:${route.operation}`, resources: appMeshArns(input, where) };
+    },
     reset: () => store.clear(),
     async handle(request, context: AwsContext) {
       account = context.account;
@@ -155,6 +166,27 @@ export function createAppMeshService(): AwsServiceModule {
       };
     },
   };
+}
+
+/** The mesh, the resource and its parent that an input names, as ARNs (or the `resourceArn` of tag calls). */
+function appMeshArns(input: Input, where: { account: string; region: string }): string[] {
+  if (typeof input.resourceArn === 'string') return [input.resourceArn];
+  if (typeof input.meshName !== 'string') return [];
+  const mesh = `arn:aws:appmesh:${where.region}:${where.account}:mesh/${input.meshName}`;
+  const arns = [mesh];
+  const name = (member: string) => (typeof input[`${member}Name`] === 'string' ? String(input[`${member}Name`]) : '');
+  for (const [parent, child] of [
+    ['virtualGateway', 'gatewayRoute'],
+    ['virtualRouter', 'route'],
+  ] as const) {
+    if (!name(parent)) continue;
+    arns.push(`${mesh}/${parent}/${name(parent)}`);
+    if (name(child)) arns.push(`${mesh}/${parent}/${name(parent)}/${child}/${name(child)}`);
+  }
+  for (const member of ['virtualService', 'virtualNode'] as const) {
+    if (name(member)) arns.push(`${mesh}/${member}/${name(member)}`);
+  }
+  return arns;
 }
 
 function addressOf(kind: ResourceKind, input: Input): Address {

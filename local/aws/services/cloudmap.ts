@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type AwsContext, AwsServiceError, type AwsServiceModule, jsonService, PagedCollection } from '../protocol.js';
+import { type AwsContext, AwsServiceError, jsonService, PagedCollection } from '../protocol.js';
 import { type CloudMapInput, type CloudMapOperation, parseInput } from './cloudmap/schemas.js';
 
 /**
@@ -49,7 +49,7 @@ interface Instance {
 interface Operation {
   Id: string;
   Type: string;
-  Status: 'SUCCESS';
+  Status: 'SUBMITTED' | 'PENDING' | 'SUCCESS';
   CreateDate: number;
   UpdateDate: number;
   Targets: Record<string, string>;
@@ -72,14 +72,20 @@ const WRITES = new Set<CloudMapOperation>([
 /** Map-typed members whose keys are data (attribute names), not member names to lower-camel. */
 const MAP_MEMBERS = new Set(['Attributes', 'QueryParameters', 'OptionalParameters', 'Targets']);
 
-export function createCloudMapService(): AwsServiceModule {
+export function createCloudMapService() {
   const namespaces = new PagedCollection<Namespace>();
   const namespaceIdsByName = new Map<string, string>();
   const services = new PagedCollection<Service>();
   const operations = new Map<string, Operation>();
   const tagsByArn = new Map<string, Map<string, string>>();
+  // Registrations are asynchronous on AWS: the call answers an OperationId, and the instance shows (or goes) later.
+  let operationDelayMs = 0;
+  const timers = new Set<NodeJS.Timeout>();
 
   function reset(): void {
+    operationDelayMs = 0;
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
     namespaces.clear();
     namespaceIdsByName.clear();
     services.clear();
@@ -87,10 +93,39 @@ export function createCloudMapService(): AwsServiceModule {
     tagsByArn.clear();
   }
 
-  function startOperation(type: string, targets: Record<string, string>): string {
+  function startOperation(type: string, targets: Record<string, string>, apply: () => void = () => {}): string {
     const now = Date.now() / 1000;
     const id = `${randomId(32)}-${randomId(8)}`;
-    operations.set(id, { Id: id, Type: type, Status: 'SUCCESS', CreateDate: now, UpdateDate: now, Targets: targets });
+    const operation: Operation = {
+      Id: id,
+      Type: type,
+      Status: 'SUCCESS',
+      CreateDate: now,
+      UpdateDate: now,
+      Targets: targets,
+    };
+    operations.set(id, operation);
+    if (operationDelayMs <= 0) {
+      apply();
+      return id;
+    }
+    // SUBMITTED, then PENDING halfway, then the change is made and the operation is SUCCESS.
+    operation.Status = 'SUBMITTED';
+    const step = (delay: number, work: () => void) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        work();
+        operation.UpdateDate = Date.now() / 1000;
+      }, delay);
+      timers.add(timer);
+    };
+    step(operationDelayMs / 2, () => {
+      operation.Status = 'PENDING';
+    });
+    step(operationDelayMs, () => {
+      apply();
+      operation.Status = 'SUCCESS';
+    });
     return id;
   }
 
@@ -281,27 +316,26 @@ export function createCloudMapService(): AwsServiceModule {
           `Invalid value for 'Attributes.AWS_INIT_HEALTH_STATUS' (${JSON.stringify(initial)}): HEALTHY or UNHEALTHY.`,
         );
       }
-      service.instances.set(input.InstanceId, {
+      const instance: Instance = {
         Id: input.InstanceId,
         Attributes: { ...input.Attributes },
         ...(input.CreatorRequestId ? { CreatorRequestId: input.CreatorRequestId } : {}),
         health: initial ?? 'HEALTHY',
-      });
-      service.revision += 1;
+      };
       return {
-        OperationId: startOperation('REGISTER_INSTANCE', {
-          INSTANCE: input.InstanceId,
-          SERVICE: service.Id,
+        OperationId: startOperation('REGISTER_INSTANCE', { INSTANCE: input.InstanceId, SERVICE: service.Id }, () => {
+          service.instances.set(input.InstanceId, instance);
+          service.revision += 1;
         }),
       };
     },
     DeregisterInstance: (input) => {
       const service = serviceById(input.ServiceId);
       instanceOf(service, input.InstanceId);
-      service.instances.delete(input.InstanceId);
-      service.revision += 1;
       return {
-        OperationId: startOperation('DEREGISTER_INSTANCE', { INSTANCE: input.InstanceId, SERVICE: service.Id }),
+        OperationId: startOperation('DEREGISTER_INSTANCE', { INSTANCE: input.InstanceId, SERVICE: service.Id }, () => {
+          if (service.instances.delete(input.InstanceId)) service.revision += 1;
+        }),
       };
     },
     GetInstance: (input) => {
@@ -393,8 +427,42 @@ export function createCloudMapService(): AwsServiceModule {
       },
     ]),
   );
-  return jsonService('servicediscovery', served, reset);
+  /** The namespace and service ARNs an input names (by id, by ARN, or through an operation's targets). */
+  function iamResources(
+    _operation: string,
+    input: Record<string, unknown>,
+    where: Pick<AwsContext, 'account' | 'region'>,
+  ) {
+    const arn = (id: string) =>
+      `arn:aws:servicediscovery:${where.region}:${where.account}:${id.startsWith('ns-') ? 'namespace' : 'service'}/${id}`;
+    const ids = [input.Id, input.ServiceId, input.NamespaceId].filter((id): id is string => typeof id === 'string');
+    const targets = typeof input.OperationId === 'string' ? operations.get(input.OperationId)?.Targets : undefined;
+    if (targets?.NAMESPACE) ids.push(targets.NAMESPACE);
+    if (targets?.SERVICE) ids.push(targets.SERVICE);
+    // DiscoverInstances names both by name (an unknown name is authorized on its name; the call then fails).
+    if (typeof input.NamespaceName === 'string') {
+      const namespaceId = namespaceIdsByName.get(input.NamespaceName);
+      ids.push(namespaceId ?? `ns-${input.NamespaceName}`);
+      const service =
+        namespaceId && typeof input.ServiceName === 'string'
+          ? namespaces.get(namespaceId)?.services.get(input.ServiceName)
+          : undefined;
+      if (typeof input.ServiceName === 'string') ids.push(service?.Id ?? `srv-${input.ServiceName}`);
+    }
+    const arns = ids.map(arn);
+    if (typeof input.ResourceARN === 'string') arns.push(input.ResourceARN);
+    return arns;
+  }
+
+  return Object.assign(jsonService('servicediscovery', served, reset, { resources: iamResources }), {
+    /** Makes RegisterInstance / DeregisterInstance take effect `ms` after the call (0, the default: at once). */
+    setOperationDelay(ms: number) {
+      operationDelayMs = ms;
+    },
+  });
 }
+
+export type CloudMapService = ReturnType<typeof createCloudMapService>;
 
 function namespaceSummary(namespace: Namespace): Record<string, unknown> {
   const { CreatorRequestId: _creator, ...summary } = namespaceView(namespace);

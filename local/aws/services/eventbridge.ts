@@ -116,9 +116,20 @@ export function createEventBridgeService(options: { maxEntryBytes?: number } = {
     return { EventId: put.event.id };
   }
 
-  const service = jsonService('events', { PutEvents: putEvents }, () => {
-    events.length = 0;
-  });
+  const service = jsonService(
+    'events',
+    { PutEvents: putEvents },
+    () => {
+      events.length = 0;
+    },
+    {
+      // Each entry is authorized on the bus it is put on.
+      resources: (_operation, input, where) =>
+        (Array.isArray(input.Entries) ? (input.Entries as { EventBusName?: string }[]) : []).map(
+          (entry) => `arn:aws:events:${where.region}:${where.account}:event-bus/${busName(entry.EventBusName)}`,
+        ),
+    },
+  );
   return Object.assign(service, {
     events,
     subscribe(listener: (put: PutEvent) => void) {

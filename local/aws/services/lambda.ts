@@ -14,6 +14,15 @@ export function createLambdaService(): AwsServiceModule {
     signingName: 'lambda',
     protocol: 'rest-json',
     operationOf: (request) => (INVOKE_PATH.test(request.path) ? 'Invoke' : undefined),
+    iamCall(request, where) {
+      const name = INVOKE_PATH.exec(request.path)?.[1];
+      if (!name) return undefined;
+      const decoded = decodeURIComponent(name);
+      const arn = decoded.startsWith('arn:')
+        ? decoded
+        : `arn:aws:lambda:${where.region}:${where.account}:function:${decoded}`;
+      return { action: 'lambda:InvokeFunction', resources: [arn] };
+    },
     reset: () => {},
     async handle(request, context) {
       const match = INVOKE_PATH.exec(request.path);

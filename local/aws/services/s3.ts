@@ -127,6 +127,16 @@ export function createS3Service(): AwsServiceModule {
     signingName: 's3',
     protocol: 'rest-xml',
     operationOf: (request) => operationOf(request),
+    iamCall(request) {
+      const operation = operationOf(request);
+      if (!operation) return undefined;
+      const { bucket, key } = addressOf(request.path);
+      const versioned = request.query.has('versionId');
+      return {
+        action: `s3:${IAM_ACTIONS[operation] ?? operation}${versioned && /^(Get|Delete)Object$/.test(operation) ? 'Version' : ''}`,
+        resources: key ? [`arn:aws:s3:::${bucket}/${key}`] : [`arn:aws:s3:::${bucket}`],
+      };
+    },
     reset: () => buckets.clear(),
     async handle(request) {
       const operation = operationOf(request);
@@ -204,6 +214,16 @@ function checkWritePreconditions(request: AwsRequest, bucket: Bucket, key: strin
 function normalizeEtag(etag: string): string {
   return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
 }
+
+/** S3 operations whose IAM action has another name (the rest are the same). */
+const IAM_ACTIONS: Record<string, string> = {
+  HeadObject: 'GetObject',
+  HeadBucket: 'ListBucket',
+  ListObjectsV2: 'ListBucket',
+  ListObjectVersions: 'ListBucketVersions',
+  PutBucketEncryption: 'PutEncryptionConfiguration',
+  GetBucketEncryption: 'GetEncryptionConfiguration',
+};
 
 function operationOf(request: AwsRequest): string | undefined {
   const { bucket, key } = addressOf(request.path);

@@ -271,6 +271,14 @@ export function createSecretsManagerService(): AwsServiceModule {
           'No Lambda rotation function ARN is associated with this secret.',
         );
       }
+      // Secrets Manager invokes the rotation function with the caller's permissions: RotateSecret also needs
+      // lambda:InvokeFunction on it.
+      await context.authorize(
+        'lambda:InvokeFunction',
+        lambdaArn.startsWith('arn:')
+          ? lambdaArn
+          : `arn:aws:lambda:${context.region}:${context.account}:function:${lambdaArn}`,
+      );
       if (rotationInProgress(secret)) {
         throw new AwsServiceError(
           'InvalidRequestException',
@@ -371,7 +379,14 @@ export function createSecretsManagerService(): AwsServiceModule {
     },
   };
 
-  return jsonService('secretsmanager', operations, () => secrets.clear());
+  return jsonService('secretsmanager', operations, () => secrets.clear(), {
+    // A secret is authorized on its full ARN (with the random suffix), whether the caller named it by name or ARN.
+    resources: (_operation, input, where) => {
+      const id = typeof input.SecretId === 'string' ? input.SecretId : undefined;
+      if (id) return [find(id)?.arn ?? (id.startsWith('arn:') ? id : secretArn(where.region, where.account, id))];
+      return typeof input.Name === 'string' ? [secretArn(where.region, where.account, input.Name)] : [];
+    },
+  });
 }
 
 /** CloudTrail's requestParameters: the input, lowerCamel, without SecretString, SecretBinary or RotationToken. */

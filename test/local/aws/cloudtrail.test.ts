@@ -130,3 +130,46 @@ describe('CloudTrail event stream', () => {
     expect(events[3]?.detail.requestParameters).toEqual({ serviceId: Service?.Id, instanceId: 'myservice-53' });
   });
 });
+
+describe('CloudTrail records as AWS writes them', () => {
+  it('timestamps in responseElements are Java-style dates, as in the CreateMesh sample', async () => {
+    await aws.clients().appMesh.send(new CreateMeshCommand({ meshName: 'dated' }));
+    const record = aws.double().cloudTrail.at(-1);
+    if (!record) throw new Error('no CloudTrail record');
+    const metadata = (record.detail.responseElements as { mesh: { metadata: Record<string, unknown> } }).mesh.metadata;
+    const sampleMetadata = (
+      sample('appmesh-createmesh-cloudtrail.json').detail.responseElements as {
+        mesh: { metadata: Record<string, unknown> };
+      }
+    ).mesh.metadata;
+    const javaDate = /^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M$/;
+    expect(sampleMetadata.createdAt).toMatch(javaDate);
+    expect(metadata.createdAt).toMatch(javaDate);
+    expect(metadata.lastUpdatedAt).toMatch(javaDate);
+  });
+
+  it("names a function's calls by its assumed role", async () => {
+    const double = aws.double();
+    const role = double.functionRoles.rollback!;
+    const { ServiceDiscoveryClient } = await import('@aws-sdk/client-servicediscovery');
+    const { credentialsForRole } = await import('../../../local/aws/identity.js');
+    // The operator sets up a service; the rollback role may read it but not write: the record is the operator's.
+    await aws.clients().serviceDiscovery.send(new CreateHttpNamespaceCommand({ Name: 'who.local' }));
+    expect(double.cloudTrail.at(-1)?.detail.userIdentity).toMatchObject({ type: 'IAMUser' });
+    double.iam.setStatements(role, [
+      { Effect: 'Allow', Action: 'servicediscovery:CreateHttpNamespace', Resource: '*' },
+    ]);
+    const asRollback = new ServiceDiscoveryClient({
+      endpoint: double.url,
+      region: double.region,
+      credentials: credentialsForRole(role, 'meshgate-local-rollback'),
+      disableHostPrefix: true,
+    });
+    await asRollback.send(new CreateHttpNamespaceCommand({ Name: 'role.local' }));
+    expect(double.cloudTrail.at(-1)?.detail.userIdentity).toMatchObject({
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::123456789012:assumed-role/meshgate-local-RollbackRole/meshgate-local-rollback',
+      sessionContext: { sessionIssuer: { type: 'Role', arn: role } },
+    });
+  });
+});

@@ -181,13 +181,17 @@ describe('async invoke failures', () => {
   it('fails an attempt that outlives the function timeout but keeps its slot until it really ends', async () => {
     vi.useFakeTimers();
     const gated = gatedHandler();
-    const shortTimeout = functions.map((spec) => ({ ...spec, timeoutSeconds: 1 }));
+    const shortTimeout = functions.map((spec) => ({
+      ...spec,
+      timeoutSeconds: 1,
+      ...(spec.name === 'meshSync' ? { reservedConcurrency: 1 } : {}),
+    }));
     const bus = busWith({ meshSync: gated.handler }, { functions: shortTimeout, retryDelayMs: 0 });
     bus.publish(createVirtualNode);
     await vi.advanceTimersByTimeAsync(1000);
     expect(bus.invocations[0]).toMatchObject({ outcome: 'error', error: 'Error: Task timed out after 1.00 seconds' });
     await vi.advanceTimersByTimeAsync(10);
-    expect(gated.state.started).toBe(1); // the retry waits: meshSync has reserved concurrency 1
+    expect(gated.state.started).toBe(1); // the retry waits: meshSync is given reserved concurrency 1
     await gated.releaseNext();
     await vi.advanceTimersByTimeAsync(10);
     expect(gated.state.started).toBe(2);
@@ -201,7 +205,8 @@ describe('async invoke failures', () => {
 describe('reserved concurrency', () => {
   it('never runs two invocations of a concurrency-1 function at once, direct invokes included', async () => {
     const gated = gatedHandler();
-    const bus = busWith({ meshSync: gated.handler });
+    const reserved = functions.map((spec) => (spec.name === 'meshSync' ? { ...spec, reservedConcurrency: 1 } : spec));
+    const bus = busWith({ meshSync: gated.handler }, { functions: reserved });
     bus.publish(createVirtualNode);
     bus.publish(createVirtualNode);
     const direct = bus.invoke('meshgate-local-meshSync', { manual: true });

@@ -28,10 +28,11 @@ describe('loadServerlessFunctions', () => {
       exportName: 'handler',
       timeoutSeconds: 300,
       memorySizeMB: 512,
-      reservedConcurrency: 1,
       maximumRetryAttempts: 2,
       onFailure: 'sqs:DeadLetterQueue',
     });
+    // Reserved concurrency is an optional param, off unless set.
+    expect(meshSync?.reservedConcurrency).toBeUndefined();
     const rotateKeys = functions.find((spec) => spec.name === 'rotateKeys');
     expect(rotateKeys).toMatchObject({ timeoutSeconds: 120, maximumRetryAttempts: 2 });
     expect(rotateKeys?.reservedConcurrency).toBeUndefined();
@@ -86,13 +87,14 @@ describe('sample events against the serverless.yml rules', () => {
     expect(routes(sample('appmesh-createvirtualnode-cloudtrail.DERIVED.json'))).toEqual([appMeshRule]);
   });
 
-  it('routes Cloud Map registrations to meshSync', () => {
+  it('routes Cloud Map registrations and service changes to meshSync', () => {
     const register = sample('servicediscovery-registerinstance-cloudtrail.DERIVED.json');
     expect(routes(register)).toEqual([cloudMapRule]);
     expect(routes({ ...register, detail: { ...register.detail, eventName: 'DeregisterInstance' } })).toEqual([
       cloudMapRule,
     ]);
-    expect(routes({ ...register, detail: { ...register.detail, eventName: 'CreateService' } })).toEqual([]);
+    expect(routes({ ...register, detail: { ...register.detail, eventName: 'CreateService' } })).toEqual([cloudMapRule]);
+    expect(routes({ ...register, detail: { ...register.detail, eventName: 'CreateHttpNamespace' } })).toEqual([]);
   });
 
   it('drops failed calls (errorCode present)', () => {
