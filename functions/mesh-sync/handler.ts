@@ -2,7 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import { type App, createApp, lazy } from '../../shared/app/context.js';
+import { type App, lazy } from '../../shared/app/core.js';
+import { createMeshSyncApp } from '../../shared/app/mesh-sync.js';
 import {
   describeRejection,
   dropReason,
@@ -40,5 +41,5 @@ export function createMeshSyncHandler(getApp: () => App) {
 }
 
 // Built at the first invocation (configuration validated then, a bad value naming the variable) and kept.
-const app = lazy(() => createApp());
+const app = lazy(() => createMeshSyncApp());
 export const handler = createMeshSyncHandler(app);

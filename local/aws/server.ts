@@ -61,6 +61,7 @@ const TARGET_PREFIXES: Record<string, string> = {
   Route53AutoNaming_v20170314: 'servicediscovery',
   secretsmanager: 'secretsmanager',
   AWSEvents: 'events',
+  ResourceGroupsTaggingAPI_20170126: 'tagging',
 };
 
 /** Starts the AWS double on 127.0.0.1 (port 0 = a free port). */

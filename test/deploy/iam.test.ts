@@ -13,6 +13,7 @@ const ACCOUNT_WIDE_ACTIONS = new Set([
   'servicediscovery:ListNamespaces',
   'servicediscovery:ListServices',
   'servicediscovery:DiscoverInstances',
+  'tag:GetResources',
   'secretsmanager:ListSecrets',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',

@@ -134,6 +134,10 @@ export function createAppMeshService(): AwsServiceModule {
     protocol: 'rest-json',
     operationOf: (request) => routeOf(request)?.operation,
     reset: () => store.clear(),
+    taggedResources: () =>
+      [...store.tags]
+        .filter(([, tags]) => tags.size > 0)
+        .map(([arn, tags]) => ({ arn, tags: [...tags.values()].map(({ key, value }) => ({ key, value })) })),
     async handle(request, context: AwsContext) {
       account = context.account;
       region = context.region;

@@ -393,7 +393,14 @@ export function createCloudMapService(): AwsServiceModule {
       },
     ]),
   );
-  return jsonService('servicediscovery', served, reset);
+  return {
+    ...jsonService('servicediscovery', served, reset),
+    // Every namespace and service has a (possibly empty) tag map from creation; only those with tags are listed.
+    taggedResources: () =>
+      [...tagsByArn]
+        .filter(([, tags]) => tags.size > 0)
+        .map(([arn, tags]) => ({ arn, tags: [...tags].map(([key, value]) => ({ key, value })) })),
+  };
 }
 
 function namespaceSummary(namespace: Namespace): Record<string, unknown> {
