@@ -135,6 +135,7 @@ export async function startAwsDouble(
       operation: service?.operationOf(request),
     };
     requests.record(logged);
+    await faults.roundTrip();
     const fault = faults.take(logged);
     if (fault) {
       logged.fault = true;

@@ -5,7 +5,14 @@ import type { AuditDetailType, AuditPublisher } from '../events/audit.js';
 import type { SyncTrigger } from '../events/incoming.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
-import { reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
+import {
+  dump,
+  reconcile,
+  type Scope,
+  type SyncOutcome,
+  type SyncReport,
+  syncRunSummary,
+} from '../reconcile/index.js';
 import type { StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
@@ -152,10 +159,23 @@ async function reconcileMesh(
   // A Cloud Map service meshgate cannot resolve any more (deleted since the event) widens the run to a full sync
   // rather than guessing; one that feeds nothing yields an empty scope: nothing to do.
   const cloudMap = trigger.kind === 'scoped' ? await deps.resolveCloudMapService(trigger.serviceId) : undefined;
+  // A full run dumps Kong while it reads the mesh: on AWS both are network-bound, and neither needs the other. (A
+  // scoped run's dump depends on the scope, which comes from the mesh read.)
+  const dumping = cloudMap ? undefined : new AbortController();
+  const signal = dumping && options.signal ? AbortSignal.any([options.signal, dumping.signal]) : options.signal;
+  const current = dumping
+    ? dump(deps.kong, { instance: settings.MESHGATE_INSTANCE, parallelism: settings.SYNC_PARALLELISM, signal })
+    : undefined;
+  // Observed here so that a dump failing while the mesh read is still going is not an unhandled rejection; reconcile
+  // awaits the same promise and reports its error.
+  current?.catch(() => undefined);
   const [freeze, { state, mesh, consumers, failures }] = await Promise.all([
     deps.store.getFreeze(),
     cloudMap ? desiredKongFedBy(deps, cloudMap, settings, options.signal) : desiredKong(deps, settings, options.signal),
-  ]);
+  ]).catch((error: unknown) => {
+    dumping?.abort(error); // the run ends here; its dump is not needed
+    throw error;
+  });
   const scope = cloudMap ? { upstreams: upstreamsFedBy(mesh, cloudMap) } : undefined;
   const report = await reconcile(deps.kong, state, {
     instance: settings.MESHGATE_INSTANCE,
@@ -167,6 +187,7 @@ async function reconcileMesh(
     parallelism: settings.SYNC_PARALLELISM,
     signal: options.signal,
     onProgress: options.onProgress && ((done, total) => options.onProgress?.(done, total)),
+    current,
   });
   return { freeze, failures, consumers, scope, report };
 }
