@@ -5,14 +5,7 @@ import type { AuditDetailType, AuditPublisher } from '../events/audit.js';
 import type { SyncTrigger } from '../events/incoming.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
-import {
-  dump,
-  reconcile,
-  type Scope,
-  type SyncOutcome,
-  type SyncReport,
-  syncRunSummary,
-} from '../reconcile/index.js';
+import { dump, reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummary } from '../reconcile/index.js';
 import type { StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
