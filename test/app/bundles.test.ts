@@ -83,6 +83,13 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
       'client-secrets-manager',
       'client-servicediscovery',
     ]);
+    // Lambda hands credentials over in the environment: no profile, SSO, STS or metadata providers are bundled.
+    for (const metafile of [meshSync, rotateKeys, rollback] as Metafile[]) {
+      const providers = Object.keys(metafile.inputs).filter((path) =>
+        /@aws-sdk\/(nested-clients|token-providers|credential-provider-(?!env\/))/.test(path),
+      );
+      expect(providers).toEqual([]);
+    }
     // App Mesh is opt-in (MESH_NAMES): its client and source are imported dynamically, at the first App Mesh read.
     expect(clientsLoadedAtStart(meshSync as Metafile, 'meshSync')).not.toContain('client-app-mesh');
     expect(clientsLoadedAtStart(meshSync as Metafile, 'meshSync')).toContain('client-servicediscovery');
