@@ -62,11 +62,21 @@ async function sdkOnlyBundle(fn: string, directory: string): Promise<string> {
     outdir: directory,
     metafile: true,
   });
+  // The clients loaded at start: reachable from the entry by static imports (App Mesh's `import()` is not).
+  const entryPoint = `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
+  const loaded = new Set([entryPoint]);
+  const queue = [entryPoint];
+  for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
+    for (const next of metafile.inputs[path]?.imports ?? []) {
+      if (next.kind === 'dynamic-import' || next.external || loaded.has(next.path)) continue;
+      loaded.add(next.path);
+      queue.push(next.path);
+    }
+  }
   const clients = new Set(
-    Object.keys(metafile.inputs).flatMap(
-      (path) => /node_modules\/(@aws-sdk\/client-[a-z0-9-]+)\//.exec(path)?.[1] ?? [],
-    ),
+    [...loaded].flatMap((path) => /node_modules\/(@aws-sdk\/client-[a-z0-9-]+)\//.exec(path)?.[1] ?? []),
   );
+
   const entry = join(directory, `${fn}-sdk-entry.cjs`);
   writeFileSync(entry, [...clients].map((client) => `require(${JSON.stringify(client)});`).join('\n'));
   const outfile = join(directory, `${fn}-sdk.cjs`);
