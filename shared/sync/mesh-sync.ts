@@ -162,14 +162,22 @@ async function reconcileMesh(
   // Observed here so that a dump failing while the mesh read is still going is not an unhandled rejection; reconcile
   // awaits the same promise and reports its error.
   current?.catch(() => undefined);
-  const [freeze, { state, mesh, consumers, failures }] = await Promise.all([
+  const [freeze, { state, consumers, failures, scope }] = await Promise.all([
     deps.store.getFreeze(),
-    cloudMap ? desiredKongFedBy(deps, cloudMap, settings, options.signal) : desiredKong(deps, settings, options.signal),
+    (cloudMap
+      ? desiredKongFedBy(deps, cloudMap, settings, options.signal)
+      : desiredKong(deps, settings, options.signal)
+    )
+      // The mesh snapshot is not kept through the reconcile (at 10,000 services it is several MB): only the scope
+      // it gives a scoped run.
+      .then(({ mesh, ...desired }) => ({
+        ...desired,
+        scope: cloudMap ? { upstreams: upstreamsFedBy(mesh, cloudMap) } : undefined,
+      })),
   ]).catch((error: unknown) => {
     dumping?.abort(error); // the run ends here; its dump is not needed
     throw error;
   });
-  const scope = cloudMap ? { upstreams: upstreamsFedBy(mesh, cloudMap) } : undefined;
   const report = await reconcile(deps.kong, state, {
     instance: settings.MESHGATE_INSTANCE,
     store: deps.store,
