@@ -106,12 +106,14 @@ export async function fullSync(
       baseline_rss_mb: round(baselineRssMb),
       cpu_ms: medianOf(pipeline, (run) => run.cpuMs),
       doubles_cpu_ms: medianOf(pipeline, (run) => run.doublesCpuMs),
-      reconcile_only: {
-        wall_ms: round(reconcileWall),
-        requests: reconcileOnly[0]?.requests,
-        cpu_ms: medianOf(reconcileOnly, (run) => run.cpuMs),
-        doubles_cpu_ms: medianOf(reconcileOnly, (run) => run.doublesCpuMs),
-      },
+      ...(reconcileOnly.length > 0 && {
+        reconcile_only: {
+          wall_ms: round(reconcileWall),
+          requests: reconcileOnly[0]?.requests,
+          cpu_ms: medianOf(reconcileOnly, (run) => run.cpuMs),
+          doubles_cpu_ms: medianOf(reconcileOnly, (run) => run.doublesCpuMs),
+        },
+      }),
       runs_ms: pipeline.map((run) => round(run.wallMs)),
     },
     ...(deckWall !== undefined && {
