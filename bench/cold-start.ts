@@ -1,9 +1,8 @@
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build, type Plugin } from 'esbuild';
-import { readServerlessYml } from '../local/bus/rules.js';
+import { build } from 'esbuild';
+import { entryPointOf, functionBuildOptions, loadedAtStart, sdkClientOf } from './bundles.js';
 import { median, round, timedCommand } from './measure.js';
 import type { ScenarioResult } from './report.js';
 
@@ -28,57 +27,23 @@ async function node24(): Promise<string | undefined> {
   }
 }
 
-const esbuildSettings = () => {
-  const document = readServerlessYml() as {
-    custom: { esbuild: Record<string, unknown> };
-    functions: Record<string, { handler: string }>;
-  };
-  return document;
-};
-
 /**
- * The SDK clients a function's bundle holds (from esbuild's metafile, with serverless.yml's settings), bundled
- * alone with the same settings: what loading the SDK part of the function costs.
+ * The SDK clients a function's bundle loads at start (from esbuild's metafile, with serverless.yml's settings; App
+ * Mesh's `import()` is not at start), bundled alone with the same settings: what loading the SDK part costs.
  */
 async function sdkOnlyBundle(fn: string, directory: string): Promise<string> {
-  const document = esbuildSettings();
-  const settings = document.custom.esbuild;
-  const plugins = createRequire(import.meta.url)(`../${settings.plugins as string}`) as Plugin[];
-  const handler = document.functions[fn]?.handler ?? '';
-  const common = {
-    bundle: true,
-    minify: settings.minify as boolean,
-    format: settings.format as 'cjs',
-    platform: settings.platform as 'node',
-    target: settings.target as string,
-    mainFields: settings.mainFields as string[],
-    plugins,
-    logLevel: 'silent' as const,
-  };
+  const common = functionBuildOptions();
+  const entryPoint = entryPointOf(fn);
   const { metafile } = await build({
     ...common,
-    entryPoints: [`${handler.slice(0, handler.lastIndexOf('.'))}.ts`],
+    entryPoints: [entryPoint],
     write: false,
     outdir: directory,
     metafile: true,
   });
-  // The clients loaded at start: reachable from the entry by static imports (App Mesh's `import()` is not).
-  const entryPoint = `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
-  const loaded = new Set([entryPoint]);
-  const queue = [entryPoint];
-  for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
-    for (const next of metafile.inputs[path]?.imports ?? []) {
-      if (next.kind === 'dynamic-import' || next.external || loaded.has(next.path)) continue;
-      loaded.add(next.path);
-      queue.push(next.path);
-    }
-  }
-  const clients = new Set(
-    [...loaded].flatMap((path) => /node_modules\/(@aws-sdk\/client-[a-z0-9-]+)\//.exec(path)?.[1] ?? []),
-  );
-
+  const clients = new Set([...loadedAtStart(metafile, entryPoint)].flatMap((path) => sdkClientOf(path) ?? []));
   const entry = join(directory, `${fn}-sdk-entry.cjs`);
-  writeFileSync(entry, [...clients].map((client) => `require(${JSON.stringify(client)});`).join('\n'));
+  writeFileSync(entry, [...clients].map((client) => `require('@aws-sdk/${client}');`).join('\n'));
   const outfile = join(directory, `${fn}-sdk.cjs`);
   await build({ ...common, entryPoints: [entry], outfile, nodePaths: [join(process.cwd(), 'node_modules')] });
   return outfile;

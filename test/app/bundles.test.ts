@@ -1,60 +1,21 @@
-import { createRequire } from 'node:module';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { entryPointOf, functionBuildOptions, loadedAtStart, sdkClientOf } from '../../bench/bundles.js';
 import { readServerlessYml } from '../../local/bus/rules.js';
 
-/** The bundle settings of serverless.yml (`custom.esbuild`), as serverless-esbuild passes them to esbuild. */
-const document = readServerlessYml() as {
-  custom: { esbuild: Record<string, unknown> };
-  functions: Record<string, { handler: string }>;
-};
-const settings = document.custom.esbuild;
-const plugins = createRequire(import.meta.url)(`../../${settings.plugins as string}`) as Plugin[];
+const settings = (readServerlessYml() as { custom: { esbuild: Record<string, unknown> } }).custom.esbuild;
 
 async function metafileOf(fn: string): Promise<Metafile> {
-  const handler = document.functions[fn]?.handler ?? '';
-  const result = await build({
-    entryPoints: [`${handler.slice(0, handler.lastIndexOf('.'))}.ts`],
-    bundle: true,
-    write: false,
-    outdir: 'out',
-    metafile: true,
-    minify: settings.minify as boolean,
-    format: settings.format as 'cjs',
-    platform: settings.platform as 'node',
-    target: settings.target as string,
-    mainFields: settings.mainFields as string[],
-    external: settings.exclude as string[],
-    plugins,
-    logLevel: 'silent',
-  });
-  return result.metafile;
+  const options = { ...functionBuildOptions(), entryPoints: [entryPointOf(fn)], write: false, outdir: 'out' };
+  return (await build({ ...options, metafile: true })).metafile;
 }
-
-const sdkClientOf = (path: string) => /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(path)?.[1];
 
 function sdkClients(metafile: Metafile): string[] {
   return [...new Set(Object.keys(metafile.inputs).flatMap((path) => sdkClientOf(path) ?? []))].sort();
 }
 
-/** The modules a bundle runs when it is loaded: reachable from the entry by static imports (not `import()`). */
-function loadedAtStart(metafile: Metafile, entry: string): Set<string> {
-  const seen = new Set<string>([entry]);
-  const queue = [entry];
-  for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
-    for (const next of metafile.inputs[path]?.imports ?? []) {
-      if (next.kind === 'dynamic-import' || next.external || seen.has(next.path)) continue;
-      seen.add(next.path);
-      queue.push(next.path);
-    }
-  }
-  return seen;
-}
-
 function clientsLoadedAtStart(metafile: Metafile, fn: string): string[] {
-  const handler = document.functions[fn]?.handler ?? '';
-  const entry = `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
-  return [...new Set([...loadedAtStart(metafile, entry)].flatMap((path) => sdkClientOf(path) ?? []))].sort();
+  return [...new Set([...loadedAtStart(metafile, entryPointOf(fn))].flatMap((path) => sdkClientOf(path) ?? []))].sort();
 }
 
 describe('function bundles (serverless.yml esbuild settings)', () => {
