@@ -7,8 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { createMeshSyncHandler } from '../functions/mesh-sync/handler.js';
-import { createApp } from '../shared/app/context.js';
-import { createAwsClients } from '../shared/aws/clients.js';
+import { createMeshSyncApp } from '../shared/app/mesh-sync.js';
 import { loadConfig } from '../shared/config/index.js';
 import type { MeshSyncEvent } from '../shared/events/incoming.js';
 import type { KongState } from '../shared/kong/entities.js';
@@ -17,7 +16,8 @@ import { desiredKong, runMeshSync } from '../shared/sync/mesh-sync.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const config = loadConfig(process.env);
-const app = createApp(config, createAwsClients(process.env));
+// meshSync's own composition root: the clients the deployed function builds, and no others.
+const app = createMeshSyncApp(config, process.env);
 const meshSync = createMeshSyncHandler(() => app);
 let desired: KongState | undefined;
 

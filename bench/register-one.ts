@@ -22,7 +22,7 @@ function meshSyncMatcher(): (event: EventBridgeEvent) => boolean {
  */
 export async function registerOne(world: World, meshgate: MeshgateProcess, runs: number): Promise<ScenarioResult> {
   const routed = meshSyncMatcher();
-  const measured: { wallMs: number; requests: number; writes: number }[] = [];
+  const measured: { wallMs: number; requests: number; writes: number; awsCalls: number }[] = [];
   for (let run = 0; run < runs; run++) {
     const name = serviceName(run);
     const serviceId = world.serviceIds.get(name) ?? '';
@@ -35,11 +35,13 @@ export async function registerOne(world: World, meshgate: MeshgateProcess, runs:
     const [event] = events;
     if (!event) throw new Error(`register-one: no CloudTrail event of ${name}'s RegisterInstance reached meshSync`);
     world.kong.requests.clear();
+    const awsBefore = world.aws.requests.entries.length;
     const reply = await meshgate.call({ op: 'event', event });
     measured.push({
       wallMs: reply.wallMs,
       requests: world.kong.requests.entries.length,
       writes: world.kong.requests.writes().length,
+      awsCalls: world.aws.requests.entries.length - awsBefore,
     });
     await assertTarget(world, `${name}.${NAMESPACE}`, `${instanceAddress(run, 1)}:8080`);
   }
@@ -51,6 +53,7 @@ export async function registerOne(world: World, meshgate: MeshgateProcess, runs:
       wall_ms: round(median(measured.map((run) => run.wallMs))),
       requests,
       writes: Math.max(...measured.map((run) => run.writes)),
+      aws_calls: Math.max(...measured.map((run) => run.awsCalls)),
       peak_rss_mb: round(meshgate.peakRssMb()),
     },
     bars: [

@@ -10,7 +10,10 @@ export interface ScenarioResult {
   };
   deck?: { wall_ms: number; requests: number; runs: number };
   ratio?: number;
-  functions?: Record<string, { bundle_bytes: number; load_ms_over_node: number; sdk_load_ms_over_node: number }>;
+  functions?: Record<
+    string,
+    { bundle_bytes: number; load_ms_over_node: number; sdk_load_ms_over_node: number; [detail: string]: number }
+  >;
   runs?: number;
   /** The bars of BRIEF §8 this scenario checks, each with its verdict. */
   bars: { bar: string; measured: string; pass: boolean }[];

@@ -10,21 +10,29 @@ const BAR_MS = 10_000;
  * rotateKeys handler) in the bench process, against the Kong double.
  */
 export async function rotateConsumers(world: World, runs: number): Promise<ScenarioResult> {
-  const measured: { wallMs: number; requests: number; writes: number }[] = [];
+  const measured: { wallMs: number; requests: number; writes: number; awsCalls: number }[] = [];
   for (let run = 0; run < runs; run++) {
     world.kong.requests.clear();
+    const awsBefore = world.aws.requests.entries.length;
     const { wallMs } = await timed(() => rotateAll(world.sm, world.consumers));
     measured.push({
       wallMs,
       requests: world.kong.requests.entries.length,
       writes: world.kong.requests.writes().length,
+      // RotateSecret per consumer and the rotation steps' own Secrets Manager calls.
+      awsCalls: world.aws.requests.entries.length - awsBefore,
     });
   }
   const wall = median(measured.map((run) => run.wallMs));
   return {
     name: `rotate-${world.consumers.length}`,
     runs,
-    meshgate: { wall_ms: round(wall), requests: measured[0]?.requests, writes: measured[0]?.writes },
+    meshgate: {
+      wall_ms: round(wall),
+      requests: measured[0]?.requests,
+      writes: measured[0]?.writes,
+      aws_calls: measured[0]?.awsCalls,
+    },
     bars: [
       {
         bar: `${world.consumers.length} consumers rotated (ES256) ≤ ${BAR_MS / 1000} s`,

@@ -8,12 +8,20 @@ import { coldStart } from './cold-start.js';
 import { registerOne } from './register-one.js';
 import { printTable, type ScenarioResult } from './report.js';
 import { rotateConsumers } from './rotate.js';
-import { deckFile, fullSync, fullSyncBars, noopSync } from './sync-scenarios.js';
+import { deckFile, fullSync, fullSyncBars, fullSyncRtt, noopSync } from './sync-scenarios.js';
 import { MeshgateProcess } from './worker-protocol.js';
 import { startWorld, type WorldSize } from './world.js';
 
-const SCENARIOS = ['full-sync-1000', 'noop-sync-1000', 'register-one', 'full-sync-10000', 'cold-start', 'rotate-100'];
-const RSS_BAR_MB = 256;
+const SCENARIOS = [
+  'full-sync-1000',
+  'noop-sync-1000',
+  'full-sync-1000-rtt',
+  'register-one',
+  'full-sync-10000',
+  'cold-start',
+  'rotate-100',
+];
+const RSS_BAR_MB = 200;
 const LARGE_SYNC_BAR_MS = 60_000;
 
 const { values: flags } = parseArgs({
@@ -53,7 +61,7 @@ async function withWorld<T>(
 
 const results: ScenarioResult[] = [];
 
-if (wanted('full-sync-1000', 'noop-sync-1000', 'register-one', 'rotate-100')) {
+if (wanted('full-sync-1000', 'noop-sync-1000', 'full-sync-1000-rtt', 'register-one', 'rotate-100')) {
   await withWorld({ services: 1000, consumers: 100 }, async (world, meshgate) => {
     const file = await deckFile(world);
     if (wanted('full-sync-1000')) {
@@ -64,6 +72,10 @@ if (wanted('full-sync-1000', 'noop-sync-1000', 'register-one', 'rotate-100')) {
     if (wanted('noop-sync-1000')) {
       progress('noop-sync-1000');
       results.push(await noopSync(world, meshgate, { runs, deckFile: file }));
+    }
+    if (wanted('full-sync-1000-rtt')) {
+      progress('full-sync-1000-rtt');
+      results.push(await fullSyncRtt(world, meshgate, { runs, deckFile: file }));
     }
     if (wanted('register-one')) {
       progress('register-one');

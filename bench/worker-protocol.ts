@@ -27,13 +27,14 @@ export interface WorkerReply {
 }
 
 const WORKER_SOURCE = fileURLToPath(new URL('./meshgate-worker.ts', import.meta.url));
-/** Under node_modules, so that the AWS SDK left out of the bundle resolves from the repo's node_modules. */
+/** A build cache under node_modules (ignored by git). */
 const WORKER_BUNDLE = resolve('node_modules/.cache/meshgate-bench/meshgate-worker.cjs');
 let bundled: Promise<unknown> | undefined;
 
 /**
- * Bundles the worker as serverless.yml bundles the functions (esbuild, CommonJS, AWS SDK external), once per bench
- * run: the meshgate process then runs plain node like a Lambda, without tsx's loader in its CPU time and RSS.
+ * Bundles the worker as serverless.yml bundles the functions (esbuild, CommonJS, minified, the AWS SDK inside),
+ * once per bench run: the meshgate process then runs plain node like a Lambda, without tsx's loader in its CPU time
+ * and RSS, and with the SDK that is deployed.
  */
 function bundleWorker(): Promise<unknown> {
   bundled ??= build({
@@ -44,7 +45,7 @@ function bundleWorker(): Promise<unknown> {
     target: 'node20',
     format: 'cjs',
     mainFields: ['module', 'main'],
-    external: ['@aws-sdk/*'],
+    minify: true,
     plugins: createRequire(import.meta.url)('../esbuild.plugins.cjs') as Plugin[],
     logLevel: 'error',
   });

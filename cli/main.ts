@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { type App, createApp, functionName } from '../shared/app/context.js';
+import { type CliApp as App, createApp, functionName } from '../shared/app/context.js';
 import { type Config, loadConfig } from '../shared/config/index.js';
 import { errorMessage, MeshgateError } from '../shared/errors.js';
 import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile/index.js';

@@ -40,6 +40,16 @@ interface ArmedRule extends FaultRule {
 
 export class FaultInjector {
   private rules: ArmedRule[] = [];
+  /**
+   * Added to every request before it is served or faulted: a network round trip, which loopback does not have
+   * (the bench's `full-sync-1000-rtt`). Kept by `clear()`; set it back to 0 to remove it.
+   */
+  latencyMs = 0;
+
+  /** Waits out `latencyMs` (at once when there is none). */
+  async roundTrip(): Promise<void> {
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+  }
 
   inject(rule: FaultRule): void {
     this.rules.push({ ...rule, seen: 0, fired: 0 });

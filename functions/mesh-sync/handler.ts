@@ -2,7 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import middy from '@middy/core';
-import { type App, createApp, lazy } from '../../shared/app/context.js';
+import { type App, lazy } from '../../shared/app/core.js';
+import { createMeshSyncApp } from '../../shared/app/mesh-sync.js';
 import {
   cloudMapOperationOf,
   describeRejection,
@@ -14,7 +15,6 @@ import {
 import { awaitCloudMapOperation, dropIneffectiveEvents, dropMalformedEvents } from '../../shared/lambda/middlewares.js';
 import { logger, metrics } from '../../shared/lambda/observability.js';
 import { recordSyncMetrics, recordThrownSync } from '../../shared/lambda/sync-metrics.js';
-import { waitForOperation } from '../../shared/sources/cloudmap/operations.js';
 import { describeResult, leftOut, runMeshSync } from '../../shared/sync/mesh-sync.js';
 
 /** meshSync: App Mesh and Cloud Map changes (CloudTrail via EventBridge), the drift-repair schedule, manual runs. */
@@ -27,7 +27,7 @@ export function createMeshSyncHandler(getApp: () => App) {
     .use(
       awaitCloudMapOperation(
         cloudMapOperationOf,
-        (operationId) => waitForOperation(getApp().clients.serviceDiscovery, operationId),
+        (operationId) => getApp().waitForCloudMapOperation(operationId),
         logger,
       ),
     )
@@ -59,5 +59,5 @@ export function createMeshSyncHandler(getApp: () => App) {
 }
 
 // Built at the first invocation (configuration validated then, a bad value naming the variable) and kept.
-const app = lazy(() => createApp());
+const app = lazy(() => createMeshSyncApp());
 export const handler = createMeshSyncHandler(app);

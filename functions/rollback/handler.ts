@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { type App, createApp, lazy, requestSyncByInvoke } from '../../shared/app/context.js';
+import { type App, lazy } from '../../shared/app/core.js';
+import { createRollbackApp, type RollbackApp } from '../../shared/app/rollback.js';
 import { logger } from '../../shared/lambda/observability.js';
 import { type RollbackCommand, RollbackCommandSchema } from '../../shared/rollback/commands.js';
 import { executeCommand } from '../../shared/rollback/execute.js';
@@ -18,7 +19,5 @@ export function createRollbackHandler(getApp: () => App, requestSync: (app: App)
 }
 
 // Built at the first invocation (configuration validated then, a bad value naming the variable) and kept.
-const app = lazy(() => createApp());
-export const handler = createRollbackHandler(app, (current) =>
-  requestSyncByInvoke(current.clients, current.config.MESHGATE_STAGE),
-);
+const app = lazy(() => createRollbackApp());
+export const handler = createRollbackHandler(app, (current) => (current as RollbackApp).requestSync);

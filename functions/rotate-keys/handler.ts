@@ -5,7 +5,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { createApp, lazy } from '../../shared/app/context.js';
+import { lazy } from '../../shared/app/ports.js';
+import { createRotateKeysApp } from '../../shared/app/rotate-keys.js';
 import { ScheduledEventSchema } from '../../shared/events/incoming.js';
 import { RotationInvocationSchema } from '../../shared/events/rotation.js';
 import { logger as sharedLogger, metrics as sharedMetrics } from '../../shared/lambda/observability.js';
@@ -83,5 +84,5 @@ function describeIssues(error: z.ZodError): string {
 }
 
 // Built at the first invocation (configuration validated then, a bad value naming the variable) and kept.
-const app = lazy(() => createApp());
+const app = lazy(() => createRotateKeysApp());
 export const handler = createRotateKeysHandler(() => app().rotationDeps(sharedLogger));

@@ -83,6 +83,14 @@ export interface AwsServiceModule {
   iamCall(request: AwsRequest, context: Pick<AwsContext, 'account' | 'region'>): IamCall | undefined;
   /** Forgets all state (tests start clean). */
   reset(): void;
+  /** The service's resources that carry tags, for the Resource Groups Tagging API (services that have tags). */
+  taggedResources?(): TaggedResource[];
+}
+
+/** A resource and its tags, as the Resource Groups Tagging API lists it. */
+export interface TaggedResource {
+  arn: string;
+  tags: { key: string; value: string }[];
 }
 
 /** JSON 1.1 services: one handler per operation, JSON in and out. */

@@ -68,6 +68,7 @@ const TARGET_PREFIXES: Record<string, string> = {
   Route53AutoNaming_v20170314: 'servicediscovery',
   secretsmanager: 'secretsmanager',
   AWSEvents: 'events',
+  ResourceGroupsTaggingAPI_20170126: 'tagging',
 };
 
 /** Starts the AWS double on 127.0.0.1 (port 0 = a free port). */
@@ -164,6 +165,7 @@ export async function startAwsDouble(
       operation: service?.operationOf(request),
     };
     requests.record(logged);
+    await faults.roundTrip();
     const fault = faults.take(logged);
     if (fault) {
       logged.fault = true;

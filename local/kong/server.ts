@@ -170,6 +170,7 @@ export async function startKongDouble(
     const logged: LoggedRequest = { method, path: url.pathname };
     requests.record(logged);
     totalRequests += 1;
+    await faults.roundTrip();
     const fault = faults.take(logged);
     if (fault) {
       logged.fault = true;

@@ -1,118 +1,28 @@
-import { InvocationType, InvokeCommand } from '@aws-sdk/client-lambda';
 import { type AwsClients, awsClients } from '../aws/clients.js';
 import { type Config, config as processConfig } from '../config/index.js';
-import { type AuditPublisher, EventBridgeAuditPublisher } from '../events/audit.js';
-import type { KongClient } from '../kong/client.js';
-import { kongClientFromConfig } from '../kong/index.js';
-import type { OperationsDeps } from '../rollback/operations.js';
-import { type RotationDeps, type RotationLogger, readConsumers } from '../rotation/index.js';
-import { type StateStore, stateStoreFromConfig } from '../snapshots/index.js';
-import { resolveCloudMapService } from '../sources/cloudmap/index.js';
-import { createSources, readMesh, readMeshFedBy } from '../sources/index.js';
-import type { MeshSyncDeps } from '../sync/mesh-sync.js';
+import { type App, assembleApp } from './core.js';
+import { requestSyncByInvoke as invokeMeshSync } from './request-sync.js';
+
+export { type App, functionName, lazy } from './core.js';
 
 /**
- * The composition root: configuration, AWS clients and the ports the core needs, built once per process (at cold
- * start for a Lambda) and shared by the handlers and the CLI. The Kong client is created on first use because its
- * admin token is read from Secrets Manager.
+ * The CLI's composition root (and the tests'): every AWS client, since the CLI runs any operation, locally or
+ * against the deployed functions. The functions have roots of their own that load only their clients
+ * (shared/app/mesh-sync.ts, rollback.ts, rotate-keys.ts).
  */
-export interface App {
-  readonly config: Config;
+export interface CliApp extends App {
   readonly clients: AwsClients;
-  readonly store: StateStore;
-  readonly audit: AuditPublisher;
-  kong(): Promise<KongClient>;
-  meshSyncDeps(): Promise<MeshSyncDeps>;
-  operationsDeps(requestSync: (reason: string) => Promise<void>): Promise<OperationsDeps>;
-  rotationDeps(logger?: RotationLogger): Promise<RotationDeps>;
 }
 
-export function createApp(config: Config = processConfig(), clients: AwsClients = awsClients()): App {
-  let kong: Promise<KongClient> | undefined;
-  const store = stateStoreFromConfig(config, clients.s3);
-  const audit = new EventBridgeAuditPublisher(clients.eventBridge, config.AUDIT_BUS_NAME, config.MESHGATE_INSTANCE);
-  const sources = createSources(config, clients);
-  const app: App = {
-    config,
-    clients,
-    store,
-    audit,
-    kong() {
-      kong ??= kongClientFromConfig(config, clients.secretsManager).catch((error: unknown) => {
-        kong = undefined; // a failed token read is retried by the next invocation
-        throw error;
-      });
-      return kong;
-    },
-    async meshSyncDeps() {
-      return {
-        kong: await app.kong(),
-        store,
-        audit,
-        readMesh: (signal) => readMesh(sources, signal),
-        readMeshFedBy: (cloudMap, signal) => readMeshFedBy(sources, cloudMap, signal),
-        // Promotions and key rollbacks in progress decide live keys beside the labels; read with them, under the lease.
-        readConsumers: async () =>
-          readConsumers(clients.secretsManager, {
-            graceMs: config.KEY_GRACE_PERIOD,
-            secretPrefix: config.CONSUMER_SECRET_PREFIX,
-            keyState: await store.readKeyState(),
-          }),
-        resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
-      };
-    },
-    async rotationDeps(logger) {
-      return {
-        secretsManager: clients.secretsManager,
-        kong: await app.kong(),
-        instance: config.MESHGATE_INSTANCE,
-        alg: config.JWT_ALGORITHM,
-        graceMs: config.KEY_GRACE_PERIOD,
-        store,
-        requestSync: requestSyncByInvoke(clients, config.MESHGATE_STAGE),
-        secretPrefix: config.CONSUMER_SECRET_PREFIX,
-        audit,
-        logger,
-      };
-    },
-    async operationsDeps(requestSync) {
-      const { readConsumers } = await app.meshSyncDeps();
-      return {
-        kong: await app.kong(),
-        secretsManager: clients.secretsManager,
-        store,
-        audit,
-        requestSync,
-        readConsumers,
-      };
-    },
-  };
-  return app;
-}
-
-/** A value created on first use and kept (a Lambda's app: built at the first invocation, reused by warm ones). */
-export function lazy<T>(create: () => T): () => T {
-  let value: { created: T } | undefined;
-  return () => {
-    value ??= { created: create() };
-    return value.created;
-  };
-}
-
-/** Deployed name of one of meshgate's functions, as serverless.yml names it: `meshgate-<stage>-<function>`. */
-export function functionName(stage: string, fn: 'meshSync' | 'rotateKeys' | 'rollback'): string {
-  return `meshgate-${stage}-${fn}`;
+export function createApp(config: Config = processConfig(), clients: AwsClients = awsClients()): CliApp {
+  const requestSync = requestSyncByInvoke(clients, config.MESHGATE_STAGE);
+  return { ...assembleApp(config, { ...clients, appMesh: () => clients.appMesh }, requestSync), clients };
 }
 
 /** Asks the deployed meshSync for a full sync, asynchronously (as EventBridge would). */
-export function requestSyncByInvoke(clients: AwsClients, stage: string): (reason: string) => Promise<void> {
-  return async (reason) => {
-    await clients.lambda.send(
-      new InvokeCommand({
-        FunctionName: functionName(stage, 'meshSync'),
-        InvocationType: InvocationType.Event,
-        Payload: Buffer.from(JSON.stringify({ action: 'sync', reason })),
-      }),
-    );
-  };
+export function requestSyncByInvoke(
+  clients: Pick<AwsClients, 'lambda'>,
+  stage: string,
+): (reason: string) => Promise<void> {
+  return invokeMeshSync(clients.lambda, stage);
 }

@@ -2,7 +2,6 @@ import type { KongApi } from '../kong/api.js';
 import type { AnyEntity, EntityKind } from '../kong/entities.js';
 import { isOwned } from '../kong/ownership.js';
 import { referencedIds } from './apply.js';
-import type { Change } from './diff.js';
 import { type Plan, plan, planChanges } from './plan.js';
 
 /** An owned entity the plan would delete, kept because entities meshgate does not own hang off it. */

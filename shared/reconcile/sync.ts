@@ -54,6 +54,11 @@ export interface ReconcileOptions {
   parallelism?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, change: Change) => void;
+  /**
+   * A dump of Kong already under way (`dump` with this run's instance and scope), started by the caller so that it
+   * overlaps the mesh read; without it, reconcile dumps first.
+   */
+  current?: Promise<KongState>;
 }
 
 const DEFAULT_PARALLELISM = 10;
@@ -68,7 +73,7 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
   const started = performance.now();
   const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
   const dumpOptions = { instance: options.instance, scope: options.scope, parallelism, signal: options.signal };
-  const current = await dump(kong, dumpOptions);
+  const current = await (options.current ?? dump(kong, dumpOptions));
   const { state: wanted, kept } = keepFailed(current, desired, options.keep ?? []);
   const diffed = plan(diff(current, options.scope ? scopeState(wanted, options.scope) : wanted));
   const { plan: planned, held } = holdParents(diffed, await readForeignChildren(kong, diffed, options));

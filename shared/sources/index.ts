@@ -1,27 +1,64 @@
-import type { AwsClients } from '../aws/clients.js';
+import type { AppMeshClient } from '@aws-sdk/client-app-mesh';
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { Config } from '../config/index.js';
 import { errorMessage } from '../errors.js';
-import { AppMeshSource } from './appmesh/index.js';
 import { CloudMapSource } from './cloudmap/index.js';
 import { SourceError } from './errors.js';
 import { type CloudMapServiceRef, type MeshSnapshot, type MeshSource, mergeSnapshots } from './model.js';
 
 export { resolveCloudMapService } from './cloudmap/index.js';
+
+/** The App Mesh source's name (as `AppMeshSource.name`), here so that naming it does not load that source. */
+const APP_MESH_SOURCE = 'appmesh';
+
 export { SourceError } from './errors.js';
+
+/** The clients the sources read through. */
+export interface SourceClients {
+  serviceDiscovery: ServiceDiscoveryClient;
+  tagging: ResourceGroupsTaggingAPIClient;
+  /** Called only when MESH_NAMES names meshes, at the first read: the App Mesh client can be loaded then. */
+  appMesh: () => AppMeshClient | Promise<AppMeshClient>;
+}
 
 /** The sources the configuration asks for: App Mesh when MESH_NAMES names meshes, Cloud Map always. */
 export function createSources(
   config: Pick<Config, 'MESH_NAMES' | 'CLOUDMAP_NAMESPACES'>,
-  clients: Pick<AwsClients, 'appMesh' | 'serviceDiscovery'>,
+  clients: SourceClients,
 ): MeshSource[] {
   const sources: MeshSource[] = [];
-  if (config.MESH_NAMES.length > 0) {
-    sources.push(
-      new AppMeshSource({ meshNames: config.MESH_NAMES, appMesh: clients.appMesh, cloudMap: clients.serviceDiscovery }),
-    );
-  }
-  sources.push(new CloudMapSource({ namespaces: config.CLOUDMAP_NAMESPACES, client: clients.serviceDiscovery }));
+  if (config.MESH_NAMES.length > 0) sources.push(deferredAppMeshSource(config.MESH_NAMES, clients));
+  sources.push(
+    new CloudMapSource({
+      namespaces: config.CLOUDMAP_NAMESPACES,
+      client: clients.serviceDiscovery,
+      tagging: clients.tagging,
+    }),
+  );
   return sources;
+}
+
+/**
+ * The App Mesh source, loaded (its module and the App Mesh SDK client) at its first read: a deployment that reads
+ * Cloud Map only, the default, never loads them, which keeps meshSync's cold start short.
+ */
+function deferredAppMeshSource(meshNames: readonly string[], clients: SourceClients): MeshSource {
+  let loaded: Promise<MeshSource> | undefined;
+  const source = () => {
+    loaded ??= Promise.all([import('./appmesh/index.js'), clients.appMesh()]).then(
+      ([{ AppMeshSource }, appMesh]) => new AppMeshSource({ meshNames, appMesh, cloudMap: clients.serviceDiscovery }),
+    );
+    return loaded;
+  };
+  return {
+    name: APP_MESH_SOURCE,
+    read: async (signal) => (await source()).read(signal),
+    readFedBy: async (cloudMap, signal) => {
+      const appMesh = await source();
+      return appMesh.readFedBy ? appMesh.readFedBy(cloudMap, signal) : appMesh.read(signal);
+    },
+  };
 }
 
 /** Reads every source in parallel and merges the results into one deterministically ordered snapshot. */

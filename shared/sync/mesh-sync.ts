@@ -6,6 +6,7 @@ import type { SyncTrigger } from '../events/incoming.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
 import {
+  dump,
   type KeptObject,
   plan,
   reconcile,
@@ -293,11 +294,32 @@ async function reconcileMesh(
   // A Cloud Map service meshgate cannot resolve any more (deleted since the event) widens the run to a full sync
   // rather than guessing; one that feeds nothing yields an empty scope: nothing to do.
   const cloudMap = trigger.kind === 'scoped' ? await deps.resolveCloudMapService(trigger.serviceId) : undefined;
-  const [freeze, { state, mesh, consumers, failures }] = await Promise.all([
+  // A full run dumps Kong while it reads the mesh: on AWS both are network-bound, and neither needs the other. (A
+  // scoped run's dump depends on the scope, which comes from the mesh read.)
+  const dumping = cloudMap ? undefined : new AbortController();
+  const signal = dumping && options.signal ? AbortSignal.any([options.signal, dumping.signal]) : options.signal;
+  const current = dumping
+    ? dump(deps.kong, { instance: settings.MESHGATE_INSTANCE, parallelism: settings.SYNC_PARALLELISM, signal })
+    : undefined;
+  // Observed here so that a dump failing while the mesh read is still going is not an unhandled rejection; reconcile
+  // awaits the same promise and reports its error.
+  current?.catch(() => undefined);
+  const [freeze, { state, consumers, failures, scope }] = await Promise.all([
     deps.store.getFreeze(),
-    cloudMap ? desiredKongFedBy(deps, cloudMap, settings, options.signal) : desiredKong(deps, settings, options.signal),
-  ]);
-  const scope = cloudMap ? { upstreams: upstreamsFedBy(mesh, cloudMap) } : undefined;
+    (cloudMap
+      ? desiredKongFedBy(deps, cloudMap, settings, options.signal)
+      : desiredKong(deps, settings, options.signal)
+    )
+      // The mesh snapshot is not kept through the reconcile (at 10,000 services it is several MB): only the scope
+      // it gives a scoped run.
+      .then(({ mesh, ...desired }) => ({
+        ...desired,
+        scope: cloudMap ? { upstreams: upstreamsFedBy(mesh, cloudMap) } : undefined,
+      })),
+  ]).catch((error: unknown) => {
+    dumping?.abort(error); // the run ends here; its dump is not needed
+    throw error;
+  });
   const report = await reconcile(deps.kong, state, {
     instance: settings.MESHGATE_INSTANCE,
     store: deps.store,
@@ -309,6 +331,7 @@ async function reconcileMesh(
     parallelism: settings.SYNC_PARALLELISM,
     signal: options.signal,
     onProgress: options.onProgress && ((done, total) => options.onProgress?.(done, total)),
+    current,
   });
   return { freeze, failures, consumers, scope, report };
 }

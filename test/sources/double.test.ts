@@ -47,7 +47,10 @@ const calls = (operation: string, path?: string) =>
   double.requests.entries.filter((entry) => entry.operation === operation && (!path || entry.path.endsWith(path)));
 
 const bothSources = (meshNames = ['apps', 'edge'], namespaces = ['apps.local', 'ops.local']) =>
-  createSources({ MESH_NAMES: meshNames, CLOUDMAP_NAMESPACES: namespaces }, clients);
+  createSources({ MESH_NAMES: meshNames, CLOUDMAP_NAMESPACES: namespaces }, sourceClients(clients));
+
+/** The CLI's clients as the sources take them (the App Mesh client through a factory). */
+const sourceClients = (all: AwsClients) => ({ ...all, appMesh: () => all.appMesh });
 
 describe('mesh sources against the AWS double', () => {
   it('reads two meshes page by page: gateways, routes, services, instances, tags', async () => {
@@ -82,9 +85,9 @@ describe('mesh sources against the AWS double', () => {
     await expectGolden('appmesh-meshes', snapshot);
   });
 
-  it('reads Cloud Map services opted in by tag or attribute, across namespaces and pages', async () => {
+  it('reads Cloud Map services opted in by tag, across namespaces and pages, one DiscoverInstances each', async () => {
     const snapshot = await readMesh([
-      new CloudMapSource({ namespaces: [], client: clients.serviceDiscovery, pageSize: 2 }),
+      new CloudMapSource({ namespaces: [], client: clients.serviceDiscovery, tagging: clients.tagging, pageSize: 2 }),
     ]);
 
     expect(snapshot.cloudMapServices.map((service) => `${service.namespace}/${service.name}`)).toEqual([
@@ -94,8 +97,11 @@ describe('mesh sources against the AWS double', () => {
       'ops.local/metrics',
     ]);
     expect(calls('ListServices').length).toBeGreaterThan(2);
-    // The tag opt-out wins over the attribute; untagged services are not even discovered.
-    expect(calls('DiscoverInstances')).toHaveLength(6);
+    // Exposure comes from the tags of all services in one GetResources page: no per-service tag read, and
+    // DiscoverInstances for the four exposed services only (not the opted-out, untagged or gateway ones).
+    expect(calls('GetResources')).toHaveLength(1);
+    expect(calls('ListTagsForResource')).toHaveLength(0);
+    expect(calls('DiscoverInstances')).toHaveLength(4);
     expect(snapshot.failures).toEqual([
       {
         source: 'cloudmap',
@@ -214,7 +220,9 @@ describe('mesh sources against the AWS double', () => {
     const closed = await startAwsDouble();
     const unreachableClients = clientsFor(closed.env());
     await closed.close();
-    const error = await readMesh(createSources({ MESH_NAMES: [], CLOUDMAP_NAMESPACES: [] }, unreachableClients))
+    const error = await readMesh(
+      createSources({ MESH_NAMES: [], CLOUDMAP_NAMESPACES: [] }, sourceClients(unreachableClients)),
+    )
       .catch((caught: unknown) => caught)
       .finally(() => clientsFor(double.env()));
 
@@ -225,7 +233,7 @@ describe('mesh sources against the AWS double', () => {
 
   it('resolves a Cloud Map service id to its namespace and name', async () => {
     const snapshot = await readMesh([
-      new CloudMapSource({ namespaces: ['ops.local'], client: clients.serviceDiscovery }),
+      new CloudMapSource({ namespaces: ['ops.local'], client: clients.serviceDiscovery, tagging: clients.tagging }),
     ]);
     const metrics = snapshot.cloudMapServices[0];
 

@@ -23,8 +23,9 @@ import {
  *   `grpc-gw` (grpc; a DNS endpoint) with two grpc routes; four virtual services, `orders` requiring JWT;
  * - mesh `edge`: gateway `public-gw` (http2, no discovery tag) with one route, gateway `broken-gw` whose discovery
  *   tag is malformed;
- * - Cloud Map namespace `apps.local`: gateway instances (one unhealthy) and exposed services by tag and by
- *   attribute, one opted out, one unexposed, one with an instance that has no usable port; `ops.local`: one more.
+ * - Cloud Map namespace `apps.local`: gateway instances (one unhealthy) and services exposed by tag, one opted out,
+ *   one unexposed (its instance's `meshgate:expose` attribute does not opt it in), one with an instance that has no
+ *   usable port; `ops.local`: one more.
  */
 export async function buildEstate(appMesh: AppMeshClient, cloudMap: ServiceDiscoveryClient): Promise<void> {
   await buildCloudMap(cloudMap);
@@ -239,14 +240,17 @@ async function buildCloudMap(cloudMap: ServiceDiscoveryClient): Promise<void> {
     { id: 'catalog-1', attributes: { AWS_INSTANCE_IPV4: '10.0.3.1', AWS_INSTANCE_PORT: '8000' } },
     { id: 'catalog-2', attributes: { AWS_INSTANCE_IPV4: '10.0.3.2', AWS_INSTANCE_PORT: '8000', weight: '50' } },
   ]);
-  await cloudMapService(cloudMap, apps, 'billing', { team: 'finance' }, [
+  await cloudMapService(cloudMap, apps, 'billing', { team: 'finance', 'meshgate:expose': 'true' }, [
     { id: 'billing-1', attributes: { AWS_INSTANCE_CNAME: 'billing-1.apps.internal', 'meshgate:expose': 'true' } },
   ]);
   await cloudMapService(cloudMap, apps, 'legacy', { 'meshgate:expose': 'false' }, [
     { id: 'legacy-1', attributes: { AWS_INSTANCE_IPV4: '10.0.4.1', 'meshgate:expose': 'true' } },
   ]);
   await cloudMapService(cloudMap, apps, 'internal-cache', {}, [
-    { id: 'cache-1', attributes: { AWS_INSTANCE_IPV4: '10.0.5.1', AWS_INSTANCE_PORT: '6379' } },
+    {
+      id: 'cache-1',
+      attributes: { AWS_INSTANCE_IPV4: '10.0.5.1', AWS_INSTANCE_PORT: '6379', 'meshgate:expose': 'true' },
+    },
   ]);
   await cloudMapService(cloudMap, apps, 'reports', { 'meshgate:expose': '', 'meshgate:hosts': 'reports.example.com' }, [
     { id: 'reports-1', attributes: { AWS_INSTANCE_IPV4: '10.0.6.1', AWS_INSTANCE_PORT: 'http' } },

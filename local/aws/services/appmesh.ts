@@ -145,6 +145,10 @@ export function createAppMeshService(): AwsServiceModule {
       return { action: `appmesh:${route.operation}`, resources: appMeshArns(input, where) };
     },
     reset: () => store.clear(),
+    taggedResources: () =>
+      [...store.tags]
+        .filter(([, tags]) => tags.size > 0)
+        .map(([arn, tags]) => ({ arn, tags: [...tags.values()].map(({ key, value }) => ({ key, value })) })),
     async handle(request, context: AwsContext) {
       account = context.account;
       region = context.region;

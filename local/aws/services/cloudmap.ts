@@ -459,6 +459,11 @@ export function createCloudMapService() {
     setOperationDelay(ms: number) {
       operationDelayMs = ms;
     },
+    // Every namespace and service has a (possibly empty) tag map from creation; only those with tags are listed.
+    taggedResources: () =>
+      [...tagsByArn]
+        .filter(([, tags]) => tags.size > 0)
+        .map(([arn, tags]) => ({ arn, tags: [...tags].map(([key, value]) => ({ key, value })) })),
   });
 }
 

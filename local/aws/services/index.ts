@@ -5,6 +5,7 @@ import { createEventBridgeService } from './eventbridge.js';
 import { createLambdaService } from './lambda.js';
 import { createS3Service } from './s3.js';
 import { createSecretsManagerService } from './secretsmanager.js';
+import { createTaggingService } from './tagging.js';
 
 /** Every service the AWS double serves, fresh. */
 export function createServices(): AwsServiceModule[] {
@@ -15,5 +16,6 @@ export function createServices(): AwsServiceModule[] {
     createEventBridgeService(),
     createSecretsManagerService(),
     createLambdaService(),
+    createTaggingService(),
   ];
 }

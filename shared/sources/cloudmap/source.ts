@@ -1,3 +1,4 @@
+import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import {
   ListNamespacesCommand,
   ListServicesCommand,
@@ -10,23 +11,32 @@ import { mapLimit, paginate } from '../../concurrency.js';
 import { ReadFailures, readAws } from '../errors.js';
 import type { CloudMapService, CloudMapServiceRef, MeshSnapshot, MeshSource } from '../model.js';
 import { discoverEndpoints } from './endpoints.js';
+import { exposureTags, isExposed, type Tags, tagsOf } from './exposure.js';
+
+export { EXPOSE_KEY } from './exposure.js';
 
 export interface CloudMapSourceOptions {
   /** Namespace names to read; empty means every namespace. */
   namespaces: readonly string[];
   client: ServiceDiscoveryClient;
-  /** Most services read at once (each service's calls run one after another). */
+  /** Finds the exposed services' tags in a few paged calls (full reads only). */
+  tagging: ResourceGroupsTaggingAPIClient;
+  /** Most DiscoverInstances calls in flight at once. */
   concurrency?: number;
   /** Items per List call (1-100); Cloud Map's default (100) when unset. */
   pageSize?: number;
 }
 
 export const CLOUD_MAP_SOURCE = 'cloudmap';
-/** Tag (on the service) or attribute (on any instance, value `true`) that opts a service in to exposure. */
-export const EXPOSE_KEY = 'meshgate:expose';
 /** Port of an instance that has no AWS_INSTANCE_PORT. */
 const DEFAULT_SERVICE_PORT = 80;
-const DEFAULT_CONCURRENCY = 5;
+/**
+ * DiscoverInstances in flight at once. Cloud Map throttles DiscoverInstances per account and region with a token
+ * bucket of 2,000 refilled at 1,000 per second; 20 calls in flight at a 20 ms round trip run at that refill rate,
+ * and the bucket absorbs the faster pace of shorter round trips for a 1,000-service read (the SDK retries a
+ * throttled call with backoff). See docs/performance.md.
+ */
+const DEFAULT_CONCURRENCY = 20;
 
 /** Reads Cloud Map services opted in to exposure, with their instances. */
 export class CloudMapSource implements MeshSource {
@@ -63,18 +73,28 @@ class CloudMapRead {
     this.failures = new ReadFailures(CLOUD_MAP_SOURCE, signal);
   }
 
+  /**
+   * The services of the namespaces (ListServices pages) and the exposed services' tags (GetResources pages) in
+   * parallel, then DiscoverInstances for the exposed ones only: one call per exposed service, plus pages.
+   */
   async run(): Promise<MeshSnapshot> {
     const namespaces = await this.namespaces();
-    const perNamespace = await mapLimit(namespaces, this.limit, (namespace) =>
-      this.failures.attempt(`namespace/${namespace.Name}`, () => this.services(namespace)),
+    const [perNamespace, tagsByArn] = await Promise.all([
+      mapLimit(namespaces, this.limit, (namespace) =>
+        this.failures.attempt(`namespace/${namespace.Name}`, () => this.services(namespace)),
+      ),
+      exposureTags(this.options.tagging, this.signal),
+    ]);
+    const exposed = perNamespace.flatMap((services) =>
+      (services ?? []).flatMap((entry) => {
+        const tags = tagsByArn.get(entry.service.Arn ?? '');
+        return tags && isExposed(tags) ? [{ ...entry, tags }] : [];
+      }),
     );
-    const services = await mapLimit(
-      perNamespace.flatMap((services) => services ?? []),
-      this.limit,
-      (entry) =>
-        this.failures.attempt(`namespace/${entry.namespace}/service/${entry.service.Name}`, () =>
-          this.readService(entry),
-        ),
+    const services = await mapLimit(exposed, this.limit, (entry) =>
+      this.failures.attempt(`namespace/${entry.namespace}/service/${entry.service.Name}`, () =>
+        this.readInstances(entry),
+      ),
     );
     return this.snapshot(services);
   }
@@ -87,7 +107,7 @@ class CloudMapRead {
       service: { Id: cloudMap.id, Arn: cloudMap.arn, Name: cloudMap.service },
     };
     const object = `namespace/${cloudMap.namespace}/service/${cloudMap.service}`;
-    return this.snapshot([await this.failures.attempt(object, () => this.readService(entry))]);
+    return this.snapshot([await this.failures.attempt(object, () => this.readOne(entry))]);
   }
 
   private snapshot(services: (CloudMapService | undefined)[]): MeshSnapshot {
@@ -142,21 +162,27 @@ class CloudMapRead {
   }
 
   /**
-   * A service is exposed when its tag `meshgate:expose` is set to anything but `false`, or, without that tag, when
-   * any instance has the attribute `meshgate:expose=true`. The tag `false` is an explicit opt-out and wins.
+   * One service, its tags read directly (ListTagsForResource): the event that asked for it may come right after the
+   * tag was set, before the Tagging API's index shows it.
    */
-  private async readService({ namespace, service }: ServiceInNamespace): Promise<CloudMapService | undefined> {
+  private async readOne(entry: ServiceInNamespace): Promise<CloudMapService | undefined> {
+    const object = `namespace/${entry.namespace}/service/${entry.service.Name ?? ''}`;
+    const { Tags: list } = await this.call('ListTagsForResource', object, (abortSignal) =>
+      this.client.send(new ListTagsForResourceCommand({ ResourceARN: entry.service.Arn }), { abortSignal }),
+    );
+    const tags = tagsOf(list);
+    return isExposed(tags) ? this.readInstances({ ...entry, tags }) : undefined;
+  }
+
+  /** An exposed service with its instances (every instance, healthy or not, as endpoints). */
+  private async readInstances({
+    namespace,
+    service,
+    tags,
+  }: ServiceInNamespace & { tags: Tags }): Promise<CloudMapService> {
     const name = service.Name ?? '';
     const object = `namespace/${namespace}/service/${name}`;
-    const { Tags = [] } = await this.call('ListTagsForResource', object, (abortSignal) =>
-      this.client.send(new ListTagsForResourceCommand({ ResourceARN: service.Arn }), { abortSignal }),
-    );
-    const tags = Object.fromEntries(Tags.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
-    const exposeTag = tags[EXPOSE_KEY];
-    if (exposeTag === 'false') return undefined;
     const found = await discoverEndpoints(this.client, namespace, name, DEFAULT_SERVICE_PORT, this.signal);
-    const optedInByAttribute = found.endpoints.some((endpoint) => endpoint.attributes[EXPOSE_KEY] === 'true');
-    if (exposeTag === undefined && !optedInByAttribute) return undefined;
     for (const reason of found.skipped) this.failures.record(object, reason);
     return {
       id: service.Id ?? '',

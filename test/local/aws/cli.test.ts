@@ -27,7 +27,7 @@ async function cli(...args: string[]): Promise<Record<string, unknown>> {
 
 describe.skipIf(!hasAwsCli)('AWS CLI against the double', () => {
   // Each CLI start costs seconds (Python), so this one test gets a generous budget.
-  it('serves App Mesh, Cloud Map, S3 and EventBridge commands', { timeout: 300_000 }, async () => {
+  it('serves App Mesh, Cloud Map, Tagging API, S3 and EventBridge commands', { timeout: 300_000 }, async () => {
     await cli('appmesh', 'create-mesh', '--mesh-name', 'apps');
     const meshes = await cli('appmesh', 'list-meshes');
     expect(meshes.meshes).toMatchObject([{ meshName: 'apps', version: 1 }]);
@@ -59,6 +59,28 @@ describe.skipIf(!hasAwsCli)('AWS CLI against the double', () => {
     );
     const instances = await cli('servicediscovery', 'list-instances', '--service-id', serviceId);
     expect(instances.Instances).toEqual([{ Id: 'i-1', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.1' } }]);
+
+    await cli(
+      'servicediscovery',
+      'tag-resource',
+      '--resource-arn',
+      String((Service as { Arn: string }).Arn),
+      '--tags',
+      'Key=meshgate:expose,Value=true',
+    );
+    const tagged = await cli(
+      'resourcegroupstaggingapi',
+      'get-resources',
+      '--resource-type-filters',
+      'servicediscovery:service',
+      '--tag-filters',
+      'Key=meshgate:expose',
+      '--resources-per-page',
+      '1',
+    );
+    expect(tagged.ResourceTagMappingList).toEqual([
+      { ResourceARN: (Service as { Arn: string }).Arn, Tags: [{ Key: 'meshgate:expose', Value: 'true' }] },
+    ]);
 
     await cli('s3api', 'create-bucket', '--bucket', 'snapshots');
     await cli('s3api', 'put-object', '--bucket', 'snapshots', '--key', 'a.json', '--body', 'package.json');

@@ -1,0 +1,87 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Config } from '../config/index.js';
+import { type AuditPublisher, EventBridgeAuditPublisher } from '../events/audit.js';
+import type { KongClient } from '../kong/client.js';
+import type { OperationsDeps } from '../rollback/operations.js';
+import { type RotationDeps, type RotationLogger, readConsumers } from '../rotation/index.js';
+import { type StateStore, stateStoreFromConfig } from '../snapshots/index.js';
+import { type OperationOutcome, waitForOperation } from '../sources/cloudmap/operations.js';
+import { resolveCloudMapService } from '../sources/cloudmap/resolve.js';
+import { createSources, readMesh, readMeshFedBy, type SourceClients } from '../sources/index.js';
+import type { MeshSyncDeps } from '../sync/mesh-sync.js';
+import { kongOnce, rotationDepsFrom } from './ports.js';
+
+export { functionName, kongOnce, lazy, rotationDepsFrom } from './ports.js';
+
+/**
+ * What the handlers and the CLI ask of a composition root: configuration and the ports the core needs. Each
+ * function has its own root (shared/app/mesh-sync.ts, rollback.ts, rotate-keys.ts; the CLI's is context.ts) that
+ * builds only the AWS clients it calls and passes them to `assembleApp`; this module imports no SDK client.
+ */
+export interface App {
+  readonly config: Config;
+  readonly store: StateStore;
+  readonly audit: AuditPublisher;
+  kong(): Promise<KongClient>;
+  meshSyncDeps(): Promise<MeshSyncDeps>;
+  operationsDeps(requestSync: (reason: string) => Promise<void>): Promise<OperationsDeps>;
+  rotationDeps(logger?: RotationLogger): Promise<RotationDeps>;
+  /** Waits, bounded, until Cloud Map reports a registration's asynchronous operation done. */
+  waitForCloudMapOperation(operationId: string): Promise<OperationOutcome>;
+}
+
+/** The clients `assembleApp` wires: the state store's, the audit bus's, the keys' and the mesh sources'. */
+export interface AppClients extends SourceClients {
+  secretsManager: SecretsManagerClient;
+  eventBridge: EventBridgeClient;
+  s3: S3Client;
+}
+
+/**
+ * `requestSync` asks for a full sync: the rotation steps that find the lease held mark "pending" and, where the
+ * holder may be gone, ask for one (the CLI and rollback invoke the deployed meshSync; meshSync itself needs none).
+ */
+export function assembleApp(config: Config, clients: AppClients, requestSync?: (reason: string) => Promise<void>): App {
+  const kong = kongOnce(config, clients.secretsManager);
+  const store = stateStoreFromConfig(config, clients.s3);
+  const audit = new EventBridgeAuditPublisher(clients.eventBridge, config.AUDIT_BUS_NAME, config.MESHGATE_INSTANCE);
+  const sources = createSources(config, clients);
+  const app: App = {
+    config,
+    store,
+    audit,
+    kong,
+    async meshSyncDeps() {
+      return {
+        kong: await kong(),
+        store,
+        audit,
+        readMesh: (signal) => readMesh(sources, signal),
+        readMeshFedBy: (cloudMap, signal) => readMeshFedBy(sources, cloudMap, signal),
+        // Promotions and key rollbacks in progress decide live keys beside the labels; read with them, under the lease.
+        readConsumers: async () =>
+          readConsumers(clients.secretsManager, {
+            graceMs: config.KEY_GRACE_PERIOD,
+            secretPrefix: config.CONSUMER_SECRET_PREFIX,
+            keyState: await store.readKeyState(),
+          }),
+        resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
+      };
+    },
+    rotationDeps: rotationDepsFrom(config, {
+      secretsManager: clients.secretsManager,
+      kong,
+      audit,
+      store,
+      requestSync,
+    }),
+    waitForCloudMapOperation: (operationId) => waitForOperation(clients.serviceDiscovery, operationId),
+    async operationsDeps(requestSync) {
+      const { readConsumers } = await app.meshSyncDeps();
+      return { kong: await kong(), secretsManager: clients.secretsManager, store, audit, requestSync, readConsumers };
+    },
+  };
+  return app;
+}
