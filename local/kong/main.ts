@@ -27,4 +27,10 @@ const stop = () => {
   void kong.close().then(() => process.exit(0));
 };
 process.once('SIGTERM', stop);
+// SIGUSR2 empties the store, so a harness can run many independent tests against one process (test/go-kong/run.sh).
+let resets = 0;
+process.on('SIGUSR2', () => {
+  kong.reset();
+  process.stdout.write(`reset ${++resets}\n`);
+});
 process.once('SIGINT', stop);
