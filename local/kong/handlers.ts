@@ -113,6 +113,11 @@ export class AdminApi {
     private readonly onWrite: (write: EntityWrite) => void,
   ) {}
 
+  /** Empties this API's store (a workspace's entities). */
+  clear(): void {
+    this.store.clear();
+  }
+
   handle(route: Route, request: ApiRequest): Reply {
     const { method } = request;
     switch (route.kind) {

@@ -7,6 +7,10 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8001' },
     'admin-token': { type: 'string' },
     'token-header': { type: 'string' },
+    /** Kong version `GET /` reports and whose schema differences the double applies (3.4 to 3.9). */
+    'kong-version': { type: 'string' },
+    /** Kong Enterprise workspace served under `/{name}/…` (repeatable). */
+    workspace: { type: 'string', multiple: true },
   },
 });
 
@@ -20,8 +24,10 @@ const kong = await startKongDouble({
   port,
   adminToken: values['admin-token'],
   tokenHeader: values['token-header'],
+  version: values['kong-version'],
+  workspaces: values.workspace,
 });
-process.stdout.write(`Kong Admin API double (Kong 3.9.3) listening on ${kong.url}\n`);
+process.stdout.write(`Kong Admin API double (Kong ${values['kong-version'] ?? '3.9.3'}) listening on ${kong.url}\n`);
 
 const stop = () => {
   void kong.close().then(() => process.exit(0));

@@ -10,6 +10,7 @@ import { verifyJwt as verifyJwtWith } from './jwt-verify.js';
 import { resolveRoute } from './router.js';
 import { isPlainObject } from './schemas/fields.js';
 import { KongStore } from './store.js';
+import { versionGate } from './versions.js';
 
 export interface GuardViolation {
   method: string;
@@ -90,7 +91,15 @@ function parseBody(req: IncomingMessage, raw: Buffer): { body: Record<string, un
 
 /** Starts the Kong Admin API double on 127.0.0.1 (port 0 = a free port) with an empty database. */
 export async function startKongDouble(
-  options: { port?: number; adminToken?: string; tokenHeader?: string } = {},
+  options: {
+    port?: number;
+    adminToken?: string;
+    tokenHeader?: string;
+    /** `GET /`'s version (default 3.9.3); 3.4 to 3.8 refuse and omit what those versions lack (versions.ts). */
+    version?: string;
+    /** Kong Enterprise workspaces besides `default`, served under `/{workspace}/…`, each with its own entities. */
+    workspaces?: string[];
+  } = {},
 ): Promise<KongDouble> {
   const store = new KongStore();
   const faults = new FaultInjector();
@@ -125,6 +134,42 @@ export async function startKongDouble(
     recordWrite,
   );
 
+  const version = options.version ?? KONG_VERSION;
+  const gate = versionGate(version);
+  // Enterprise: `/{ws}/…` addresses that workspace's entities; `/…` and `/default/…` the default workspace.
+  const workspaces = new Map<string, AdminApi>();
+  if (options.workspaces) {
+    workspaces.set('default', api);
+    for (const name of options.workspaces)
+      workspaces.set(
+        name,
+        new AdminApi(
+          new KongStore(),
+          { nodeId: randomUUID(), hostname: hostname(), totalRequests: () => totalRequests },
+          recordWrite,
+        ),
+      );
+  }
+  const workspaceOf = (pathname: string): { api: AdminApi; path: string } => {
+    const first = pathname.split('/')[1] ?? '';
+    let name: string;
+    try {
+      name = decodeURIComponent(first);
+    } catch {
+      return { api, path: pathname };
+    }
+    const selected = workspaces.get(name);
+    return selected ? { api: selected, path: pathname.slice(first.length + 1) || '/' } : { api, path: pathname };
+  };
+  const asVersion = (reply: Reply, kind: string): Reply => {
+    if (kind === 'root' && isPlainObject(reply.body))
+      return {
+        ...reply,
+        body: { ...reply.body, version, edition: options.workspaces ? 'enterprise' : reply.body.edition },
+      };
+    return gate && reply.body !== undefined ? { ...reply, body: gate.reply(reply.body) } : reply;
+  };
+
   function send(
     res: ServerResponse,
     reply: Reply,
@@ -138,7 +183,7 @@ export async function startKongDouble(
       'Access-Control-Allow-Origin': '*',
       'Access-Control-Allow-Credentials': 'true',
       'X-Kong-Admin-Latency': String(Date.now() - started),
-      Server: `kong/${KONG_VERSION}`,
+      Server: `kong/${version}`,
       ...extra,
     });
     res.end(headOnly ? undefined : payload);
@@ -181,7 +226,8 @@ export async function startKongDouble(
     try {
       if (options.adminToken !== undefined && req.headers[tokenHeader] !== options.adminToken)
         throw kongErrors.unauthorized();
-      const resolved = resolveRoute(url.pathname);
+      const target = workspaceOf(url.pathname);
+      const resolved = resolveRoute(target.path);
       if (!resolved) throw kongErrors.notFound();
       if (method === 'OPTIONS') {
         const allow = [...resolved.methods, 'OPTIONS'].join(', ');
@@ -193,7 +239,8 @@ export async function startKongDouble(
         const { body, form } = WRITE_METHODS.has(effective) ? parseBody(req, raw) : { body: {}, form: false };
         const request: ApiRequest = { method: effective, query: url.searchParams, body, form };
         current = { method, path: url.pathname };
-        reply = api.handle(resolved.route, request);
+        if (gate && WRITE_METHODS.has(effective)) gate.checkWrite(resolved.route, body);
+        reply = asVersion(target.api.handle(resolved.route, request), resolved.route.kind);
       }
     } catch (error) {
       if (error instanceof KongHttpError) {
@@ -229,6 +276,7 @@ export async function startKongDouble(
     verifyJwt: (token, verifyOptions) => verifyJwtWith(store, token, verifyOptions?.keyClaimName),
     reset() {
       store.clear();
+      for (const workspace of workspaces.values()) workspace.clear();
       faults.clear();
       requests.clear();
       violations.length = 0;

@@ -58,6 +58,13 @@ export const ConfigSchema = z
     /** Allows plain http to an Admin API that is not on loopback. */
     KONG_ALLOW_INSECURE_HTTP: flag,
     KONG_TIMEOUT: duration('10s'),
+    /** Kong Enterprise workspace (the `/{workspace}` prefix, as decK's `--workspace`); unset: the default one. */
+    KONG_WORKSPACE: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._~-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ ~ -')
+        .optional(),
+    ),
     MESH_NAMES: list,
     /** Cloud Map namespaces to read for exposed services; empty means every namespace. */
     CLOUDMAP_NAMESPACES: list,

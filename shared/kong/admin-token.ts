@@ -64,5 +64,6 @@ export async function kongClientFromConfig(config: Config, secretsManager: Secre
     ca: config.KONG_CA_CERT,
     allowInsecureHttp: config.KONG_ALLOW_INSECURE_HTTP,
     timeoutMs: config.KONG_TIMEOUT,
+    workspace: config.KONG_WORKSPACE,
   });
 }
