@@ -11,6 +11,8 @@ const { values } = parseArgs({
     'kong-version': { type: 'string' },
     /** Kong Enterprise workspace served under `/{name}/…` (repeatable). */
     workspace: { type: 'string', multiple: true },
+    /** `db` (default) or `dbless` (database = off: `/config`, entity writes 405). */
+    mode: { type: 'string', default: 'db' },
   },
 });
 
@@ -20,14 +22,23 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+const mode = values.mode;
+if (mode !== 'db' && mode !== 'dbless') {
+  process.stderr.write(`--mode must be db or dbless, got '${mode}'\n`);
+  process.exit(2);
+}
+
 const kong = await startKongDouble({
+  mode,
   port,
   adminToken: values['admin-token'],
   tokenHeader: values['token-header'],
   version: values['kong-version'],
   workspaces: values.workspace,
 });
-process.stdout.write(`Kong Admin API double (Kong ${values['kong-version'] ?? '3.9.3'}) listening on ${kong.url}\n`);
+process.stdout.write(
+  `Kong Admin API double (Kong ${values['kong-version'] ?? '3.9.3'}) ${mode === 'dbless' ? ' DB-less' : ''} listening on ${kong.url}\n`,
+);
 
 const stop = () => {
   void kong.close().then(() => process.exit(0));

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FaultInjector, type FaultRule, type LoggedRequest, RequestLog } from '../faults.js';
+import { DeclarativeNode, onlyWithoutDatabase, refuseEntityWrite } from './dbless.js';
 import { defaultBodyFor, KongHttpError, kongErrors } from './errors.js';
 import { AdminApi, type ApiRequest, type EntityWrite, KONG_VERSION, type Reply } from './handlers.js';
 import { verifyJwt as verifyJwtWith } from './jwt-verify.js';
@@ -99,6 +100,8 @@ export async function startKongDouble(
     version?: string;
     /** Kong Enterprise workspaces besides `default`, served under `/{workspace}/…`, each with its own entities. */
     workspaces?: string[];
+    /** `dbless`: Kong with `database = off` (entity writes 405, `GET/POST /config`, `/status` configuration hash). */
+    mode?: 'db' | 'dbless';
   } = {},
 ): Promise<KongDouble> {
   const store = new KongStore();
@@ -128,11 +131,9 @@ export async function startKongDouble(
     });
   };
 
-  const api = new AdminApi(
-    store,
-    { nodeId: randomUUID(), hostname: hostname(), totalRequests: () => totalRequests },
-    recordWrite,
-  );
+  const nodeInfo = { nodeId: randomUUID(), hostname: hostname(), totalRequests: () => totalRequests };
+  const api = new AdminApi(store, nodeInfo, recordWrite);
+  const dbless = options.mode === 'dbless' ? new DeclarativeNode(store, nodeInfo) : undefined;
 
   const version = options.version ?? KONG_VERSION;
   const gate = versionGate(version);
@@ -162,12 +163,31 @@ export async function startKongDouble(
     return selected ? { api: selected, path: pathname.slice(first.length + 1) || '/' } : { api, path: pathname };
   };
   const asVersion = (reply: Reply, kind: string): Reply => {
-    if (kind === 'root' && isPlainObject(reply.body))
-      return {
-        ...reply,
-        body: { ...reply.body, version, edition: options.workspaces ? 'enterprise' : reply.body.edition },
+    if (kind === 'root' && isPlainObject(reply.body)) {
+      const body: Record<string, unknown> = {
+        ...reply.body,
+        version,
+        edition: options.workspaces ? 'enterprise' : reply.body.edition,
       };
+      if (dbless && isPlainObject(body.configuration)) body.configuration = { ...body.configuration, database: 'off' };
+      return { ...reply, body };
+    }
+    if (dbless && kind === 'status' && isPlainObject(reply.body)) {
+      const { database: _database, ...status } = reply.body;
+      return { ...reply, body: { ...status, configuration_hash: dbless.hash } };
+    }
     return gate && reply.body !== undefined ? { ...reply, body: gate.reply(reply.body) } : reply;
+  };
+
+  /** `GET/POST /config`: DB-less only; YAML bodies are accepted here and nowhere else. */
+  const declarativeConfig = (method: string, req: IncomingMessage, raw: Buffer, query: URLSearchParams): Reply => {
+    if (method !== 'GET' && method !== 'POST') throw kongErrors.methodNotAllowed();
+    if (!dbless) throw onlyWithoutDatabase();
+    if (method === 'GET') return { status: 200, body: dbless.exportConfig() };
+    const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
+    const yamlBody = contentType.startsWith('application/yaml') || contentType.startsWith('text/yaml');
+    const { body } = yamlBody ? { body: {} } : parseBody(req, raw);
+    return dbless.load(query, body, raw.toString('utf8'));
   };
 
   function send(
@@ -227,6 +247,13 @@ export async function startKongDouble(
       if (options.adminToken !== undefined && req.headers[tokenHeader] !== options.adminToken)
         throw kongErrors.unauthorized();
       const target = workspaceOf(url.pathname);
+      if (target.path.replace(/\/+$/, '') === '/config') {
+        current = { method, path: url.pathname };
+        reply = declarativeConfig(headOnly ? 'GET' : method, req, raw, url.searchParams);
+        logged.status = reply.status;
+        send(res, reply, headOnly, started, extra);
+        return;
+      }
       const resolved = resolveRoute(target.path);
       if (!resolved) throw kongErrors.notFound();
       if (method === 'OPTIONS') {
@@ -240,6 +267,7 @@ export async function startKongDouble(
         const request: ApiRequest = { method: effective, query: url.searchParams, body, form };
         current = { method, path: url.pathname };
         if (gate && WRITE_METHODS.has(effective)) gate.checkWrite(resolved.route, body);
+        if (dbless) refuseEntityWrite(resolved.route, effective);
         reply = asVersion(target.api.handle(resolved.route, request), resolved.route.kind);
       }
     } catch (error) {
