@@ -2,7 +2,7 @@ import { InvocationType, InvokeCommand } from '@aws-sdk/client-lambda';
 import { type AwsClients, awsClients } from '../aws/clients.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { type AuditPublisher, EventBridgeAuditPublisher } from '../events/audit.js';
-import type { KongClient } from '../kong/client.js';
+import type { ConfiguredKong } from '../kong/admin-token.js';
 import { kongClientFromConfig } from '../kong/index.js';
 import type { OperationsDeps } from '../rollback/operations.js';
 import { type RotationDeps, type RotationLogger, readConsumers } from '../rotation/index.js';
@@ -21,14 +21,14 @@ export interface App {
   readonly clients: AwsClients;
   readonly store: StateStore;
   readonly audit: AuditPublisher;
-  kong(): Promise<KongClient>;
+  kong(): Promise<ConfiguredKong>;
   meshSyncDeps(): Promise<MeshSyncDeps>;
   operationsDeps(requestSync: (reason: string) => Promise<void>): Promise<OperationsDeps>;
   rotationDeps(logger?: RotationLogger): Promise<RotationDeps>;
 }
 
 export function createApp(config: Config = processConfig(), clients: AwsClients = awsClients()): App {
-  let kong: Promise<KongClient> | undefined;
+  let kong: Promise<ConfiguredKong> | undefined;
   const store = stateStoreFromConfig(config, clients.s3);
   const audit = new EventBridgeAuditPublisher(clients.eventBridge, config.AUDIT_BUS_NAME, config.MESHGATE_INSTANCE);
   const sources = createSources(config, clients);
@@ -38,10 +38,12 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
     store,
     audit,
     kong() {
-      kong ??= kongClientFromConfig(config, clients.secretsManager).catch((error: unknown) => {
-        kong = undefined; // a failed token read is retried by the next invocation
-        throw error;
-      });
+      kong ??= kongClientFromConfig(config, clients.secretsManager, clients.serviceDiscovery).catch(
+        (error: unknown) => {
+          kong = undefined; // a failed token read is retried by the next invocation
+          throw error;
+        },
+      );
       return kong;
     },
     async meshSyncDeps() {

@@ -58,6 +58,17 @@ export const ConfigSchema = z
     /** Allows plain http to an Admin API that is not on loopback. */
     KONG_ALLOW_INSECURE_HTTP: flag,
     KONG_TIMEOUT: duration('10s'),
+    /** `db` (the Admin API writes entities) or `dbless` (every node configured whole with `POST /config`). */
+    KONG_MODE: z.enum(['db', 'dbless']).default('db'),
+    /** DB-less: Admin API URLs of every node (comma list); default `KONG_ADMIN_URL` alone. */
+    KONG_DBLESS_NODES: list,
+    /** DB-less: the nodes are the healthy instances of this Cloud Map service (`namespace/service`). */
+    KONG_DBLESS_CLOUDMAP_SERVICE: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[^/\s]+\/[^/\s]+$/, 'expected namespace/service')
+        .optional(),
+    ),
     /** Kong Enterprise workspace (the `/{workspace}` prefix, as decK's `--workspace`); unset: the default one. */
     KONG_WORKSPACE: optionalString.pipe(
       z

@@ -1,6 +1,13 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { type Config, ConfigError } from '../config/index.js';
+import type { KongApi } from './api.js';
 import { KongClient } from './client.js';
+import { DeclarativeKong } from './declarative.js';
+import { dblessNodes } from './fleet.js';
+
+/** A Kong the app holds for the process: the Admin API client, or a DB-less fleet. */
+export type ConfiguredKong = KongApi & { close(): void };
 
 /**
  * The admin token inside a SecretString: the raw token, or JSON `{"token": "..."}`. Errors name the secret, never
@@ -55,15 +62,27 @@ export async function resolveAdminToken(
   return tokenFromSecretString(secretString, secretArn);
 }
 
-/** A client for the configured Admin API, with the token from Secrets Manager (or the environment locally). */
-export async function kongClientFromConfig(config: Config, secretsManager: SecretsManagerClient): Promise<KongClient> {
-  return new KongClient({
-    url: config.KONG_ADMIN_URL,
+/**
+ * A client for the configured Kong, with the token from Secrets Manager (or the environment locally): the Admin API
+ * (`KONG_MODE=db`), or the DB-less nodes (`KONG_MODE=dbless`) configured through `/config`.
+ */
+export async function kongClientFromConfig(
+  config: Config,
+  secretsManager: SecretsManagerClient,
+  serviceDiscovery?: ServiceDiscoveryClient,
+): Promise<ConfiguredKong> {
+  const connection = {
     token: await resolveAdminToken(config, secretsManager),
     tokenHeader: config.KONG_ADMIN_TOKEN_HEADER,
     ca: config.KONG_CA_CERT,
     allowInsecureHttp: config.KONG_ALLOW_INSECURE_HTTP,
     timeoutMs: config.KONG_TIMEOUT,
-    workspace: config.KONG_WORKSPACE,
-  });
+  };
+  if (config.KONG_MODE === 'dbless')
+    return new DeclarativeKong({
+      nodes: dblessNodes(config, serviceDiscovery),
+      instance: config.MESHGATE_INSTANCE,
+      http: connection,
+    });
+  return new KongClient({ url: config.KONG_ADMIN_URL, ...connection, workspace: config.KONG_WORKSPACE });
 }

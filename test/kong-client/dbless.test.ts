@@ -1,11 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DiscoverInstancesCommand, ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
+import { loadConfig } from '../../shared/config/index.js';
+import { kongClientFromConfig } from '../../shared/kong/admin-token.js';
 import { DeclarativeKong, type NodeReport } from '../../shared/kong/declarative.js';
 import { emptyKongState, type KongState } from '../../shared/kong/entities.js';
+import { dblessNodes } from '../../shared/kong/fleet.js';
 import { reconcile } from '../../shared/reconcile/sync.js';
 import { directoryStateStore, type StateStore } from '../../shared/snapshots/index.js';
 import { call } from '../local/kong/helpers.js';
@@ -174,5 +180,54 @@ describe('DB-less fleet', () => {
     expect(String(report.failed[0]?.error)).toContain(`${nodes[1]?.url} (`);
     // Node 1 took bob, then the restore took him away again: both nodes run what they ran before.
     expect((await call(nodes[0] as KongDouble, 'GET', '/consumers/bob')).status).toBe(404);
+  });
+});
+
+describe('DB-less configuration', () => {
+  it('KONG_MODE=dbless with KONG_DBLESS_NODES builds a fleet client that syncs every listed node', async () => {
+    const config = loadConfig({
+      KONG_ADMIN_URL: nodes[0]?.url,
+      KONG_MODE: 'dbless',
+      KONG_DBLESS_NODES: nodes.map((node) => node.url).join(','),
+      MESHGATE_INSTANCE: INSTANCE,
+      MESHGATE_STATE_DIR: folder,
+    });
+    const kong = await kongClientFromConfig(config, new SecretsManagerClient({}));
+    expect(kong).toBeInstanceOf(DeclarativeKong);
+    try {
+      expect((await sync(kong as DeclarativeKong, desired())).outcome).toBe('applied');
+    } finally {
+      kong.close();
+    }
+    for (const node of nodes) expect((await call(node, 'GET', '/consumers/alice')).status).toBe(200);
+  });
+
+  it('KONG_DBLESS_CLOUDMAP_SERVICE: the healthy instances of that service, asked again before every flush', async () => {
+    const cloudMap = mockClient(ServiceDiscoveryClient);
+    cloudMap.on(DiscoverInstancesCommand, { NamespaceName: 'edge', ServiceName: 'kong-admin' }).resolves({
+      Instances: [
+        { InstanceId: 'b', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.2', AWS_INSTANCE_PORT: '8444' } },
+        { InstanceId: 'a', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.1' } },
+        { InstanceId: 'c', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.3' }, HealthStatus: 'UNHEALTHY' },
+      ],
+    });
+    const nodesOf = dblessNodes(
+      loadConfig({
+        KONG_ADMIN_URL: 'https://kong-admin.internal:8445',
+        KONG_DBLESS_CLOUDMAP_SERVICE: 'edge/kong-admin',
+        MESHGATE_STATE_DIR: folder,
+      }),
+      new ServiceDiscoveryClient({ region: 'us-east-1' }),
+    );
+    expect(typeof nodesOf).toBe('function');
+    expect(await (nodesOf as () => Promise<string[]>)()).toEqual(['https://10.0.0.1:8445', 'https://10.0.0.2:8444']);
+    cloudMap.restore();
+    expect(() =>
+      loadConfig({
+        KONG_ADMIN_URL: 'http://127.0.0.1:1',
+        KONG_DBLESS_CLOUDMAP_SERVICE: 'x',
+        MESHGATE_STATE_DIR: folder,
+      }),
+    ).toThrow(/KONG_DBLESS_CLOUDMAP_SERVICE/);
   });
 });
