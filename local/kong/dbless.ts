@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { parse, stringify } from 'yaml';
 import { type ErrorTree, KongHttpError, kongErrors, prettyLua } from './errors.js';
-import { AdminApi, type NodeInfo } from './handlers.js';
+import { AdminApi, type EntityWrite, type NodeInfo } from './handlers.js';
 import type { Route } from './router.js';
 import { isPlainObject, isUuid } from './schemas/fields.js';
 import { type CollectionName, type Entity, entityDefs } from './schemas/index.js';
@@ -93,6 +93,8 @@ export class DeclarativeNode {
   constructor(
     private readonly store: KongStore,
     private readonly node: NodeInfo,
+    /** Every entity the new configuration adds, changes or drops (timestamps aside), for the write guard. */
+    private readonly onWrite: (write: EntityWrite) => void = () => {},
   ) {}
 
   /** `GET /config`: the current configuration as a declarative YAML document, foreign keys as ids. */
@@ -155,6 +157,16 @@ export class DeclarativeNode {
     }
     if (flattened.length) throw invalid(fields, flattened, flatten);
 
+    const writes: EntityWrite[] = [];
+    for (const name of LOAD_ORDER) {
+      const next = scratch.collection(name).rows;
+      for (const [id, before] of this.store.collection(name).rows) {
+        const after = next.get(id);
+        if (!after || sameEntity(before, after) === false) writes.push({ entity: name, id, before, after });
+      }
+      for (const [id, after] of next)
+        if (!this.store.collection(name).get(id)) writes.push({ entity: name, id, after });
+    }
     this.store.clear();
     const loaded: Record<string, Record<string, Entity>> = {};
     for (const name of LOAD_ORDER) {
@@ -163,8 +175,14 @@ export class DeclarativeNode {
       if (rows.size) loaded[name] = Object.fromEntries(rows);
     }
     this.hash = hash;
+    for (const write of writes) this.onWrite(write);
     return { status: 201, body: loaded };
   }
+}
+
+function sameEntity(a: Entity, b: Entity): boolean {
+  const strip = ({ created_at: _c, updated_at: _u, ...rest }: Entity) => rest;
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
 function flattenForeignKeys(name: CollectionName, row: Entity): Record<string, unknown> {

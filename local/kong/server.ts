@@ -133,7 +133,7 @@ export async function startKongDouble(
 
   const nodeInfo = { nodeId: randomUUID(), hostname: hostname(), totalRequests: () => totalRequests };
   const api = new AdminApi(store, nodeInfo, recordWrite);
-  const dbless = options.mode === 'dbless' ? new DeclarativeNode(store, nodeInfo) : undefined;
+  const dbless = options.mode === 'dbless' ? new DeclarativeNode(store, nodeInfo, recordWrite) : undefined;
 
   const version = options.version ?? KONG_VERSION;
   const gate = versionGate(version);

@@ -146,6 +146,19 @@ describe('Kong double, DB-less mode', () => {
     expect((await call(kong(), 'GET', '/services/good')).status).toBe(404);
   });
 
+  it('the write guard sees what a new configuration adds, changes or drops, not what it carries over', async () => {
+    const foreign = { _format_version: '3.0', services: [{ id: SERVICE_ID, name: 'legacy', host: 'legacy.internal' }] };
+    await call(kong(), 'POST', '/config', foreign);
+    kong().guard(['managed-by:meshgate']);
+    const owned = { name: 'orders', host: 'orders.internal', tags: ['managed-by:meshgate'] };
+    await call(kong(), 'POST', '/config', { ...foreign, services: [...foreign.services, owned] });
+    expect(kong().violations).toEqual([]);
+    await call(kong(), 'POST', '/config', { _format_version: '3.0', services: [owned] });
+    expect(kong().violations).toEqual([
+      { method: 'POST', path: '/config', entity: 'services', id: SERVICE_ID, tags: null },
+    ]);
+  });
+
   it('a database-backed Kong refuses /config', async () => {
     for (const method of ['GET', 'POST'])
       expect((await call(db(), method, '/config', method === 'POST' ? document : undefined)).body).toEqual({
