@@ -62,17 +62,21 @@ export interface DeclarativeKongOptions {
   onFlush?: (reports: NodeReport[]) => void;
 }
 
+type Op = { kind: EntityKind; put: Raw } | { kind: EntityKind; remove: string };
+
 interface Pending {
+  ops: Op[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
+/** How long a read configuration answers further reads: the lists of one dump, never the next run (another function may write in between). */
+const READ_TTL_MS = 200;
+
 export class DeclarativeKong implements KongApi {
   private readonly clients = new Map<string, KongHttp>();
-  /** meshgate's own entities by kind and id, as they are to be posted. */
-  private owned?: Map<EntityKind, Map<string, Raw>>;
-  /** Every entity of the first node's configuration, foreign ones included, for reads. */
-  private view?: Map<EntityKind, Raw[]>;
+  /** The first node's configuration, for reads; dropped after every write and after READ_TTL_MS. */
+  private view?: { at: number; rows: Promise<Map<EntityKind, Raw[]>> };
   private waiting: Pending[] = [];
   private scheduled = false;
   /** Flushes run one after another: a later stage never overtakes an earlier one. */
@@ -117,65 +121,38 @@ export class DeclarativeKong implements KongApi {
     return row ? (entitySchemas[kind].parse(row) as EntityByKind[K]) : undefined;
   }
 
-  create<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
-    return this.put(kind, entity, signal);
+  create<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<EntityByKind[K]> {
+    return this.put(kind, entity);
   }
 
-  update<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
-    return this.put(kind, entity, signal);
+  update<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<EntityByKind[K]> {
+    return this.put(kind, entity);
   }
 
-  upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
-    return this.put(kind, entity, signal);
+  upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<EntityByKind[K]> {
+    return this.put(kind, entity);
   }
 
-  async delete<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<void> {
-    const owned = await this.ownedEntities(signal);
-    // Kong cascades: a deleted parent takes its plugins, credentials and targets along.
-    const removed: [EntityKind, Raw][] = [];
-    const before = owned.get(kind)?.get(entity.id);
-    if (before) removed.push([kind, before]);
-    owned.get(kind)?.delete(entity.id);
-    for (const child of entityKinds)
-      for (const [id, row] of owned.get(child) ?? [])
-        if ((FOREIGN_FIELDS[child] ?? []).some((field) => (row[field] as Raw | null)?.id === entity.id)) {
-          removed.push([child, row]);
-          owned.get(child)?.delete(id);
-        }
-    try {
-      await this.enqueue();
-    } catch (error) {
-      for (const [removedKind, row] of removed) owned.get(removedKind)?.set(String(row.id), row);
-      throw error;
-    }
+  async delete<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<void> {
+    await this.enqueue([{ kind, remove: entity.id }]);
   }
 
-  private async put<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal) {
+  private async put<K extends EntityKind>(kind: K, entity: EntityByKind[K]) {
     if (!isOwned(entity, this.options.instance))
       throw new KongError(`refusing to write ${kind} ${entity.id} without meshgate's ownership tags`, {
         method: 'POST',
         path: '/config',
       });
-    const owned = await this.ownedEntities(signal);
-    const table = owned.get(kind) as Map<string, Raw>;
-    const before = table.get(entity.id);
     const { created_at: _created, updated_at: _updated, ...row } = entity as unknown as Raw;
-    table.set(entity.id, row);
-    try {
-      await this.enqueue();
-    } catch (error) {
-      // The node did not take it: meshgate's view goes back to what the node still runs.
-      if (before) table.set(entity.id, before);
-      else table.delete(entity.id);
-      throw error;
-    }
+    await this.enqueue([{ kind, put: row }]);
     return entitySchemas[kind].parse(row) as EntityByKind[K];
   }
 
   /** Writes issued in the same tick share one flush (an apply stage runs its writes together). */
-  private enqueue(): Promise<void> {
+  private enqueue(ops: Op[]): Promise<void> {
+    this.view = undefined;
     return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
+      this.waiting.push({ ops, resolve, reject });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => {
@@ -183,7 +160,7 @@ export class DeclarativeKong implements KongApi {
         const batch = this.waiting;
         this.waiting = [];
         this.chain = this.chain.then(() =>
-          this.flush().then(
+          this.flush(batch.flatMap((item) => item.ops)).then(
             () => {
               for (const item of batch) item.resolve();
             },
@@ -196,10 +173,15 @@ export class DeclarativeKong implements KongApi {
     });
   }
 
-  /** Posts meshgate's entities with every node's own foreign ones; throws when a node did not take them. */
-  private async flush(): Promise<void> {
+  /**
+   * meshgate's entities as the first node runs them, with `ops` applied, posted to every node together with that
+   * node's own foreign entities. Read fresh at every flush: another meshgate function may have written since.
+   */
+  private async flush(ops: Op[]): Promise<void> {
     const urls = await this.nodeUrls();
-    const reports = await Promise.all(urls.map((url) => this.flushNode(url)));
+    const primary = await readDocument(this.client(urls[0] as string));
+    const owned = applyOps(this.ownedOf(primary), ops);
+    const reports = await Promise.all(urls.map((url) => this.flushNode(url, owned)));
     this.lastReports = reports;
     this.view = undefined;
     this.options.onFlush?.(reports);
@@ -213,7 +195,7 @@ export class DeclarativeKong implements KongApi {
       );
   }
 
-  private async flushNode(url: string): Promise<NodeReport> {
+  private async flushNode(url: string, owned: Map<EntityKind, Map<string, Raw>>): Promise<NodeReport> {
     const attempts = this.options.nodeAttempts ?? 3;
     const client = this.client(url);
     let error = '';
@@ -221,7 +203,7 @@ export class DeclarativeKong implements KongApi {
       try {
         const before = await statusHash(client);
         const document = await readDocument(client);
-        const merged = this.merge(document);
+        const merged = this.merge(document, owned);
         if (canonical(merged) === canonical(document))
           return { url, ok: true, attempts: attempt, configurationHash: before };
         await client.request('POST', '/config?flatten_errors=1', { body: merged });
@@ -231,7 +213,7 @@ export class DeclarativeKong implements KongApi {
           return { url, ok: true, attempts: attempt, configurationHash: after };
         error = `configuration hash still ${after} after the post`;
       } catch (caught) {
-        error = describe(caught);
+        error = describeFailure(caught);
         // A refused entity will be refused again: no retry.
         if (caught instanceof KongError && caught.code === 14) return { url, ok: false, attempts: attempt, error };
       }
@@ -239,9 +221,24 @@ export class DeclarativeKong implements KongApi {
     return { url, ok: false, attempts, error };
   }
 
-  /** The node's document with its meshgate-owned entities replaced by meshgate's. */
-  private merge(document: Document): Document {
-    const owned = this.owned ?? new Map();
+  /** meshgate's entities in a configuration, by kind and id, foreign keys as `{id}`. */
+  private ownedOf(document: Document): Map<EntityKind, Map<string, Raw>> {
+    const owned = new Map<EntityKind, Map<string, Raw>>();
+    for (const kind of entityKinds)
+      owned.set(
+        kind,
+        new Map(
+          asRows(document[SECTION[kind]])
+            .map((row) => fromDeclarative(kind, row))
+            .filter((row) => isOwned(row as never, this.options.instance))
+            .map((row) => [String(row.id), row]),
+        ),
+      );
+    return owned;
+  }
+
+  /** The node's document with its meshgate-owned entities replaced by `owned`. */
+  private merge(document: Document, owned: Map<EntityKind, Map<string, Raw>>): Document {
     const merged: Document = { ...document };
     for (const kind of entityKinds) {
       const section = SECTION[kind];
@@ -255,35 +252,24 @@ export class DeclarativeKong implements KongApi {
   }
 
   private async rows(kind: EntityKind, signal?: AbortSignal): Promise<Raw[]> {
-    if (!this.view) {
-      const [url] = await this.nodeUrls();
-      const document = await readDocument(this.client(url as string), signal);
-      const view = new Map<EntityKind, Raw[]>();
-      for (const k of entityKinds)
-        view.set(
-          k,
-          asRows(document[SECTION[k]]).map((row) => fromDeclarative(k, row)),
-        );
-      this.view = view;
-      if (!this.owned) {
-        this.owned = new Map();
+    if (!this.view || performance.now() - this.view.at > READ_TTL_MS) {
+      const read = (async () => {
+        const [url] = await this.nodeUrls();
+        const document = await readDocument(this.client(url as string), signal);
+        const view = new Map<EntityKind, Raw[]>();
         for (const k of entityKinds)
-          this.owned.set(
+          view.set(
             k,
-            new Map(
-              (view.get(k) ?? [])
-                .filter((row) => isOwned(row as never, this.options.instance))
-                .map((row) => [String(row.id), row]),
-            ),
+            asRows(document[SECTION[k]]).map((row) => fromDeclarative(k, row)),
           );
-      }
+        return view;
+      })();
+      this.view = { at: performance.now(), rows: read };
+      read.catch(() => {
+        this.view = undefined;
+      });
     }
-    return this.view.get(kind) ?? [];
-  }
-
-  private async ownedEntities(signal?: AbortSignal): Promise<Map<EntityKind, Map<string, Raw>>> {
-    if (!this.owned) await this.rows('service', signal);
-    return this.owned as Map<EntityKind, Map<string, Raw>>;
+    return (await this.view.rows).get(kind) ?? [];
   }
 
   private async idOf(kind: EntityKind, key: string): Promise<string | undefined> {
@@ -310,6 +296,23 @@ export class DeclarativeKong implements KongApi {
     }
     return client;
   }
+}
+
+/** Puts replace by id; a removal takes the entity's plugins, credentials and targets along, as Kong cascades. */
+function applyOps(owned: Map<EntityKind, Map<string, Raw>>, ops: Op[]): Map<EntityKind, Map<string, Raw>> {
+  for (const op of ops) {
+    const table = owned.get(op.kind) as Map<string, Raw>;
+    if ('put' in op) {
+      table.set(String(op.put.id), op.put);
+      continue;
+    }
+    table.delete(op.remove);
+    for (const child of entityKinds)
+      for (const [id, row] of owned.get(child) ?? [])
+        if ((FOREIGN_FIELDS[child] ?? []).some((field) => (row[field] as Raw | null)?.id === op.remove))
+          owned.get(child)?.delete(id);
+  }
+  return owned;
 }
 
 const EMPTY_HASH = '0'.repeat(32);
@@ -368,7 +371,7 @@ function canonical(document: Document): string {
   });
 }
 
-function describe(error: unknown): string {
+function describeFailure(error: unknown): string {
   if (error instanceof KongError && error.code === 14 && Array.isArray(error.fields)) {
     const refused = (
       error.fields as {
