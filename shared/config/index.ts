@@ -58,8 +58,11 @@ export const ConfigSchema = z
     /** Allows plain http to an Admin API that is not on loopback. */
     KONG_ALLOW_INSECURE_HTTP: flag,
     KONG_TIMEOUT: duration('10s'),
-    /** `db` (the Admin API writes entities) or `dbless` (every node configured whole with `POST /config`). */
-    KONG_MODE: z.enum(['db', 'dbless']).default('db'),
+    /**
+     * `db` (the Admin API writes entities), `dbless` (every node configured whole with `POST /config`), or `auto`
+     * (`GET /` once per process: `configuration.database` `off` means DB-less).
+     */
+    KONG_MODE: z.enum(['db', 'dbless', 'auto']).default('db'),
     /** DB-less: Admin API URLs of every node (comma list); default `KONG_ADMIN_URL` alone. */
     KONG_DBLESS_NODES: list,
     /** DB-less: the nodes are the healthy instances of this Cloud Map service (`namespace/service`). */

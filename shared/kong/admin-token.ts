@@ -78,7 +78,16 @@ export async function kongClientFromConfig(
     allowInsecureHttp: config.KONG_ALLOW_INSECURE_HTTP,
     timeoutMs: config.KONG_TIMEOUT,
   };
-  if (config.KONG_MODE === 'dbless')
+  let mode = config.KONG_MODE;
+  if (mode === 'auto') {
+    const probe = new KongClient({ url: config.KONG_ADMIN_URL, ...connection });
+    try {
+      mode = (await probe.database()) === 'off' ? 'dbless' : 'db';
+    } finally {
+      probe.close();
+    }
+  }
+  if (mode === 'dbless')
     return new DeclarativeKong({
       nodes: dblessNodes(config, serviceDiscovery),
       instance: config.MESHGATE_INSTANCE,

@@ -91,6 +91,13 @@ export class KongClient implements KongApi {
     return parseShape(RootSchema, body, 'GET', '/', 'the node root').version;
   }
 
+  /** `GET /`'s `configuration.database`: `off` on a DB-less node. */
+  async database(signal?: AbortSignal): Promise<string | undefined> {
+    const { body } = await this.http.request('GET', '/', { signal });
+    const database = (body as { configuration?: { database?: unknown } } | undefined)?.configuration?.database;
+    return typeof database === 'string' ? database : undefined;
+  }
+
   /** The node's version, read once; a version outside the supported range (3.4 to 3.9) is refused. */
   supportedVersion(signal?: AbortSignal): Promise<KongVersion> {
     if (!this.nodeVersion) {
@@ -177,7 +184,21 @@ export class KongClient implements KongApi {
     body: Record<string, unknown>,
     signal: AbortSignal | undefined,
   ): Promise<EntityByKind[K]> {
-    const response = await this.http.request(method, path, { body: await this.forNode(kind, body, signal), signal });
+    let response: Awaited<ReturnType<KongHttp['request']>>;
+    try {
+      response = await this.http.request(method, path, { body: await this.forNode(kind, body, signal), signal });
+    } catch (error) {
+      // 405 code 12 "operation unsupported": the node runs without a database, which this client cannot write.
+      if (error instanceof KongError && error.code === 12)
+        throw new KongError(`${error.message}: this Kong runs DB-less; set KONG_MODE=dbless (or auto)`, {
+          method,
+          path,
+          status: error.status,
+          code: 12,
+          cause: error,
+        });
+      throw error;
+    }
     return parseEntity(kind, response.body, method, path);
   }
 

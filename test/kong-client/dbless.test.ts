@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { kongClientFromConfig } from '../../shared/kong/admin-token.js';
+import { KongClient } from '../../shared/kong/client.js';
 import { DeclarativeKong, type NodeReport } from '../../shared/kong/declarative.js';
 import { emptyKongState, type KongState } from '../../shared/kong/entities.js';
 import { dblessNodes } from '../../shared/kong/fleet.js';
@@ -200,6 +201,38 @@ describe('DB-less configuration', () => {
       kong.close();
     }
     for (const node of nodes) expect((await call(node, 'GET', '/consumers/alice')).status).toBe(200);
+  });
+
+  it('KONG_MODE=auto reads GET / once: a DB-less node gets the fleet client, a database-backed one the Admin API client', async () => {
+    const env = { MESHGATE_INSTANCE: INSTANCE, MESHGATE_STATE_DIR: folder, KONG_MODE: 'auto' };
+    const dbless = await kongClientFromConfig(
+      loadConfig({ ...env, KONG_ADMIN_URL: nodes[0]?.url }),
+      new SecretsManagerClient({}),
+    );
+    expect(dbless).toBeInstanceOf(DeclarativeKong);
+    dbless.close();
+    const withDatabase = await startKongDouble();
+    try {
+      const kong = await kongClientFromConfig(
+        loadConfig({ ...env, KONG_ADMIN_URL: withDatabase.url }),
+        new SecretsManagerClient({}),
+      );
+      expect(kong).toBeInstanceOf(KongClient);
+      kong.close();
+    } finally {
+      await withDatabase.close();
+    }
+  });
+
+  it('KONG_MODE=db against a DB-less node: the refused write says how to configure meshgate', async () => {
+    const kong = new KongClient({ url: nodes[0]?.url as string, retry: { maxAttempts: 1 } });
+    try {
+      await expect(kong.create('consumer', consumer('carol'))).rejects.toThrow(
+        /cannot create 'consumers' entities when not using a database: this Kong runs DB-less; set KONG_MODE=dbless/,
+      );
+    } finally {
+      kong.close();
+    }
   });
 
   it('KONG_DBLESS_CLOUDMAP_SERVICE: the healthy instances of that service, asked again before every flush', async () => {
