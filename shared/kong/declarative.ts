@@ -82,6 +82,7 @@ export class DeclarativeKong implements KongApi {
   /** Flushes run one after another: a later stage never overtakes an earlier one. */
   private chain: Promise<void> = Promise.resolve();
   lastReports: NodeReport[] = [];
+  readonly batchesWrites = true;
 
   constructor(private readonly options: DeclarativeKongOptions) {}
 

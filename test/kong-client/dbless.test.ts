@@ -114,11 +114,14 @@ describe('DB-less fleet', () => {
     for (const node of nodes) expect(node.requests.writes()).toEqual([]);
   });
 
-  it('writes issued together share one POST /config per node, not one per entity', async () => {
+  it('one POST /config per node and apply stage, not one per entity', async () => {
+    for (const node of nodes) node.requests.clear();
     const report = await sync(fleet(), desired());
     for (const node of nodes) {
       const posts = node.requests.writes().filter((entry) => entry.path === '/config');
       expect(posts.length).toBeGreaterThan(0);
+      // batchesWrites: the apply starts a whole stage at once, so each stage is one configuration.
+      expect(posts.length).toBeLessThanOrEqual(report.plan.stages.length);
       expect(posts.length).toBeLessThan(report.completed.length);
     }
   });
