@@ -182,7 +182,10 @@ export class DeclarativeKong implements KongApi {
     const urls = await this.nodeUrls();
     const primary = await readDocument(this.client(urls[0] as string));
     const owned = applyOps(this.ownedOf(primary), ops);
-    const reports = await Promise.all(urls.map((url) => this.flushNode(url, owned)));
+    // The first node's configuration was just read: its first attempt reuses it (a large YAML document costs).
+    const reports = await Promise.all(
+      urls.map((url, index) => this.flushNode(url, owned, index === 0 ? primary : undefined)),
+    );
     this.lastReports = reports;
     this.view = undefined;
     this.options.onFlush?.(reports);
@@ -196,14 +199,18 @@ export class DeclarativeKong implements KongApi {
       );
   }
 
-  private async flushNode(url: string, owned: Map<EntityKind, Map<string, Raw>>): Promise<NodeReport> {
+  private async flushNode(
+    url: string,
+    owned: Map<EntityKind, Map<string, Raw>>,
+    justRead?: Document,
+  ): Promise<NodeReport> {
     const attempts = this.options.nodeAttempts ?? 3;
     const client = this.client(url);
     let error = '';
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       try {
         const before = await statusHash(client);
-        const document = await readDocument(client);
+        const document = attempt === 1 && justRead ? justRead : await readDocument(client);
         const merged = this.merge(document, owned);
         if (canonical(merged) === canonical(document))
           return { url, ok: true, attempts: attempt, configurationHash: before };
