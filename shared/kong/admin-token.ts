@@ -3,7 +3,6 @@ import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { type Config, ConfigError } from '../config/index.js';
 import type { KongApi } from './api.js';
 import { KongClient } from './client.js';
-import { DeclarativeKong } from './declarative.js';
 import { dblessNodes } from './fleet.js';
 
 /** A Kong the app holds for the process: the Admin API client, or a DB-less fleet. */
@@ -87,11 +86,14 @@ export async function kongClientFromConfig(
       probe.close();
     }
   }
-  if (mode === 'dbless')
+  if (mode === 'dbless') {
+    // Imported here so a database-mode function never evaluates the DB-less client (and its YAML parser).
+    const { DeclarativeKong } = await import('./declarative.js');
     return new DeclarativeKong({
       nodes: dblessNodes(config, serviceDiscovery),
       instance: config.MESHGATE_INSTANCE,
       http: connection,
     });
+  }
   return new KongClient({ url: config.KONG_ADMIN_URL, ...connection, workspace: config.KONG_WORKSPACE });
 }

@@ -1,4 +1,3 @@
-import { parse } from 'yaml';
 import type { KongApi } from './api.js';
 import { type EntityByKind, type EntityKind, entityKinds, entitySchemas } from './entities.js';
 import { KongError } from './errors.js';
@@ -339,6 +338,8 @@ async function statusHash(client: KongHttp): Promise<string> {
 async function readDocument(client: KongHttp, signal?: AbortSignal): Promise<Document> {
   const { body } = await client.request('GET', '/config', { signal });
   const text = (body as { config?: unknown } | undefined)?.config;
+  // Loaded on first use: only a DB-less deployment pays for a YAML parser (Kong exports its configuration as YAML).
+  const { parse } = await import('yaml');
   const document = typeof text === 'string' ? parse(text) : undefined;
   if (typeof document !== 'object' || document === null || Array.isArray(document))
     throw new KongError('GET /config did not answer a declarative configuration', { method: 'GET', path: '/config' });

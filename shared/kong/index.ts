@@ -6,6 +6,5 @@ export {
 } from './admin-token.js';
 export type { KongApi } from './api.js';
 export { KongClient, type KongClientOptions } from './client.js';
-export { DeclarativeKong, type NodeReport } from './declarative.js';
 export { KongError } from './errors.js';
 export { checkAdminUrl, type RequestInfo, type RetryOptions } from './http.js';
