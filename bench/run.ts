@@ -20,6 +20,7 @@ const SCENARIOS = [
   'full-sync-10000',
   'cold-start',
   'rotate-100',
+  'dbless-full-sync-1000',
 ];
 const RSS_BAR_MB = 200;
 const LARGE_SYNC_BAR_MS = 60_000;
@@ -85,6 +86,19 @@ if (wanted('full-sync-1000', 'noop-sync-1000', 'full-sync-1000-rtt', 'register-o
       progress('rotate-100');
       results.push(await rotateConsumers(world, runs));
     }
+  });
+}
+
+if (wanted('dbless-full-sync-1000')) {
+  // decK 1.4 cannot write a DB-less Kong (its writes answer 405): meshgate's figures only, no ratio.
+  await withWorld({ services: 1000, consumers: 100, kongMode: 'dbless' }, async (world, meshgate) => {
+    progress('dbless-full-sync-1000');
+    const file = await deckFile(world);
+    const full = await fullSync('dbless-full-sync-1000', world, meshgate, { runs, deckRuns: 0, deckFile: file });
+    results.push({
+      ...full,
+      notes: ['DB-less Kong double: one POST /config per apply stage; no decK comparison (decK cannot write DB-less)'],
+    });
   });
 }
 

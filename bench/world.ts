@@ -13,6 +13,7 @@ import { type AwsDouble, startAwsDouble } from '../local/aws/server.js';
 import { type KongDouble, startKongDouble } from '../local/kong/server.js';
 import { mapLimit } from '../shared/concurrency.js';
 import { KongClient } from '../shared/kong/client.js';
+import { DeclarativeKong } from '../shared/kong/declarative.js';
 import type { RotationDeps } from '../shared/rotation/deps.js';
 import { addConsumer, startRotation } from '../shared/rotation/index.js';
 import { type RotationEvent, rotateStep } from '../shared/rotation/steps.js';
@@ -48,10 +49,12 @@ export interface World {
 export interface WorldSize {
   services: number;
   consumers: number;
+  /** `dbless`: a DB-less Kong double, configured by meshgate through `POST /config` (KONG_MODE=dbless). */
+  kongMode?: 'db' | 'dbless';
 }
 
 export async function startWorld(size: WorldSize): Promise<World> {
-  const [aws, kong] = await Promise.all([startAwsDouble(), startKongDouble()]);
+  const [aws, kong] = await Promise.all([startAwsDouble(), startKongDouble({ mode: size.kongMode })]);
   const clientOptions = {
     endpoint: aws.url,
     region: aws.region,
@@ -59,7 +62,10 @@ export async function startWorld(size: WorldSize): Promise<World> {
   };
   const sm = new SecretsManagerClient(clientOptions);
   const cloudMap = new ServiceDiscoveryClient({ ...clientOptions, disableHostPrefix: true });
-  const rotationKong = new KongClient({ url: kong.url });
+  const rotationKong =
+    size.kongMode === 'dbless'
+      ? new DeclarativeKong({ nodes: [kong.url], instance: INSTANCE })
+      : new KongClient({ url: kong.url });
   const stateDir = mkdtempSync(join(tmpdir(), 'meshgate-bench-'));
   const rotationDeps: RotationDeps = {
     secretsManager: sm,
@@ -85,6 +91,7 @@ export async function startWorld(size: WorldSize): Promise<World> {
   const env = {
     ...aws.env(),
     KONG_ADMIN_URL: kong.url,
+    KONG_MODE: size.kongMode ?? 'db',
     MESHGATE_INSTANCE: INSTANCE,
     MESHGATE_STATE_DIR: stateDir,
     CLOUDMAP_NAMESPACES: NAMESPACE,

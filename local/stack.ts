@@ -36,6 +36,8 @@ export interface LocalStackOptions {
    * there (KONG_ADMIN_TOKEN_SECRET_ARN), as deployed. Default: an Admin API without authentication.
    */
   adminToken?: string;
+  /** `dbless`: the Kong double runs DB-less and meshgate configures it through `/config` (KONG_MODE=dbless). */
+  kongMode?: 'db' | 'dbless';
   /** Powertools log level of the handlers (default INFO); their metrics are not printed unless `metrics`. */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   metrics?: boolean;
@@ -69,7 +71,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw new Error('startLocalStack: a local stack was already started in this process (the handlers keep its env)');
   }
   started = true;
-  const kong = await startKongDouble({ port: options.kongPort ?? 0, adminToken: options.adminToken });
+  const kong = await startKongDouble({
+    port: options.kongPort ?? 0,
+    adminToken: options.adminToken,
+    mode: options.kongMode,
+  });
   const aws = await startAwsDouble({ port: options.awsPort ?? 0 }).catch(async (error: unknown) => {
     await kong.close();
     throw error;
@@ -79,6 +85,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const env: Record<string, string> = {
     ...aws.env(),
     KONG_ADMIN_URL: kong.url,
+    KONG_MODE: options.kongMode ?? 'db',
     MESHGATE_STATE_DIR: options.stateDir ?? ownStateDir ?? '',
     MESHGATE_STAGE: LOCAL_STAGE,
     MESHGATE_INSTANCE: LOCAL_INSTANCE,

@@ -8,8 +8,10 @@ import { DemoFailure, runDemo } from './demo/scenario.js';
 import { type LocalStack, startLocalStack } from './stack.js';
 
 const USAGE = `Usage:
-  npm start [-- --kong-port P --aws-port P --verbose]     the demo scenario on free ports (default), then exit
-  npm start -- --serve [--kong-port 8001] [--aws-port 4566] [--state-dir DIR] [--mesh-names shop] [--verbose]
+  npm start [-- --kong-port P --aws-port P --kong-mode db|dbless --verbose]
+                                                          the demo scenario on free ports (default), then exit
+  npm start -- --serve [--kong-port 8001] [--aws-port 4566] [--kong-mode db|dbless] [--state-dir DIR]
+                       [--mesh-names shop] [--verbose]
                                                           keep the stack up until Ctrl-C`;
 
 const { values } = parseArgs({
@@ -19,6 +21,7 @@ const { values } = parseArgs({
     'aws-port': { type: 'string' },
     'state-dir': { type: 'string' },
     'mesh-names': { type: 'string' },
+    'kong-mode': { type: 'string', default: 'db' },
     verbose: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -42,6 +45,15 @@ function port(flag: 'kong-port' | 'aws-port', fallback: number): number {
   return value;
 }
 
+function kongMode(): 'db' | 'dbless' {
+  const mode = values['kong-mode'];
+  if (mode === 'db' || mode === 'dbless') return mode;
+  console.error(
+    `--kong-mode must be db or dbless, got '${mode}'${mode === 'konnect' ? ' (Konnect mode is not built yet)' : ''}\n${USAGE}`,
+  );
+  process.exit(2);
+}
+
 if (values.serve) {
   await serve();
 } else {
@@ -50,7 +62,12 @@ if (values.serve) {
 
 async function demo(): Promise<void> {
   try {
-    await runDemo({ kongPort: port('kong-port', 0), awsPort: port('aws-port', 0), verbose: values.verbose });
+    await runDemo({
+      kongPort: port('kong-port', 0),
+      awsPort: port('aws-port', 0),
+      kongMode: kongMode(),
+      verbose: values.verbose,
+    });
     process.exit(0);
   } catch (error) {
     const message = error instanceof DemoFailure ? error.message : error instanceof Error ? error.stack : String(error);
@@ -63,6 +80,7 @@ async function serve(): Promise<void> {
   const stack = await startLocalStack({
     kongPort: port('kong-port', 8001),
     awsPort: port('aws-port', 4566),
+    kongMode: kongMode(),
     stateDir: values['state-dir'],
     logLevel: values.verbose ? 'INFO' : 'WARN',
     metrics: values.verbose,

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parse as parseYaml } from 'yaml';
 import { main as meshgateCli } from '../../cli/main.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
 import { errorMessage } from '../../shared/errors.js';
@@ -37,6 +38,8 @@ export interface DemoOptions {
   awsPort?: number;
   /** The handlers' own logs (Powertools JSON) and metrics. */
   verbose?: boolean;
+  /** Kong with a database (default) or DB-less (configured whole through `POST /config`). */
+  kongMode?: 'db' | 'dbless';
   out?: (line: string) => void;
 }
 
@@ -65,6 +68,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     kongPort: options.kongPort,
     awsPort: options.awsPort,
     adminToken,
+    kongMode: options.kongMode,
     // The demo reports every outcome itself; --verbose adds the handlers' own JSON logs.
     logLevel: options.verbose ? 'INFO' : 'SILENT',
     metrics: options.verbose,
@@ -74,7 +78,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const kong = new KongClient({ url: stack.kong.url, token: adminToken });
   const audit = new AuditLog(stack.aws);
   try {
-    const demo = new Demo(stack, clients, kong, audit, adminToken, out);
+    const demo = new Demo(stack, clients, kong, audit, adminToken, out, options.kongMode ?? 'db');
     await demo.run();
     if (deadLetters.length) throw new DemoFailure(`dead letters: ${deadLetters.join('; ')}`);
   } finally {
@@ -99,6 +103,7 @@ class Demo {
     private readonly audit: AuditLog,
     private readonly adminToken: string,
     private readonly out: (line: string) => void,
+    private readonly kongMode: 'db' | 'dbless' = 'db',
   ) {
     this.mesh = new DemoMesh(clients);
     this.sm = clients.secretsManager;
@@ -107,7 +112,7 @@ class Demo {
   async run(): Promise<void> {
     const started = performance.now();
     this.out('meshgate on local doubles of Kong and AWS');
-    this.out(`  Kong Admin API double  ${this.stack.kong.url}`);
+    this.out(`  Kong Admin API double  ${this.stack.kong.url}${this.kongMode === 'dbless' ? '  (DB-less)' : ''}`);
     this.out(
       `  AWS double             ${this.stack.aws.url}  (App Mesh, Cloud Map, Secrets Manager, EventBridge, Lambda)`,
     );
@@ -235,13 +240,23 @@ class Demo {
     const currentBefore = await this.currentVersion();
     const credentialsBefore = await this.credentialsOf(CONSUMER);
     await this.step('Kong fails during setSecret; the rotation is rolled back', async () => {
-      this.stack.kong.faults.inject({
-        method: 'PUT',
-        path: /^\/consumers\/[^/]+\/jwt\/[^/]+$/,
-        status: 500,
-        times: Number.POSITIVE_INFINITY,
-      });
-      this.say('kong: fault injected — every PUT of a jwt credential answers 500');
+      if (this.kongMode === 'dbless') {
+        this.stack.kong.faults.inject({
+          method: 'POST',
+          path: '/config',
+          status: 500,
+          times: Number.POSITIVE_INFINITY,
+        });
+        this.say('kong: fault injected — every POST /config answers 500');
+      } else {
+        this.stack.kong.faults.inject({
+          method: 'PUT',
+          path: /^\/consumers\/[^/]+\/jwt\/[^/]+$/,
+          status: 500,
+          times: Number.POSITIVE_INFINITY,
+        });
+        this.say('kong: fault injected — every PUT of a jwt credential answers 500');
+      }
       try {
         await startRotation(this.sm, CONSUMER);
         throw new DemoFailure('the rotation succeeded although Kong refused the new credential');
@@ -322,14 +337,20 @@ class Demo {
       this.say('aws: CreateVirtualService payments.shop.local');
       await this.stack.bus.idle();
       before = await ownedState(this.kong, LOCAL_INSTANCE);
-      // Creates are POSTs to the collection (a PUT by id could overwrite an entity that is no longer meshgate's).
-      this.stack.kong.faults.inject({
-        method: 'POST',
-        path: '/routes',
-        status: 503,
-        times: Number.POSITIVE_INFINITY,
-      });
-      this.say('kong: fault injected — every POST /routes answers 503 (retried, then given up)');
+      if (this.kongMode === 'dbless') {
+        // The second configuration of the run (its second apply stage) fails on every retry; the restore gets through.
+        this.stack.kong.faults.inject({ method: 'POST', path: '/config', nth: 2, times: 15, status: 503 });
+        this.say('kong: fault injected — the 2nd POST /config answers 503 (retried, then given up)');
+      } else {
+        // Creates are POSTs to the collection (a PUT by id could overwrite an entity that is no longer meshgate's).
+        this.stack.kong.faults.inject({
+          method: 'POST',
+          path: '/routes',
+          status: 503,
+          times: Number.POSITIVE_INFINITY,
+        });
+        this.say('kong: fault injected — every POST /routes answers 503 (retried, then given up)');
+      }
       await this.mesh.createRoute('payments', { 'meshgate:auth': 'jwt' });
       this.say('aws: CreateGatewayRoute payments (meshgate:auth=jwt)');
     });
@@ -444,6 +465,24 @@ class Demo {
   }
 
   private async createUnownedService(): Promise<void> {
+    if (this.kongMode === 'dbless') {
+      // A DB-less node takes no entity writes: whoever manages it posts a whole configuration, ours included.
+      const headers = { 'content-type': 'application/json', 'Kong-Admin-Token': this.adminToken };
+      const current = await fetch(`${this.stack.kong.url}/config`, { headers });
+      const document = parseYaml(((await current.json()) as { config: string }).config) as Record<string, unknown>;
+      const services = [
+        ...((document.services as unknown[]) ?? []),
+        { name: UNOWNED_SERVICE, url: 'http://billing.internal:8080' },
+      ];
+      const posted = await fetch(`${this.stack.kong.url}/config`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ ...document, services }),
+      });
+      if (posted.status !== 201)
+        throw new DemoFailure(`adding ${UNOWNED_SERVICE} to Kong's configuration: HTTP ${posted.status}`);
+      return;
+    }
     const response = await fetch(`${this.stack.kong.url}/services`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'Kong-Admin-Token': this.adminToken },

@@ -125,11 +125,26 @@ export const kongErrors = {
       parts.length === 1 ? `invalid option (${parts[0]})` : `${parts.length} option violations (${parts.join('; ')})`;
     return daoError(400, 11, 'invalid options', message, { options });
   },
-  foreignKeyUnresolved: (field: string, keyField: string, value: string, parent: string) => {
-    const detail = `the foreign key cannot be resolved with '${prettyLua({ [keyField]: value }, '')}' for an existing '${parent}' entity`;
-    return daoError(400, 13, 'foreign keys unresolved', `foreign key unresolved (${field}.${keyField}: ${detail})`, {
-      fields: { [field]: { [keyField]: detail } },
-    });
+  /** `unresolved`: per foreign field, the unique fields tried and their values (kong/db/errors.lua). */
+  foreignKeyUnresolved: (unresolved: Record<string, Record<string, { value: unknown; parent: string }>>) => {
+    const fields: ErrorTree = {};
+    const parts: string[] = [];
+    for (const field of sortedKeys(unresolved)) {
+      const tried = unresolved[field] as Record<string, { value: unknown; parent: string }>;
+      const details: ErrorTree = {};
+      for (const keyField of sortedKeys(tried)) {
+        const { value, parent } = tried[keyField] as { value: unknown; parent: string };
+        const detail = `the foreign key cannot be resolved with '${prettyLua({ [keyField]: value }, '')}' for an existing '${parent}' entity`;
+        details[keyField] = detail;
+        parts.push(`${field}.${keyField}: ${detail}`);
+      }
+      fields[field] = details;
+    }
+    const message =
+      parts.length === 1
+        ? `foreign key unresolved (${parts[0]})`
+        : `${parts.length} foreign keys unresolved (${parts.join('; ')})`;
+    return daoError(400, 13, 'foreign keys unresolved', message, { fields });
   },
 };
 

@@ -113,6 +113,11 @@ export class AdminApi {
     private readonly onWrite: (write: EntityWrite) => void,
   ) {}
 
+  /** Empties this API's store (a workspace's entities). */
+  clear(): void {
+    this.store.clear();
+  }
+
   handle(route: Route, request: ApiRequest): Reply {
     const { method } = request;
     switch (route.kind) {
@@ -496,7 +501,7 @@ export class AdminApi {
     const input = this.resolveForeignKeys(def, expanded);
     const schema = def.schemaFor(input);
     if (schema.error) throw kongErrors.schemaViolation(schema.error);
-    const { value, errors } = validateRecord(schema.fields, input, schema.checks, { form });
+    const { value, errors } = validateRecord(schema.fields, input, schema.checks, { form, foreignFields });
     if (errors) throw kongErrors.schemaViolation(errors);
     let entity = value as Entity;
     if (def.normalize) entity = def.normalize(entity);
@@ -507,20 +512,35 @@ export class AdminApi {
     return entity;
   }
 
-  /** `{"service":{"name":"x"}}` → `{"service":{"id":…}}` (code 13 when nothing matches). */
+  /**
+   * A foreign key without a valid id is resolved by the referenced entity's unique fields, in schema order
+   * (`{"service":{"name":"x"}}` → `{"service":{"id":…}}`), as kong/db/dao/init.lua's resolve_foreign does: the
+   * first match wins, other fields are ignored, and any unique value that matched nothing is reported (code 13).
+   */
   private resolveForeignKeys(def: EntityDef, input: Record<string, unknown>): Record<string, unknown> {
     let output = input;
+    const unresolved: Record<string, Record<string, { value: unknown; parent: string }>> = {};
     for (const fk of def.foreignKeys) {
       const value = input[fk.field];
-      if (!isPlainObject(value) || value.id !== undefined) continue;
+      if (!isPlainObject(value) || isUuid(value.id)) continue;
       const reference = entityDefs[fk.reference];
-      const keyField = Object.keys(value).find((name) => reference.uniqueFields.includes(name));
-      if (!keyField || Object.keys(value).length !== 1) continue;
-      const id = this.collection(reference).idByUnique(keyField, value[keyField]);
-      if (id === undefined)
-        throw kongErrors.foreignKeyUnresolved(fk.field, keyField, String(value[keyField]), reference.name);
-      output = { ...output, [fk.field]: { id } };
+      const referenceFields = reference.schemaFor({}).fields;
+      const tried: Record<string, { value: unknown; parent: string }> = {};
+      for (const keyField of Object.keys(referenceFields)) {
+        if (!reference.uniqueFields.includes(keyField) && reference.endpointKey !== keyField) continue;
+        const keyValue = value[keyField];
+        if (keyValue === undefined || keyValue === null) continue;
+        if (validateField(referenceFields[keyField] as Field, keyValue).error !== undefined) continue;
+        const id = this.collection(reference).idByUnique(keyField, keyValue);
+        if (id !== undefined) {
+          output = { ...output, [fk.field]: { id } };
+          break;
+        }
+        tried[keyField] = { value: keyValue, parent: reference.name };
+      }
+      if (Object.keys(tried).length) unresolved[fk.field] = tried;
     }
+    if (Object.keys(unresolved).length) throw kongErrors.foreignKeyUnresolved(unresolved);
     return output;
   }
 
@@ -574,6 +594,13 @@ export class AdminApi {
         );
     }
   }
+}
+
+/** Fields of a referenced collection (schema order), for validating a foreign key given without a valid id. */
+function foreignFields(reference: string): Fields | undefined {
+  return (collectionNames as string[]).includes(reference)
+    ? entityDefs[reference as CollectionName].schemaFor({}).fields
+    : undefined;
 }
 
 function* filterIds(ids: Iterable<string>, keep: (id: string) => boolean): Generator<string> {

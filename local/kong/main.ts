@@ -7,6 +7,12 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8001' },
     'admin-token': { type: 'string' },
     'token-header': { type: 'string' },
+    /** Kong version `GET /` reports and whose schema differences the double applies (3.4 to 3.9). */
+    'kong-version': { type: 'string' },
+    /** Kong Enterprise workspace served under `/{name}/…` (repeatable). */
+    workspace: { type: 'string', multiple: true },
+    /** `db` (default) or `dbless` (database = off: `/config`, entity writes 405). */
+    mode: { type: 'string', default: 'db' },
   },
 });
 
@@ -16,15 +22,32 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+const mode = values.mode;
+if (mode !== 'db' && mode !== 'dbless') {
+  process.stderr.write(`--mode must be db or dbless, got '${mode}'\n`);
+  process.exit(2);
+}
+
 const kong = await startKongDouble({
+  mode,
   port,
   adminToken: values['admin-token'],
   tokenHeader: values['token-header'],
+  version: values['kong-version'],
+  workspaces: values.workspace,
 });
-process.stdout.write(`Kong Admin API double (Kong 3.9.3) listening on ${kong.url}\n`);
+process.stdout.write(
+  `Kong Admin API double (Kong ${values['kong-version'] ?? '3.9.3'}) ${mode === 'dbless' ? ' DB-less' : ''} listening on ${kong.url}\n`,
+);
 
 const stop = () => {
   void kong.close().then(() => process.exit(0));
 };
 process.once('SIGTERM', stop);
+// SIGUSR2 empties the store, so a harness can run many independent tests against one process (test/go-kong/run.sh).
+let resets = 0;
+process.on('SIGUSR2', () => {
+  kong.reset();
+  process.stdout.write(`reset ${++resets}\n`);
+});
 process.once('SIGINT', stop);

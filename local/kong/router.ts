@@ -92,7 +92,8 @@ export function resolveRoute(path: string): ResolvedRoute | undefined {
     return { route: { kind: 'upstream-health', upstream: second as string }, methods: ['GET'] };
   if (first === 'upstreams' && third === 'targets' && fourth === 'all' && count === 4)
     return { route: { kind: 'targets-all', upstream: second as string }, methods: ['GET'] };
-  if (first === 'upstreams' && third === 'targets' && (count === 6 || count === 7)) {
+  // `/upstreams/{u}/targets/{t}/healthy` or, with an address, `/upstreams/{u}/targets/{t}/{address}/healthy`.
+  if (first === 'upstreams' && third === 'targets' && (count === 5 || count === 6)) {
     const last = segments[count - 1];
     if (last === 'healthy' || last === 'unhealthy')
       return {

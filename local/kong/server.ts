@@ -4,12 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FaultInjector, type FaultRule, type LoggedRequest, RequestLog } from '../faults.js';
+import { DeclarativeNode, onlyWithoutDatabase, refuseEntityWrite } from './dbless.js';
 import { defaultBodyFor, KongHttpError, kongErrors } from './errors.js';
 import { AdminApi, type ApiRequest, type EntityWrite, KONG_VERSION, type Reply } from './handlers.js';
 import { verifyJwt as verifyJwtWith } from './jwt-verify.js';
 import { resolveRoute } from './router.js';
 import { isPlainObject } from './schemas/fields.js';
 import { KongStore } from './store.js';
+import { versionGate } from './versions.js';
 
 export interface GuardViolation {
   method: string;
@@ -90,7 +92,17 @@ function parseBody(req: IncomingMessage, raw: Buffer): { body: Record<string, un
 
 /** Starts the Kong Admin API double on 127.0.0.1 (port 0 = a free port) with an empty database. */
 export async function startKongDouble(
-  options: { port?: number; adminToken?: string; tokenHeader?: string } = {},
+  options: {
+    port?: number;
+    adminToken?: string;
+    tokenHeader?: string;
+    /** `GET /`'s version (default 3.9.3); 3.4 to 3.8 refuse and omit what those versions lack (versions.ts). */
+    version?: string;
+    /** Kong Enterprise workspaces besides `default`, served under `/{workspace}/…`, each with its own entities. */
+    workspaces?: string[];
+    /** `dbless`: Kong with `database = off` (entity writes 405, `GET/POST /config`, `/status` configuration hash). */
+    mode?: 'db' | 'dbless';
+  } = {},
 ): Promise<KongDouble> {
   const store = new KongStore();
   const faults = new FaultInjector();
@@ -119,11 +131,64 @@ export async function startKongDouble(
     });
   };
 
-  const api = new AdminApi(
-    store,
-    { nodeId: randomUUID(), hostname: hostname(), totalRequests: () => totalRequests },
-    recordWrite,
-  );
+  const nodeInfo = { nodeId: randomUUID(), hostname: hostname(), totalRequests: () => totalRequests };
+  const api = new AdminApi(store, nodeInfo, recordWrite);
+  const dbless = options.mode === 'dbless' ? new DeclarativeNode(store, nodeInfo, recordWrite) : undefined;
+
+  const version = options.version ?? KONG_VERSION;
+  const gate = versionGate(version);
+  // Enterprise: `/{ws}/…` addresses that workspace's entities; `/…` and `/default/…` the default workspace.
+  const workspaces = new Map<string, AdminApi>();
+  if (options.workspaces) {
+    workspaces.set('default', api);
+    for (const name of options.workspaces)
+      workspaces.set(
+        name,
+        new AdminApi(
+          new KongStore(),
+          { nodeId: randomUUID(), hostname: hostname(), totalRequests: () => totalRequests },
+          recordWrite,
+        ),
+      );
+  }
+  const workspaceOf = (pathname: string): { api: AdminApi; path: string } => {
+    const first = pathname.split('/')[1] ?? '';
+    let name: string;
+    try {
+      name = decodeURIComponent(first);
+    } catch {
+      return { api, path: pathname };
+    }
+    const selected = workspaces.get(name);
+    return selected ? { api: selected, path: pathname.slice(first.length + 1) || '/' } : { api, path: pathname };
+  };
+  const asVersion = (reply: Reply, kind: string): Reply => {
+    if (kind === 'root' && isPlainObject(reply.body)) {
+      const body: Record<string, unknown> = {
+        ...reply.body,
+        version,
+        edition: options.workspaces ? 'enterprise' : reply.body.edition,
+      };
+      if (dbless && isPlainObject(body.configuration)) body.configuration = { ...body.configuration, database: 'off' };
+      return { ...reply, body };
+    }
+    if (dbless && kind === 'status' && isPlainObject(reply.body)) {
+      const { database: _database, ...status } = reply.body;
+      return { ...reply, body: { ...status, configuration_hash: dbless.hash } };
+    }
+    return gate && reply.body !== undefined ? { ...reply, body: gate.reply(reply.body) } : reply;
+  };
+
+  /** `GET/POST /config`: DB-less only; YAML bodies are accepted here and nowhere else. */
+  const declarativeConfig = (method: string, req: IncomingMessage, raw: Buffer, query: URLSearchParams): Reply => {
+    if (method !== 'GET' && method !== 'POST') throw kongErrors.methodNotAllowed();
+    if (!dbless) throw onlyWithoutDatabase();
+    if (method === 'GET') return { status: 200, body: dbless.exportConfig() };
+    const contentType = String(req.headers['content-type'] ?? '').toLowerCase();
+    const yamlBody = contentType.startsWith('application/yaml') || contentType.startsWith('text/yaml');
+    const { body } = yamlBody ? { body: {} } : parseBody(req, raw);
+    return dbless.load(query, body, raw.toString('utf8'));
+  };
 
   function send(
     res: ServerResponse,
@@ -138,7 +203,7 @@ export async function startKongDouble(
       'Access-Control-Allow-Origin': '*',
       'Access-Control-Allow-Credentials': 'true',
       'X-Kong-Admin-Latency': String(Date.now() - started),
-      Server: `kong/${KONG_VERSION}`,
+      Server: `kong/${version}`,
       ...extra,
     });
     res.end(headOnly ? undefined : payload);
@@ -182,7 +247,15 @@ export async function startKongDouble(
     try {
       if (options.adminToken !== undefined && req.headers[tokenHeader] !== options.adminToken)
         throw kongErrors.unauthorized();
-      const resolved = resolveRoute(url.pathname);
+      const target = workspaceOf(url.pathname);
+      if (target.path.replace(/\/+$/, '') === '/config') {
+        current = { method, path: url.pathname };
+        reply = declarativeConfig(headOnly ? 'GET' : method, req, raw, url.searchParams);
+        logged.status = reply.status;
+        send(res, reply, headOnly, started, extra);
+        return;
+      }
+      const resolved = resolveRoute(target.path);
       if (!resolved) throw kongErrors.notFound();
       if (method === 'OPTIONS') {
         const allow = [...resolved.methods, 'OPTIONS'].join(', ');
@@ -194,7 +267,9 @@ export async function startKongDouble(
         const { body, form } = WRITE_METHODS.has(effective) ? parseBody(req, raw) : { body: {}, form: false };
         const request: ApiRequest = { method: effective, query: url.searchParams, body, form };
         current = { method, path: url.pathname };
-        reply = api.handle(resolved.route, request);
+        if (gate && WRITE_METHODS.has(effective)) gate.checkWrite(resolved.route, body);
+        if (dbless) refuseEntityWrite(resolved.route, effective);
+        reply = asVersion(target.api.handle(resolved.route, request), resolved.route.kind);
       }
     } catch (error) {
       if (error instanceof KongHttpError) {
@@ -230,6 +305,7 @@ export async function startKongDouble(
     verifyJwt: (token, verifyOptions) => verifyJwtWith(store, token, verifyOptions?.keyClaimName),
     reset() {
       store.clear();
+      for (const workspace of workspaces.values()) workspace.clear();
       faults.clear();
       requests.clear();
       violations.length = 0;

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config/index.js';
 import { type AuditPublisher, EventBridgeAuditPublisher } from '../events/audit.js';
-import type { KongClient } from '../kong/client.js';
+import type { ConfiguredKong } from '../kong/admin-token.js';
 import type { OperationsDeps } from '../rollback/operations.js';
 import { type RotationDeps, type RotationLogger, readConsumers } from '../rotation/index.js';
 import { type StateStore, stateStoreFromConfig } from '../snapshots/index.js';
@@ -24,7 +24,7 @@ export interface App {
   readonly config: Config;
   readonly store: StateStore;
   readonly audit: AuditPublisher;
-  kong(): Promise<KongClient>;
+  kong(): Promise<ConfiguredKong>;
   meshSyncDeps(): Promise<MeshSyncDeps>;
   operationsDeps(requestSync: (reason: string) => Promise<void>): Promise<OperationsDeps>;
   rotationDeps(logger?: RotationLogger): Promise<RotationDeps>;
@@ -44,7 +44,7 @@ export interface AppClients extends SourceClients {
  * holder may be gone, ask for one (the CLI and rollback invoke the deployed meshSync; meshSync itself needs none).
  */
 export function assembleApp(config: Config, clients: AppClients, requestSync?: (reason: string) => Promise<void>): App {
-  const kong = kongOnce(config, clients.secretsManager);
+  const kong = kongOnce(config, clients.secretsManager, clients.serviceDiscovery);
   const store = stateStoreFromConfig(config, clients.s3);
   const audit = new EventBridgeAuditPublisher(clients.eventBridge, config.AUDIT_BUS_NAME, config.MESHGATE_INSTANCE);
   const sources = createSources(config, clients);

@@ -1,7 +1,8 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { Config } from '../config/index.js';
 import type { AuditPublisher } from '../events/audit.js';
-import type { KongClient } from '../kong/client.js';
+import type { ConfiguredKong } from '../kong/admin-token.js';
 import { kongClientFromConfig } from '../kong/index.js';
 import type { RotationDeps, RotationLogger } from '../rotation/index.js';
 import type { StateStore } from '../snapshots/index.js';
@@ -13,10 +14,14 @@ import type { StateStore } from '../snapshots/index.js';
  * The Kong client, created on first use (its admin token is read from Secrets Manager) and kept; a failed token
  * read is retried by the next call.
  */
-export function kongOnce(config: Config, secretsManager: SecretsManagerClient): () => Promise<KongClient> {
-  let kong: Promise<KongClient> | undefined;
+export function kongOnce(
+  config: Config,
+  secretsManager: SecretsManagerClient,
+  serviceDiscovery?: ServiceDiscoveryClient,
+): () => Promise<ConfiguredKong> {
+  let kong: Promise<ConfiguredKong> | undefined;
   return () => {
-    kong ??= kongClientFromConfig(config, secretsManager).catch((error: unknown) => {
+    kong ??= kongClientFromConfig(config, secretsManager, serviceDiscovery).catch((error: unknown) => {
       kong = undefined;
       throw error;
     });
@@ -28,7 +33,7 @@ export function rotationDepsFrom(
   config: Config,
   ports: {
     secretsManager: SecretsManagerClient;
-    kong: () => Promise<KongClient>;
+    kong: () => Promise<ConfiguredKong>;
     audit: AuditPublisher;
     store: StateStore;
     requestSync?: (reason: string) => Promise<void>;

@@ -96,6 +96,27 @@ export const ConfigSchema = z
       .min(64 * 1024)
       .max(512 * 1024 * 1024)
       .default(32 * 1024 * 1024),
+    /**
+     * `db` (the Admin API writes entities), `dbless` (every node configured whole with `POST /config`), or `auto`
+     * (`GET /` once per process: `configuration.database` `off` means DB-less).
+     */
+    KONG_MODE: z.enum(['db', 'dbless', 'auto']).default('db'),
+    /** DB-less: Admin API URLs of every node (comma list); default `KONG_ADMIN_URL` alone. */
+    KONG_DBLESS_NODES: list,
+    /** DB-less: the nodes are the healthy instances of this Cloud Map service (`namespace/service`). */
+    KONG_DBLESS_CLOUDMAP_SERVICE: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[^/\s]+\/[^/\s]+$/, 'expected namespace/service')
+        .optional(),
+    ),
+    /** Kong Enterprise workspace (the `/{workspace}` prefix, as decK's `--workspace`); unset: the default one. */
+    KONG_WORKSPACE: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9._~-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ ~ -')
+        .optional(),
+    ),
     MESH_NAMES: list,
     /** Cloud Map namespaces to read for exposed services; empty means every namespace. */
     CLOUDMAP_NAMESPACES: list,

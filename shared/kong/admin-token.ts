@@ -1,7 +1,13 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { type Config, ConfigError } from '../config/index.js';
+import type { KongApi } from './api.js';
 import { KongClient } from './client.js';
+import { dblessNodes } from './fleet.js';
 import type { AdminTokenSource } from './http.js';
+
+/** A Kong the app holds for the process: the Admin API client, or a DB-less fleet. */
+export type ConfiguredKong = KongApi & { close(): void };
 
 /**
  * The admin token inside a SecretString: the raw token, or JSON `{"token": "..."}`. Errors name the secret, never
@@ -87,22 +93,44 @@ export function cachedAdminToken(
   };
 }
 
-/** A client for the configured Admin API, with the token from Secrets Manager (or the environment locally). */
+/**
+ * A client for the configured Kong, with the token from Secrets Manager (or the environment locally): the Admin API
+ * (`KONG_MODE=db`), or the DB-less nodes (`KONG_MODE=dbless`) configured through `/config`.
+ */
 export async function kongClientFromConfig(
   config: Config,
   secretsManager: SecretsManagerClient,
+  serviceDiscovery?: ServiceDiscoveryClient,
   options: { tokenMaxAgeMs?: number } = {},
-): Promise<KongClient> {
+): Promise<ConfiguredKong> {
   const tokenSource = cachedAdminToken(config, secretsManager, { maxAgeMs: options.tokenMaxAgeMs });
   // Read once now: an unreadable token fails the first use, naming the variable, before any Kong request.
   await tokenSource.current();
-  return new KongClient({
-    url: config.KONG_ADMIN_URL,
+  const connection = {
     tokenSource,
     tokenHeader: config.KONG_ADMIN_TOKEN_HEADER,
     ca: config.KONG_CA_CERT,
     allowInsecureHttp: config.KONG_ALLOW_INSECURE_HTTP,
     timeoutMs: config.KONG_TIMEOUT,
     maxResponseBytes: config.KONG_MAX_RESPONSE_BYTES,
-  });
+  };
+  let mode = config.KONG_MODE;
+  if (mode === 'auto') {
+    const probe = new KongClient({ url: config.KONG_ADMIN_URL, ...connection });
+    try {
+      mode = (await probe.database()) === 'off' ? 'dbless' : 'db';
+    } finally {
+      probe.close();
+    }
+  }
+  if (mode === 'dbless') {
+    // Imported here so a database-mode function never evaluates the DB-less client (and its YAML parser).
+    const { DeclarativeKong } = await import('./declarative.js');
+    return new DeclarativeKong({
+      nodes: dblessNodes(config, serviceDiscovery),
+      instance: config.MESHGATE_INSTANCE,
+      http: connection,
+    });
+  }
+  return new KongClient({ url: config.KONG_ADMIN_URL, ...connection, workspace: config.KONG_WORKSPACE });
 }

@@ -6,6 +6,11 @@ import type { EntityByKind, EntityKind } from './entities.js';
  * with POST and updates with PATCH).
  */
 export interface KongApi {
+  /**
+   * Writes complete only when written out together (a DB-less fleet posts one configuration per batch): the apply
+   * then starts all writes of a stage at once instead of a bounded number, so a stage is one batch.
+   */
+  readonly batchesWrites?: boolean;
   /** `GET /` : the node's version string, e.g. "3.9.3". */
   version(signal?: AbortSignal): Promise<string>;
   /**

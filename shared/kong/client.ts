@@ -5,10 +5,24 @@ import type { KongApi } from './api.js';
 import { type EntityByKind, type EntityKind, entitySchemas, type Target } from './entities.js';
 import { KongError } from './errors.js';
 import { KongHttp, type KongHttpOptions } from './http.js';
+import {
+  checkSupported,
+  type KongVersion,
+  needsVersionForPlugin,
+  parseKongVersion,
+  pluginAsLatest,
+  pluginBodyFor,
+  supportsJwtAlgorithm,
+} from './versions.js';
 
 export interface KongClientOptions extends KongHttpOptions {
   /** Entities per list page, 1..1000 (default 1000, Kong's maximum: one request per 1,000 entities). */
   pageSize?: number;
+  /**
+   * Kong Enterprise workspace: every entity path is prefixed with `/{workspace}`, as decK's `--workspace` does.
+   * `GET /` (the node's version) stays at the root.
+   */
+  workspace?: string;
 }
 
 const MAX_PAGE_SIZE = 1000;
@@ -38,6 +52,7 @@ const WRITABLE_FIELDS = Object.fromEntries(
 ) as Record<EntityKind, string[]>;
 
 const segment = encodeURIComponent;
+const WORKSPACE_NAME = /^[A-Za-z0-9._~-]{1,64}$/;
 
 /**
  * The Kong Admin API over HTTP(S): typed CRUD for every entity kind meshgate manages, responses parsed with the
@@ -46,6 +61,11 @@ const segment = encodeURIComponent;
 export class KongClient implements KongApi {
   private readonly http: KongHttp;
   private readonly pageSize: number;
+  private readonly workspace?: string;
+  /** `/{workspace}` or nothing. */
+  private readonly prefix: string;
+  /** `GET /` once per client, and only before a write whose body depends on the version. */
+  private nodeVersion?: Promise<KongVersion>;
 
   constructor(options: KongClientOptions) {
     const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
@@ -53,6 +73,13 @@ export class KongClient implements KongApi {
       throw new ConfigError(`Kong client pageSize must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`);
     }
     this.pageSize = pageSize;
+    if (options.workspace !== undefined && !WORKSPACE_NAME.test(options.workspace)) {
+      throw new ConfigError(
+        `Kong workspace '${options.workspace}' is invalid: expected 1-64 characters of A-Z a-z 0-9 . _ ~ -`,
+      );
+    }
+    this.workspace = options.workspace;
+    this.prefix = options.workspace ? `/${segment(options.workspace)}` : '';
     this.http = new KongHttp(options);
   }
 
@@ -65,12 +92,35 @@ export class KongClient implements KongApi {
     return parseShape(RootSchema, body, 'GET', '/', 'the node root').version;
   }
 
+  /** `GET /`'s `configuration.database`: `off` on a DB-less node. */
+  async database(signal?: AbortSignal): Promise<string | undefined> {
+    const { body } = await this.http.request('GET', '/', { signal });
+    const database = (body as { configuration?: { database?: unknown } } | undefined)?.configuration?.database;
+    return typeof database === 'string' ? database : undefined;
+  }
+
+  /** The node's version, read once; a version outside the supported range (3.4 to 3.9) is refused. */
+  supportedVersion(signal?: AbortSignal): Promise<KongVersion> {
+    if (!this.nodeVersion) {
+      this.nodeVersion = this.version(signal).then((raw) => {
+        const version = parseKongVersion(raw);
+        checkSupported(version);
+        return version;
+      });
+      // A failed read is not cached: the next write asks again.
+      this.nodeVersion.catch(() => {
+        this.nodeVersion = undefined;
+      });
+    }
+    return this.nodeVersion;
+  }
+
   async list<K extends EntityKind>(
     kind: K,
     options: { tags?: string[]; upstream?: string; signal?: AbortSignal } = {},
   ): Promise<EntityByKind[K][]> {
     const tags = options.tags ?? [];
-    const collection = readCollection(kind, kind === 'target' ? options.upstream : undefined);
+    const collection = this.prefix + readCollection(kind, kind === 'target' ? options.upstream : undefined);
     checkTagFilter(tags, collection);
     const query = `?size=${this.pageSize}${tags.length > 0 ? `&tags=${segment(tags.join(','))}` : ''}`;
     const entities: EntityByKind[K][] = [];
@@ -78,7 +128,7 @@ export class KongClient implements KongApi {
     const seenOffsets = new Set<string>();
     do {
       const path = `${collection}${query}${offset ? `&offset=${segment(offset)}` : ''}`;
-      const { body } = await this.http.request('GET', path, { signal: options.signal });
+      const { body } = await this.inWorkspace(() => this.http.request('GET', path, { signal: options.signal }));
       const page = parseShape(PageSchema, body, 'GET', path, 'a page');
       for (const item of page.data) {
         const entity = parseEntity(kind, item, 'GET', path);
@@ -103,21 +153,21 @@ export class KongClient implements KongApi {
     key: string,
     options: { parent?: string; signal?: AbortSignal } = {},
   ): Promise<EntityByKind[K] | undefined> {
-    const path = `${readCollection(kind, options.parent)}/${segment(key)}`;
+    const path = `${this.prefix}${readCollection(kind, options.parent)}/${segment(key)}`;
     const { status, body } = await this.http.request('GET', path, { signal: options.signal, allowNotFound: true });
     return status === 404 ? undefined : parseEntity(kind, body, 'GET', path);
   }
 
   create<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
-    return this.write(kind, 'POST', collectionPath(kind, entity), writeBody(kind, entity, true), signal);
+    return this.write(kind, 'POST', this.prefix + collectionPath(kind, entity), writeBody(kind, entity, true), signal);
   }
 
   update<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
     // Kong's PUT on a target is a partial update anyway; PATCH says so. The id is in the path.
     if (kind === 'target') {
-      return this.write(kind, 'PATCH', entityPath(kind, entity), writeBody(kind, entity, false), signal);
+      return this.write(kind, 'PATCH', this.prefix + entityPath(kind, entity), writeBody(kind, entity, false), signal);
     }
-    return this.write(kind, 'PUT', entityPath(kind, entity), writeBody(kind, entity, true), signal);
+    return this.write(kind, 'PUT', this.prefix + entityPath(kind, entity), writeBody(kind, entity, true), signal);
   }
 
   async upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
@@ -134,7 +184,7 @@ export class KongClient implements KongApi {
 
   async delete<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<void> {
     // Kong answers 204 for an absent entity, but 404 when the parent of a nested one is gone: absent either way.
-    await this.http.request('DELETE', entityPath(kind, entity), { signal, allowNotFound: true });
+    await this.http.request('DELETE', this.prefix + entityPath(kind, entity), { signal, allowNotFound: true });
   }
 
   private async write<K extends EntityKind>(
@@ -144,8 +194,56 @@ export class KongClient implements KongApi {
     body: Record<string, unknown>,
     signal: AbortSignal | undefined,
   ): Promise<EntityByKind[K]> {
-    const response = await this.http.request(method, path, { body, signal });
+    let response: Awaited<ReturnType<KongHttp['request']>>;
+    try {
+      response = await this.http.request(method, path, { body: await this.forNode(kind, body, signal), signal });
+    } catch (error) {
+      // 405 code 12 "operation unsupported": the node runs without a database, which this client cannot write.
+      if (error instanceof KongError && error.code === 12)
+        throw new KongError(`${error.message}: this Kong runs DB-less; set KONG_MODE=dbless (or auto)`, {
+          method,
+          path,
+          status: error.status,
+          code: 12,
+          cause: error,
+        });
+      throw error;
+    }
     return parseEntity(kind, response.body, method, path);
+  }
+
+  /**
+   * The body as the node's version accepts it. Only a jwt plugin (its `realm`) and an EdDSA credential differ
+   * across 3.4–3.9, so only those writes read the version (once per client).
+   */
+  private async forNode(kind: EntityKind, body: Record<string, unknown>, signal?: AbortSignal) {
+    if (kind === 'plugin' && needsVersionForPlugin(body))
+      return pluginBodyFor(await this.supportedVersion(signal), body);
+    if (kind === 'jwt' && body.algorithm === 'EdDSA') {
+      const version = await this.supportedVersion(signal);
+      if (!supportsJwtAlgorithm(version, body.algorithm))
+        throw new KongError(`Kong ${version.raw} does not accept EdDSA JWT credentials (Kong 3.7 or later does)`, {
+          method: 'PUT',
+          path: '/consumers/{consumer}/jwt',
+        });
+    }
+    return body;
+  }
+
+  /** A 404 on a workspace's collection means the workspace does not exist: say so. */
+  private async inWorkspace<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (this.workspace && error instanceof KongError && error.isNotFound)
+        throw new KongError(`Kong workspace '${this.workspace}' does not exist (${error.method} ${error.path}: 404)`, {
+          method: error.method,
+          path: error.path,
+          status: 404,
+          cause: error,
+        });
+      throw error;
+    }
   }
 }
 
@@ -207,7 +305,8 @@ function hasAllTags(entity: { tags: string[] | null }, tags: string[]): boolean 
 }
 
 function parseEntity<K extends EntityKind>(kind: K, body: unknown, method: string, path: string): EntityByKind[K] {
-  return parseShape(entitySchemas[kind], body, method, path, `a ${kind}`) as EntityByKind[K];
+  const latest = kind === 'plugin' ? pluginAsLatest(body) : body;
+  return parseShape(entitySchemas[kind], latest, method, path, `a ${kind}`) as EntityByKind[K];
 }
 
 /** Parses a response body; an unexpected shape is a KongError naming the fields, never a crash further on. */

@@ -387,7 +387,11 @@ function errorFromResponse(status: number, body: unknown, method: string, path: 
     status,
     code: typeof error.code === 'number' ? error.code : undefined,
     kongName: typeof error.name === 'string' ? error.name : undefined,
-    fields: error.fields ?? error.options,
+    // A declarative config posted with flatten_errors names each refused entity there.
+    fields:
+      error.code === 14 && Array.isArray(error.flattened_errors)
+        ? error.flattened_errors
+        : (error.fields ?? error.options),
     retryable,
   });
 }

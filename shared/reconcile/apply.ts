@@ -67,7 +67,9 @@ export async function apply(kong: KongApi, planned: Plan, options: ApplyOptions)
   const conflicted = new Set<string>();
   const stopped = () => result.failed.length > 0 || options.signal?.aborted === true;
   for (const stage of planned.stages) {
-    await mapLimit(stage.changes, options.parallelism, async (change) => {
+    // A client that batches writes (DB-less) gets the whole stage at once: one configuration post, not one per slot.
+    const limit = kong.batchesWrites ? Math.max(1, stage.changes.length) : options.parallelism;
+    await mapLimit(stage.changes, limit, async (change) => {
       if (stopped()) {
         result.skipped.push(change);
         return;

@@ -17,7 +17,8 @@ const inputs: { [K in EntityKind]: Record<string, unknown> } = {
   target: { target: '10.0.0.1:8080', upstream: { id: UPSTREAM_ID } },
   consumer: { username: 'alice' },
   jwt: { key: 'kid-1', secret: 's', algorithm: 'ES256', consumer: { id: CONSUMER_ID } },
-  plugin: { name: 'jwt', service: { id: SERVICE_ID }, config: { key_claim_name: 'kid' } },
+  // Not jwt: a jwt plugin read from any Kong version comes back with 3.9's `realm` (workspaces-versions.test.ts covers it).
+  plugin: { name: 'correlation-id', service: { id: SERVICE_ID }, config: { header_name: 'x-request-id' } },
 };
 
 function fixture<K extends EntityKind>(kind: K): EntityByKind[K] {

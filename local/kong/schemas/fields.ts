@@ -45,6 +45,7 @@ export const messages = {
   required: 'required field missing',
   unknown: 'unknown field',
   uuid: 'expected a valid UUID',
+  missingPrimaryKey: 'missing primary key',
   oneOf: (values: readonly unknown[]) => `expected one of: ${values.join(', ')}`,
   between: (min: number, max: number) => `value should be between ${min} and ${max}`,
   conditional: (field: string) => `failed conditional validation given value of field '${field}'`,
@@ -76,6 +77,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 export interface ValidateOptions {
   /** Values came from a form body: strings are coerced to the field's type, as Kong does. */
   form?: boolean;
+  /** Fields of a foreign field's referenced entity, to report what is wrong with a reference lacking a valid id. */
+  foreignFields?: (reference: string) => Fields | undefined;
 }
 
 type Result = { value: unknown; error?: ErrorValue };
@@ -147,7 +150,7 @@ export function validateField(field: Field, raw: unknown, options: ValidateOptio
     case 'map':
       return validateMap(field, value, options);
     case 'foreign': {
-      const result = validateForeign(value);
+      const result = validateForeign(field, value, options);
       return result.error === undefined && field.check ? { ...result, error: callCheck(field, value) } : result;
     }
     case 'record': {
@@ -213,13 +216,28 @@ function validateMap(field: Field, value: unknown, options: ValidateOptions): Re
   return { value: out, error: field.check ? callCheck(field, out) : undefined };
 }
 
-function validateForeign(value: unknown): Result {
+/**
+ * A foreign key is valid when its primary key is; other fields are ignored and dropped (Kong checks it with
+ * `validate_primary_key(value, true)` and stores only the id). Without a valid id Kong validates the value as a
+ * partial entity of the referenced schema and reports those errors first, else the primary key's.
+ */
+function validateForeign(field: Field, value: unknown, options: ValidateOptions): Result {
   if (!isPlainObject(value)) return { value, error: TYPE_MESSAGES.foreign };
-  const errors: ErrorTree = {};
-  for (const key of Object.keys(value)) if (key !== 'id') errors[key] = messages.unknown;
-  if (value.id === undefined || value.id === null) errors.id = messages.required;
-  else if (!isUuid(value.id)) errors.id = messages.uuid;
-  return Object.keys(errors).length ? { value, error: errors } : { value: { id: value.id } };
+  const id = value.id;
+  if (isUuid(id)) return { value: { id } };
+  const idError =
+    id === undefined || id === false ? messages.missingPrimaryKey : id === null ? messages.required : messages.uuid;
+  const fields = field.reference ? options.foreignFields?.(field.reference) : undefined;
+  if (fields) {
+    const errors: ErrorTree = {};
+    for (const [key, item] of Object.entries(value)) {
+      const itemField = fields[key];
+      const error = itemField ? (item === null ? undefined : validateField(itemField, item).error) : messages.unknown;
+      if (error !== undefined) errors[key] = error;
+    }
+    if (Object.keys(errors).length) return { value, error: errors };
+  }
+  return { value, error: { id: idError } };
 }
 
 /** Form bodies carry strings; Kong converts them to the schema's type before validating. */

@@ -12,6 +12,8 @@ import { call, useKongDouble } from './helpers.js';
 interface PropertySpec {
   type?: string;
   default?: unknown;
+  additionalProperties?: boolean;
+  properties?: Record<string, PropertySpec>;
 }
 interface ObjectSpec {
   properties: Record<string, PropertySpec>;
@@ -72,5 +74,44 @@ describe('OpenAPI 3.9 entity schemas', () => {
     const page = await call(double, 'GET', '/consumers?size=1');
     expect(Object.keys(page.body).sort()).toEqual(['data', 'next', 'offset']);
     expectConforms(admin.Consumer as ObjectSpec, page.body.data[0]);
+  });
+
+  it('foreign keys come back as the closed {id} objects the spec documents, however the reference was given', async () => {
+    const double = kong();
+    const service = await created(double, '/services', { name: 's', host: 'a.test' });
+    const consumer = await created(double, '/consumers', { username: 'alice', custom_id: 'arn:alice' });
+    const upstream = await created(double, '/upstreams', { name: 'up' });
+    const route = await created(double, '/routes', { name: 'r', paths: ['/'], service });
+    const references = [
+      [admin.Route, 'service', route],
+      [
+        admin.Plugin,
+        'route',
+        await created(double, '/plugins', { name: 'correlation-id', route: { name: 'r', paths: ['/x'] } }),
+      ],
+      [
+        admin.Plugin,
+        'consumer',
+        await created(double, '/plugins', { name: 'correlation-id', consumer: { custom_id: 'arn:alice', tags: [] } }),
+      ],
+      [
+        admin.Plugin,
+        'service',
+        await created(double, '/plugins', { name: 'correlation-id', service: { ...service, name: 'other' } }),
+      ],
+      [admin.Target, 'upstream', await created(double, '/upstreams/up/targets', { target: 'b.test', upstream })],
+    ] as const;
+    for (const [schema, field, entity] of references) {
+      const property = (schema as ObjectSpec).properties[field] as PropertySpec;
+      expect(property.additionalProperties, field).toBe(false);
+      expect(Object.keys(entity[field]), field).toEqual(Object.keys(property.properties ?? {}));
+    }
+    expect(references.map(([, field, entity]) => entity[field].id)).toEqual([
+      service.id,
+      route.id,
+      consumer.id,
+      service.id,
+      upstream.id,
+    ]);
   });
 });
