@@ -251,7 +251,11 @@ export class DeclarativeKong implements KongApi {
       const section = SECTION[kind];
       const foreign = asRows(document[section]).filter((row) => !isOwned(row as never, this.options.instance));
       const mine = [...(owned.get(kind)?.values() ?? [])].map((row) => toDeclarative(kind, row));
-      const rows = [...foreign, ...mine].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+      // Without updated_at (Kong stamps every loaded entity anyway), nodes running the same entities are posted the
+      // same document and so report the same configuration hash.
+      const rows = [...foreign, ...mine]
+        .map(({ updated_at: _updated, ...row }) => row)
+        .sort((a, b) => String(a.id).localeCompare(String(b.id)));
       if (rows.length) merged[section] = rows;
       else delete merged[section];
     }

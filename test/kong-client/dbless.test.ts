@@ -35,10 +35,31 @@ import {
  */
 const FOREIGN = {
   _format_version: '3.0',
-  services: [{ id: 'f0000000-0000-4000-8000-000000000001', name: 'legacy', host: 'legacy.internal', tags: ['team:a'] }],
-  routes: [{ id: 'f0000000-0000-4000-8000-000000000002', name: 'legacy', paths: ['/legacy'], service: 'legacy' }],
-  consumers: [{ id: 'f0000000-0000-4000-8000-000000000003', username: 'partner', custom_id: 'partner-1' }],
-  plugins: [{ id: 'f0000000-0000-4000-8000-000000000004', name: 'correlation-id', service: 'legacy' }],
+  // Fixed ids and creation times: both nodes hold the very same foreign entities.
+  services: [
+    {
+      id: 'f0000000-0000-4000-8000-000000000001',
+      created_at: 1700000000,
+      name: 'legacy',
+      host: 'legacy.internal',
+      tags: ['team:a'],
+    },
+  ],
+  routes: [
+    {
+      id: 'f0000000-0000-4000-8000-000000000002',
+      created_at: 1700000000,
+      name: 'legacy',
+      paths: ['/legacy'],
+      service: 'legacy',
+    },
+  ],
+  consumers: [
+    { id: 'f0000000-0000-4000-8000-000000000003', created_at: 1700000000, username: 'partner', custom_id: 'partner-1' },
+  ],
+  plugins: [
+    { id: 'f0000000-0000-4000-8000-000000000004', created_at: 1700000000, name: 'correlation-id', service: 'legacy' },
+  ],
 };
 
 let nodes: KongDouble[];
