@@ -1,6 +1,6 @@
 import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { Config } from '../config/index.js';
-import { discoverEndpoints } from '../sources/cloudmap/index.js';
+import { discoverEndpoints } from '../sources/cloudmap/endpoints.js';
 import { KongError } from './errors.js';
 
 /**

@@ -9,6 +9,9 @@ import {
   GetOperationCommand,
   RegisterInstanceCommand,
 } from '@aws-sdk/client-servicediscovery';
+import { roleEnv } from '../../local/aws/identity.js';
+import { createApp } from '../../shared/app/context.js';
+import { createAwsClients } from '../../shared/aws/clients.js';
 import type { SyncTrigger } from '../../shared/events/incoming.js';
 import type { KongApi } from '../../shared/kong/api.js';
 import { KongClient } from '../../shared/kong/client.js';
@@ -112,6 +115,14 @@ export async function prepareModelWorld(
   const searchServiceId = Service?.Id ?? '';
   const app = world.app;
   const baseSync = await app.meshSyncDeps();
+  // Each writer calls AWS as its own function's role, which the double enforces (as on AWS).
+  const appAs = (fn: 'rotateKeys' | 'rollback') =>
+    createApp(
+      app.config,
+      createAwsClients({ ...world.aws.env(), ...roleEnv(world.aws.functionRoles[fn]!, `meshgate-local-${fn}`) }),
+    );
+  const rotationApp = appAs('rotateKeys');
+  const rollbackApp = appAs('rollback');
   // Few, fast retries: an injected fault fails the writer at once instead of being waited out.
   const kong = new KongClient({
     url: world.kong.url,
@@ -126,13 +137,13 @@ export async function prepareModelWorld(
       return { ...baseSync, kong: observedKong(kong, kind, seen, owned) };
     },
     async opsDeps() {
-      const base = await app.operationsDeps((reason) =>
+      const base = await rollbackApp.operationsDeps((reason) =>
         model.runSync({ kind: 'full', reason, dryRun: false }).then(() => undefined),
       );
       return { ...base, kong: observedKong(kong, 'rollback', seen, owned), lease: LEASE };
     },
     async rotationDeps() {
-      const base = await app.rotationDeps();
+      const base = await rotationApp.rotationDeps();
       return {
         ...base,
         kong: observedKong(kong, 'rotation', seen, owned),

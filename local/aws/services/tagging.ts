@@ -143,5 +143,6 @@ export function createTaggingService(): AwsServiceModule {
     };
   }
 
-  return jsonService('tagging', { GetResources: getResources }, () => {});
+  // Signed as `tagging`, authorized as `tag:GetResources` (no resource-level permissions: "*").
+  return jsonService('tagging', { GetResources: getResources }, () => {}, { resources: () => [], iamPrefix: 'tag' });
 }

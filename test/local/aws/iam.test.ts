@@ -130,11 +130,11 @@ describe('IAM enforced by the AWS double', () => {
       forcePathStyle: true,
     });
     const error = await s3
-      .send(new GetObjectCommand({ Bucket: 'meshgate-local-snapshotbucket', Key: 'x' }))
+      .send(new GetObjectCommand({ Bucket: 'someone-elses-bucket', Key: 'x' }))
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
     expect((error as Error).message).toContain(
-      'is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::meshgate-local-snapshotbucket/x"',
+      'is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::someone-elses-bucket/x"',
     );
   });
 

@@ -85,7 +85,9 @@ describe('Resource Groups Tagging API double: GetResources', () => {
         { Key: 'env', Values: ['e0', 'e1', 'e2'] },
       ],
     });
-    expect(both.mappings.flatMap((mapping) => mapping.Tags?.filter((tag) => tag.Key === 'env') ?? [])).toEqual([
+    // Listed in ARN order; service ids are not in creation order.
+    const envTags = both.mappings.flatMap((mapping) => mapping.Tags?.filter((tag) => tag.Key === 'env') ?? []);
+    expect(envTags.sort((a, b) => String(a.Value).localeCompare(String(b.Value)))).toEqual([
       { Key: 'env', Value: 'e0' },
       { Key: 'env', Value: 'e2' },
     ]);
