@@ -87,7 +87,7 @@ describe('Kong proxy double', () => {
     await exposed(k, port, { hosts: ['*.example.org'], paths: ['/'], strip_path: false, preserve_host: true });
     // fetch() may not set Host; node:http may.
     const status = await new Promise<number>((resolve, reject) => {
-      const { port: proxyPort } = kong?.proxy as { port: number };
+      const proxyPort = k.proxy?.port;
       httpGet(
         { host: '127.0.0.1', port: proxyPort, path: '/catalog/1', headers: { host: 'shop.example.org' } },
         (res) => {
