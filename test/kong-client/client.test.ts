@@ -18,6 +18,7 @@ const inputs: { [K in EntityKind]: Record<string, unknown> } = {
   consumer: { username: 'alice' },
   jwt: { key: 'kid-1', secret: 's', algorithm: 'ES256', consumer: { id: CONSUMER_ID } },
   plugin: { name: 'jwt', service: { id: SERVICE_ID }, config: { key_claim_name: 'kid' } },
+  ca_certificate: { cert: '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n' },
 };
 
 function fixture<K extends EntityKind>(kind: K): EntityByKind[K] {
@@ -32,6 +33,7 @@ const paths: { [K in EntityKind]: { collection: string; item: string } } = {
   plugin: { collection: '/plugins', item: `/plugins/${ENTITY_ID}` },
   jwt: { collection: `/consumers/${CONSUMER_ID}/jwt`, item: `/consumers/${CONSUMER_ID}/jwt/${ENTITY_ID}` },
   target: { collection: `/upstreams/${UPSTREAM_ID}/targets`, item: `/upstreams/${UPSTREAM_ID}/targets/${ENTITY_ID}` },
+  ca_certificate: { collection: '/ca_certificates', item: `/ca_certificates/${ENTITY_ID}` },
 };
 
 let fake: FakeServer | undefined;
