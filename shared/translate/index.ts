@@ -5,10 +5,12 @@ import { translateCloudMap } from './cloudmap.js';
 import { consumerFor, jwtCredentialFor } from './consumers.js';
 import { DesiredState, reject, sortedBy, type TranslationResult } from './desired-state.js';
 import type { TranslateOptions } from './exposure.js';
+import { addJwksRoute, addMeshCa } from './jwks.js';
 
 export { consumerFor, jwtCredentialFor } from './consumers.js';
 export type { TranslationFailure, TranslationResult } from './desired-state.js';
-export { JWT_PLUGIN_CONFIG, TRACING_OFF, type TranslateOptions } from './exposure.js';
+export { JWT_PLUGIN_CONFIG, opentelemetryConfig, TRACING_OFF, type TranslateOptions } from './exposure.js';
+export { JWKS_ENTITY_NAME, type JwksDocument, jwksOf, jwksPluginId, jwksTerminationConfig } from './jwks.js';
 
 export interface TranslateInput {
   mesh: MeshSnapshot;
@@ -24,9 +26,11 @@ export interface TranslateInput {
  */
 export function translate(input: TranslateInput): TranslationResult {
   const state = new DesiredState();
+  addMeshCa(state, input.options);
   translateAppMesh(state, input.mesh, input.options);
   translateCloudMap(state, input.mesh.cloudMapServices, input.options);
   translateConsumers(state, input.consumers, input.options.instance);
+  addJwksRoute(state, input.options, input.consumers);
   return state.result();
 }
 

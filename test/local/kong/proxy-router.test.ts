@@ -279,6 +279,8 @@ describe('golden translations through the router', () => {
       const viaGateway = input.mesh.gatewayRoutes.some(
         (gr) => `${gr.mesh}.${gr.gateway}.${gr.name}` === r.name && gr.mesh === mesh && gr.gateway === gateway,
       );
+      const terminated = expected.state.plugins.some((p) => p.name === 'request-termination' && p.route?.id === r.id);
+      if (terminated) continue; // answered at the edge (the JWKS route); its service is never called
       if (viaGateway) expect(service?.host).toBe(`${gateway}.${mesh}.gateway`);
       else expect(expected.state.upstreams.map((u) => u.name)).toContain(service?.host);
     }
