@@ -9,6 +9,7 @@ import { type RotationDeps, type RotationLogger, readConsumers } from '../rotati
 import { type StateStore, stateStoreFromConfig } from '../snapshots/index.js';
 import { resolveCloudMapService } from '../sources/cloudmap/index.js';
 import { createSources, readMesh, readMeshFedBy } from '../sources/index.js';
+import { readMeshCa } from '../sources/mesh-ca.js';
 import type { MeshSyncDeps } from '../sync/mesh-sync.js';
 
 /**
@@ -53,6 +54,9 @@ export function createApp(config: Config = processConfig(), clients: AwsClients 
         readMeshFedBy: (cloudMap, signal) => readMeshFedBy(sources, cloudMap, signal),
         readConsumers: () => readConsumers(clients.secretsManager, { graceMs: config.KEY_GRACE_PERIOD }),
         resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
+        ...(config.MESH_CA_SECRET_ARN
+          ? { readMeshCa: () => readMeshCa(clients.secretsManager, config.MESH_CA_SECRET_ARN as string) }
+          : {}),
       };
     },
     async rotationDeps(logger) {

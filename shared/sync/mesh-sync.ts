@@ -9,7 +9,7 @@ import { reconcile, type Scope, type SyncOutcome, type SyncReport, syncRunSummar
 import type { StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
-import { translate } from '../translate/index.js';
+import { type TranslateSettings, translate, translateOptions } from '../translate/index.js';
 import { upstreamsFedBy } from '../translate/scope.js';
 
 /** A source object that could not be read or translated; it was left out, the rest was synced. */
@@ -27,11 +27,14 @@ export interface MeshSyncDeps {
   /** Only what one Cloud Map service feeds (the gateways discovered through it, the service itself if exposed). */
   readMeshFedBy(cloudMap: CloudMapServiceRef, signal?: AbortSignal): Promise<MeshSnapshot>;
   readConsumers(): Promise<{ consumers: ConsumerSpec[]; failures: ObjectFailure[] }>;
+  /** The mesh CA certificate (PEM), when one is configured. */
+  readMeshCa?(): Promise<string | undefined>;
   /** A Cloud Map service by id, with its namespace and name; undefined when it no longer exists. */
   resolveCloudMapService(serviceId: string): Promise<CloudMapServiceRef | undefined>;
 }
 
-export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'>;
+export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'> &
+  TranslateSettings;
 
 export interface MeshSyncResult {
   report: SyncReport;
@@ -62,12 +65,16 @@ export interface DesiredKong {
 
 /** Reads the whole mesh and the consumer keys and translates them into the Kong state they should produce. */
 export async function desiredKong(
-  deps: Pick<MeshSyncDeps, 'readMesh' | 'readConsumers'>,
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  deps: Pick<MeshSyncDeps, 'readMesh' | 'readConsumers' | 'readMeshCa'>,
+  settings: TranslateSettings,
   signal?: AbortSignal,
 ): Promise<DesiredKong> {
-  const [mesh, consumers] = await Promise.all([deps.readMesh(signal), deps.readConsumers()]);
-  return translated(mesh, consumers, settings);
+  const [mesh, consumers, meshCa] = await Promise.all([
+    deps.readMesh(signal),
+    deps.readConsumers(),
+    deps.readMeshCa?.(),
+  ]);
+  return translated(mesh, consumers, settings, meshCa);
 }
 
 /**
@@ -77,7 +84,7 @@ export async function desiredKong(
 async function desiredKongFedBy(
   deps: Pick<MeshSyncDeps, 'readMeshFedBy'>,
   cloudMap: CloudMapServiceRef,
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  settings: TranslateSettings,
   signal?: AbortSignal,
 ): Promise<DesiredKong> {
   const mesh = await deps.readMeshFedBy(cloudMap, signal);
@@ -87,12 +94,13 @@ async function desiredKongFedBy(
 function translated(
   mesh: MeshSnapshot,
   consumers: { consumers: ConsumerSpec[]; failures: ObjectFailure[] },
-  settings: Pick<MeshSyncSettings, 'MESHGATE_INSTANCE' | 'TRACING_HEADER'>,
+  settings: TranslateSettings,
+  meshCa?: string,
 ): DesiredKong {
   const translation = translate({
     mesh,
     consumers: consumers.consumers,
-    options: { instance: settings.MESHGATE_INSTANCE, tracingHeader: settings.TRACING_HEADER },
+    options: translateOptions(settings, meshCa),
   });
   const failures: ObjectFailure[] = [
     ...mesh.failures.map(({ object, reason }) => ({ object, reason })),
