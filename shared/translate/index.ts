@@ -10,7 +10,15 @@ import { addJwksRoute, addMeshCa } from './jwks.js';
 export { consumerFor, jwtCredentialFor } from './consumers.js';
 export type { TranslationFailure, TranslationResult } from './desired-state.js';
 export { JWT_PLUGIN_CONFIG, opentelemetryConfig, TRACING_OFF, type TranslateOptions } from './exposure.js';
-export { JWKS_ENTITY_NAME, type JwksDocument, jwksOf, jwksPluginId, jwksTerminationConfig } from './jwks.js';
+export {
+  JWKS_ENTITY_NAME,
+  type JwksDocument,
+  jwkOf,
+  jwksOf,
+  jwksPluginId,
+  jwksTerminationConfig,
+  sortedJwks,
+} from './jwks.js';
 export { type TranslateSettings, translateOptions } from './options.js';
 
 export interface TranslateInput {

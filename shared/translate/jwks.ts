@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { normalizeEntity } from '../kong/entities.js';
 import { entityId } from '../kong/ownership.js';
-import type { ConsumerSpec } from '../sources/consumers.js';
+import type { ConsumerKey, ConsumerSpec } from '../sources/consumers.js';
 import { compareStrings, type DesiredState, entityTags, reject } from './desired-state.js';
 import { MESH_CA_KEY, meshCaId, type TranslateOptions } from './exposure.js';
 import { checkPrefixPath, escapeRegex } from './kong-values.js';
@@ -28,15 +28,18 @@ export const JWKS_MEDIA_TYPE = 'application/jwk-set+json';
  * credential), sorted by kid so the same keys always give the same bytes. Pure.
  */
 export function jwksOf(consumers: readonly ConsumerSpec[]): JwksDocument {
-  const keys: Jwk[] = [];
-  for (const consumer of consumers) {
-    for (const key of consumer.keys) {
-      const jwk = createPublicKey(key.publicKeyPem).export({ format: 'jwk' }) as Record<string, string>;
-      keys.push({ ...jwk, kid: key.kid, kty: String(jwk.kty), alg: key.alg, use: 'sig' });
-    }
-  }
-  keys.sort((a, b) => compareStrings(a.kid, b.kid));
-  return { keys };
+  return { keys: sortedJwks(consumers.flatMap((consumer) => consumer.keys.map(jwkOf))) };
+}
+
+/** One public key (SPKI PEM) as a JWK with its kid, algorithm and `use: sig`. Pure. */
+export function jwkOf(key: Pick<ConsumerKey, 'kid' | 'alg' | 'publicKeyPem'>): Jwk {
+  const jwk = createPublicKey(key.publicKeyPem).export({ format: 'jwk' }) as Record<string, string>;
+  return { ...jwk, kid: key.kid, kty: String(jwk.kty), alg: key.alg, use: 'sig' };
+}
+
+/** Kid order: the same keys always serialize to the same body, whoever wrote it (sync or rotation). */
+export function sortedJwks(keys: Jwk[]): Jwk[] {
+  return [...keys].sort((a, b) => compareStrings(a.kid, b.kid));
 }
 
 /** request-termination config answering the JWKS, every field as Kong returns it. */
