@@ -88,6 +88,11 @@ export const ConfigSchema = z
       .string()
       .regex(/^(off|\/[A-Za-z0-9\-._~/]*)$/, "expected 'off' or a path such as /.well-known/jwks.json")
       .default('/.well-known/jwks.json'),
+    /** Lifetime of tokens the issueToken function mints: at most 1h, the grace period a retired key lives. */
+    TOKEN_TTL: duration('15m').refine((ms) => ms >= 1000 && ms <= 3_600_000, 'expected a duration from 1s to 1h'),
+    /** `iss` and `aud` claims of issued tokens (none when unset). */
+    TOKEN_ISSUER: optionalString,
+    TOKEN_AUDIENCE: optionalString,
     SYNC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(10),
     AWS_REGION: z.string().min(1).default('us-east-1'),
   })
