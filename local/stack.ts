@@ -24,6 +24,8 @@ const SERVERLESS_YML = fileURLToPath(new URL('../serverless.yml', import.meta.ur
 export interface LocalStackOptions {
   /** Port of the Kong Admin API double (default 0: a free port). */
   kongPort?: number;
+  /** Kong's proxy port (the Kong double's proxy); none when unset. */
+  proxyPort?: number;
   /** Port of the AWS double (default 0: a free port). */
   awsPort?: number;
   /** Where snapshots and the freeze flag live (default: a fresh temporary folder, removed by close()). */
@@ -66,7 +68,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw new Error('startLocalStack: a local stack was already started in this process (the handlers keep its env)');
   }
   started = true;
-  const kong = await startKongDouble({ port: options.kongPort ?? 0, adminToken: options.adminToken });
+  const kong = await startKongDouble({
+    port: options.kongPort ?? 0,
+    adminToken: options.adminToken,
+    ...(options.proxyPort === undefined ? {} : { proxyPort: options.proxyPort }),
+  });
   const aws = await startAwsDouble({ port: options.awsPort ?? 0 }).catch(async (error: unknown) => {
     await kong.close();
     throw error;
