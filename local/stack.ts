@@ -27,6 +27,8 @@ const SERVERLESS_YML = fileURLToPath(new URL('../serverless.yml', import.meta.ur
 export interface LocalStackOptions {
   /** Port of the Kong Admin API double (default 0: a free port). */
   kongPort?: number;
+  /** Kong's proxy port (the Kong double's proxy); none when unset. */
+  proxyPort?: number;
   /** Port of the AWS double (default 0: a free port). */
   awsPort?: number;
   /** Where snapshots and the freeze flag live (default: a fresh temporary folder, removed by close()). */
@@ -75,6 +77,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     port: options.kongPort ?? 0,
     adminToken: options.adminToken,
     mode: options.kongMode,
+    ...(options.proxyPort === undefined ? {} : { proxyPort: options.proxyPort }),
   });
   const aws = await startAwsDouble({ port: options.awsPort ?? 0 }).catch(async (error: unknown) => {
     await kong.close();

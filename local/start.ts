@@ -3,6 +3,7 @@
  * `npm start -- --serve`: the local stack stays up for the AWS CLI, decK, curl and `npx meshgate` until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
+import { type FunctionUrlHandler, startFunctionUrl } from './aws/function-url.js';
 import type { InvocationRecord } from './bus/bus.js';
 import { DemoFailure, runDemo } from './demo/scenario.js';
 import { type LocalStack, startLocalStack } from './stack.js';
@@ -10,8 +11,8 @@ import { type LocalStack, startLocalStack } from './stack.js';
 const USAGE = `Usage:
   npm start [-- --kong-port P --aws-port P --kong-mode db|dbless --verbose]
                                                           the demo scenario on free ports (default), then exit
-  npm start -- --serve [--kong-port 8001] [--aws-port 4566] [--kong-mode db|dbless] [--state-dir DIR]
-                       [--mesh-names shop] [--verbose]
+  npm start -- --serve [--kong-port 8001] [--aws-port 4566] [--proxy-port 8000] [--kong-mode db|dbless]
+                       [--state-dir DIR] [--mesh-names shop] [--verbose]
                                                           keep the stack up until Ctrl-C`;
 
 const { values } = parseArgs({
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     serve: { type: 'boolean', default: false },
     'kong-port': { type: 'string' },
     'aws-port': { type: 'string' },
+    'proxy-port': { type: 'string' },
     'state-dir': { type: 'string' },
     'mesh-names': { type: 'string' },
     'kong-mode': { type: 'string', default: 'db' },
@@ -35,7 +37,7 @@ if (values.help) {
   process.exit(0);
 }
 
-function port(flag: 'kong-port' | 'aws-port', fallback: number): number {
+function port(flag: 'kong-port' | 'aws-port' | 'proxy-port', fallback: number): number {
   const raw = values[flag];
   const value = raw === undefined ? fallback : Number(raw);
   if (!Number.isInteger(value) || value < 0 || value > 65535) {
@@ -81,6 +83,7 @@ async function serve(): Promise<void> {
     kongPort: port('kong-port', 8001),
     awsPort: port('aws-port', 4566),
     kongMode: kongMode(),
+    proxyPort: port('proxy-port', 8000),
     stateDir: values['state-dir'],
     logLevel: values.verbose ? 'INFO' : 'WARN',
     metrics: values.verbose,
@@ -89,11 +92,17 @@ async function serve(): Promise<void> {
     onDeadLetter: (letter) =>
       console.error(`dead letter (${letter.destination ?? 'dropped'}): ${letter.function}: ${letter.error}`),
   });
-  printServeHelp(stack);
+  // The token function behind its function URL (AWS_IAM, SigV4 against the double's role-bound credentials).
+  const { handler: issueToken } = await import('../functions/issue-token/handler.js');
+  const tokenUrl = await startFunctionUrl(issueToken as unknown as FunctionUrlHandler, {
+    functionArn: `arn:aws:lambda:${stack.aws.region}:${stack.aws.account}:function:meshgate-${stack.env.MESHGATE_STAGE}-issueToken`,
+    region: stack.aws.region,
+  });
+  printServeHelp(stack, tokenUrl.url);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       console.log(`\n${signal}: stopping the local stack`);
-      void stack.close().then(() => process.exit(0));
+      void Promise.all([tokenUrl.close(), stack.close()]).then(() => process.exit(0));
     });
   }
 }
@@ -112,7 +121,7 @@ function describeInvocation(record: InvocationRecord): string {
   return `${record.function} ← ${via}${attempt}: ${outcome}${result?.trigger ? ` [${result.trigger}]` : ''}${summary}`;
 }
 
-function printServeHelp(stack: LocalStack): void {
+function printServeHelp(stack: LocalStack, tokenUrl: string): void {
   const { env } = stack;
   const exports = Object.entries(env)
     .filter(([name]) => !name.startsWith('POWERTOOLS_'))
@@ -120,6 +129,8 @@ function printServeHelp(stack: LocalStack): void {
   console.log(`meshgate local stack is up (stage ${env.MESHGATE_STAGE}, instance ${env.MESHGATE_INSTANCE})
   Kong Admin API double   ${stack.kong.url}
   AWS double              ${stack.aws.url}   App Mesh, Cloud Map, Secrets Manager, EventBridge, S3, Lambda
+  Kong proxy double       ${stack.kong.proxy?.url ?? '(off)'}   routes as Kong 3.9 does; JWKS at /.well-known/jwks.json
+  token function URL      ${tokenUrl}   POST, SigV4 (service lambda) with role-bound credentials
   state (snapshots, freeze) ${env.MESHGATE_STATE_DIR}
   meshgate reads the mesh(es) ${env.MESH_NAMES} (--mesh-names) and every Cloud Map namespace
 

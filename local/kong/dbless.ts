@@ -218,7 +218,8 @@ function hoist(document: Record<string, unknown>): Partial<Record<CollectionName
   const sections: Partial<Record<CollectionName, Section>> = {};
   const add = (name: CollectionName, entity: Record<string, unknown>) => {
     const { ws_id: _ws, ...clean } = entity;
-    (sections[name] ??= []).push(clean);
+    sections[name] ??= [];
+    sections[name].push(clean);
   };
   const visit = (name: CollectionName, input: unknown, parent?: { field: string; id: string }) => {
     if (!isPlainObject(input)) {

@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import { startKongDouble } from './server.js';
 
-/** `npm run local:kong -- --port P [--admin-token T]`: the Kong Admin API double in the foreground until SIGTERM. */
+/**
+ * `npm run local:kong -- --port P [--proxy-port Q] [--admin-token T]`: the Kong Admin API double (and, with
+ * `--proxy-port`, Kong's proxy over the same store) in the foreground until SIGTERM.
+ */
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '8001' },
@@ -13,6 +16,7 @@ const { values } = parseArgs({
     workspace: { type: 'string', multiple: true },
     /** `db` (default) or `dbless` (database = off: `/config`, entity writes 405). */
     mode: { type: 'string', default: 'db' },
+    'proxy-port': { type: 'string' },
   },
 });
 
@@ -27,6 +31,11 @@ if (mode !== 'db' && mode !== 'dbless') {
   process.stderr.write(`--mode must be db or dbless, got '${mode}'\n`);
   process.exit(2);
 }
+const proxyPort = values['proxy-port'] === undefined ? undefined : Number(values['proxy-port']);
+if (proxyPort !== undefined && (!Number.isInteger(proxyPort) || proxyPort < 0 || proxyPort > 65535)) {
+  process.stderr.write(`--proxy-port must be an integer between 0 and 65535, got '${values['proxy-port']}'\n`);
+  process.exit(2);
+}
 
 const kong = await startKongDouble({
   mode,
@@ -34,11 +43,13 @@ const kong = await startKongDouble({
   adminToken: values['admin-token'],
   tokenHeader: values['token-header'],
   version: values['kong-version'],
+  ...(proxyPort === undefined ? {} : { proxyPort }),
   workspaces: values.workspace,
 });
 process.stdout.write(
   `Kong Admin API double (Kong ${values['kong-version'] ?? '3.9.3'}) ${mode === 'dbless' ? ' DB-less' : ''} listening on ${kong.url}\n`,
 );
+if (kong.proxy) process.stdout.write(`Kong proxy double listening on ${kong.proxy.url}\n`);
 
 const stop = () => {
   void kong.close().then(() => process.exit(0));

@@ -34,16 +34,7 @@ const LIST = ['GET', 'POST'];
 const ENTITY = ['GET', 'PUT', 'PATCH', 'DELETE'];
 
 /** Collections decK 1.4 dumps that the double keeps empty (certificates, snis, other credentials). */
-const EMPTY_COLLECTIONS = new Set([
-  'certificates',
-  'snis',
-  'ca_certificates',
-  'key-auths',
-  'basic-auths',
-  'hmac-auths',
-  'oauth2',
-  'acls',
-]);
+const EMPTY_COLLECTIONS = new Set(['certificates', 'snis', 'key-auths', 'basic-auths', 'hmac-auths', 'oauth2', 'acls']);
 
 const byAdminName = new Map<string, EntityDef>(
   collectionNames.flatMap((name) => {

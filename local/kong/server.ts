@@ -8,6 +8,7 @@ import { DeclarativeNode, onlyWithoutDatabase, refuseEntityWrite } from './dbles
 import { defaultBodyFor, KongHttpError, kongErrors } from './errors.js';
 import { AdminApi, type ApiRequest, type EntityWrite, KONG_VERSION, type Reply } from './handlers.js';
 import { verifyJwt as verifyJwtWith } from './jwt-verify.js';
+import { type KongProxy, startKongProxy } from './proxy/server.js';
 import { resolveRoute } from './router.js';
 import { isPlainObject } from './schemas/fields.js';
 import { KongStore } from './store.js';
@@ -36,6 +37,8 @@ export interface KongDouble {
   ):
     | { ok: true; consumer: { id: string; username: string | null }; key: string }
     | { ok: false; status: number; message: string };
+  /** Kong's proxy port over the same store, when started with `proxyPort` (0 = a free port). */
+  readonly proxy?: KongProxy;
   reset(): void;
   close(): Promise<void>;
 }
@@ -90,6 +93,12 @@ function parseBody(req: IncomingMessage, raw: Buffer): { body: Record<string, un
   return { body: parseForm(raw.toString('utf8')), form: true };
 }
 
+/** PEM of a stored CA certificate, for the proxy's upstream TLS verification. */
+function caCertificatePem(store: KongStore, id: string): string | undefined {
+  const cert = store.collection('ca_certificates').get(id)?.cert;
+  return typeof cert === 'string' ? cert : undefined;
+}
+
 /** Starts the Kong Admin API double on 127.0.0.1 (port 0 = a free port) with an empty database. */
 export async function startKongDouble(
   options: {
@@ -102,6 +111,8 @@ export async function startKongDouble(
     workspaces?: string[];
     /** `dbless`: Kong with `database = off` (entity writes 405, `GET/POST /config`, `/status` configuration hash). */
     mode?: 'db' | 'dbless';
+    /** Also serve Kong's proxy (the router and the plugins meshgate writes) on this port (0: any free one). */
+    proxyPort?: number;
   } = {},
 ): Promise<KongDouble> {
   const store = new KongStore();
@@ -292,6 +303,14 @@ export async function startKongDouble(
     server.listen(options.port ?? 0, '127.0.0.1', resolve);
   });
   const port = (server.address() as AddressInfo).port;
+  const proxy =
+    options.proxyPort === undefined
+      ? undefined
+      : await startKongProxy(store, {
+          port: options.proxyPort,
+          verifyJwt: (token, keyClaimName) => verifyJwtWith(store, token, keyClaimName),
+          caCertificate: (id) => caCertificatePem(store, id),
+        });
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -299,6 +318,7 @@ export async function startKongDouble(
     faults,
     requests,
     violations,
+    ...(proxy ? { proxy } : {}),
     guard(tags) {
       guardTags = [...tags];
     },
@@ -311,10 +331,12 @@ export async function startKongDouble(
       violations.length = 0;
       guardTags = undefined;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await proxy?.close();
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
-      }),
+      });
+    },
   };
 }

@@ -10,6 +10,7 @@ import { type StateStore, stateStoreFromConfig } from '../snapshots/index.js';
 import { type OperationOutcome, waitForOperation } from '../sources/cloudmap/operations.js';
 import { resolveCloudMapService } from '../sources/cloudmap/resolve.js';
 import { createSources, readMesh, readMeshFedBy, type SourceClients } from '../sources/index.js';
+import { readMeshCa } from '../sources/mesh-ca.js';
 import type { MeshSyncDeps } from '../sync/mesh-sync.js';
 import { kongOnce, rotationDepsFrom } from './ports.js';
 
@@ -68,6 +69,9 @@ export function assembleApp(config: Config, clients: AppClients, requestSync?: (
             keyState: await store.readKeyState(),
           }),
         resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
+        ...(config.MESH_CA_SECRET_ARN
+          ? { readMeshCa: () => readMeshCa(clients.secretsManager, config.MESH_CA_SECRET_ARN as string) }
+          : {}),
       };
     },
     rotationDeps: rotationDepsFrom(config, {

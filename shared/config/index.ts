@@ -152,6 +152,22 @@ export const ConfigSchema = z
       (item) => /^\.?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(item),
       'a comma list of DNS suffixes such as .internal',
     ),
+    /** `opentelemetry` adds Kong's OpenTelemetry plugin (W3C + AWS trace context) to every exposed service. */
+    TRACING: z.enum(['correlation-id', 'opentelemetry']).default('correlation-id'),
+    /** OTLP/HTTP traces endpoint (e.g. an ADOT collector); required with TRACING=opentelemetry. */
+    OTEL_TRACES_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    /** Secret holding the mesh's CA certificate (PEM): Kong verifies https hops to the mesh against it. */
+    MESH_CA_SECRET_ARN: optionalString,
+    /** Path of the edge JWKS route; `off` writes none. */
+    JWKS_PATH: z
+      .string()
+      .regex(/^(off|\/[A-Za-z0-9\-._~/]*)$/, "expected 'off' or a path such as /.well-known/jwks.json")
+      .default('/.well-known/jwks.json'),
+    /** Lifetime of tokens the issueToken function mints: at most 1h, the grace period a retired key lives. */
+    TOKEN_TTL: duration('15m', { min: '1s', max: '1h' }),
+    /** `iss` and `aud` claims of issued tokens (none when unset). */
+    TOKEN_ISSUER: optionalString,
+    TOKEN_AUDIENCE: optionalString,
     SYNC_PARALLELISM: z.coerce.number().int().min(1).max(64).default(10),
     AWS_REGION: z.string().min(1).default('us-east-1'),
   })
@@ -161,6 +177,13 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['SNAPSHOT_BUCKET'],
         message: 'set SNAPSHOT_BUCKET (on AWS) or MESHGATE_STATE_DIR (locally)',
+      });
+    }
+    if (config.TRACING === 'opentelemetry' && !config.OTEL_TRACES_ENDPOINT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OTEL_TRACES_ENDPOINT'],
+        message: 'required with TRACING=opentelemetry (an OTLP/HTTP traces endpoint)',
       });
     }
     // Refinements run even when KONG_ADMIN_URL itself failed; that failure is already reported.

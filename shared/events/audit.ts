@@ -14,6 +14,7 @@ export const AUDIT_DETAIL_TYPES = [
   'Rollback Applied',
   'Sync Frozen',
   'Sync Resumed',
+  'Token Issued',
 ] as const;
 export type AuditDetailType = (typeof AUDIT_DETAIL_TYPES)[number];
 

@@ -35,6 +35,7 @@ const TOP_LEVEL_COLLECTIONS = {
   consumer: '/consumers',
   plugin: '/plugins',
   jwt: '/jwts',
+  ca_certificate: '/ca_certificates',
 } as const;
 
 const PageSchema = z.object({

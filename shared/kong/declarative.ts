@@ -22,6 +22,7 @@ const SECTION: Record<EntityKind, string> = {
   consumer: 'consumers',
   jwt: 'jwt_secrets',
   plugin: 'plugins',
+  ca_certificate: 'ca_certificates',
 };
 const FOREIGN_FIELDS: Partial<Record<EntityKind, string[]>> = {
   route: ['service'],

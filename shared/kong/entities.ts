@@ -197,6 +197,17 @@ export const PluginSchema = z.object({
   tags,
 });
 
+/**
+ * A CA certificate services trust for their upstream TLS (`ca_certificates`). Kong derives `cert_digest` from the
+ * certificate on every write, so meshgate neither writes nor compares it.
+ */
+export const CaCertificateSchema = z.object({
+  id: z.string(),
+  ...timestamps,
+  cert: z.string(),
+  tags,
+});
+
 export type Service = z.infer<typeof ServiceSchema>;
 export type Route = z.infer<typeof RouteSchema>;
 export type Upstream = z.infer<typeof UpstreamSchema>;
@@ -204,9 +215,11 @@ export type Target = z.infer<typeof TargetSchema>;
 export type Consumer = z.infer<typeof ConsumerSchema>;
 export type JwtCredential = z.infer<typeof JwtCredentialSchema>;
 export type Plugin = z.infer<typeof PluginSchema>;
+export type CaCertificate = z.infer<typeof CaCertificateSchema>;
 
 /** Every entity kind meshgate manages, with its schema. The order is the dependency order of creation. */
 export const entitySchemas = {
+  ca_certificate: CaCertificateSchema,
   consumer: ConsumerSchema,
   service: ServiceSchema,
   upstream: UpstreamSchema,
@@ -227,6 +240,7 @@ export interface EntityByKind {
   consumer: Consumer;
   jwt: JwtCredential;
   plugin: Plugin;
+  ca_certificate: CaCertificate;
 }
 export type AnyEntity = EntityByKind[EntityKind];
 
@@ -237,7 +251,16 @@ export type EntityInput<K extends EntityKind> = z.input<(typeof entitySchemas)[K
 export type KongState = { [K in EntityKind as `${K}s`]: EntityByKind[K][] };
 
 export function emptyKongState(): KongState {
-  return { consumers: [], services: [], upstreams: [], jwts: [], routes: [], targets: [], plugins: [] };
+  return {
+    ca_certificates: [],
+    consumers: [],
+    services: [],
+    upstreams: [],
+    jwts: [],
+    routes: [],
+    targets: [],
+    plugins: [],
+  };
 }
 
 /** Parses an entity of the given kind, filling Kong's defaults. */

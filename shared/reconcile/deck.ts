@@ -21,6 +21,7 @@ export interface DeckFile {
   upstreams: DeckEntity[];
   consumers: DeckEntity[];
   plugins: DeckEntity[];
+  ca_certificates?: DeckEntity[];
 }
 
 /**
@@ -79,7 +80,15 @@ export function toDeckFile(state: KongState): DeckFile {
     ),
   }));
   const plugins = (pluginsBy.get('global') ?? []).map((plugin) => deckPlugin(plugin));
-  return { _format_version: '1.1', services, upstreams, consumers, plugins };
+  const caCertificates = state.ca_certificates.map((certificate) => deckFields('ca_certificate', certificate));
+  return {
+    _format_version: '1.1',
+    services,
+    upstreams,
+    consumers,
+    plugins,
+    ...(caCertificates.length > 0 ? { ca_certificates: caCertificates } : {}),
+  };
 }
 
 /** Plugins keyed by the entity they nest under: `route:<id>`, else `service:<id>`, else `consumer:<id>`, else `global`. */

@@ -167,6 +167,8 @@ class HumanNames {
         const target = entity as EntityByKind['target'];
         return `${target.target} on upstream ${ref(target.upstream)}`;
       }
+      case 'ca_certificate':
+        return `CA certificate ${entity.id}`;
       case 'jwt': {
         const credential = entity as EntityByKind['jwt'];
         return `${credential.key} for consumer ${ref(credential.consumer)}`;

@@ -20,7 +20,7 @@ export interface DumpOptions {
 }
 
 const DEFAULT_PARALLELISM = 10;
-const COLLECTIONS: EntityKind[] = ['consumer', 'service', 'upstream', 'jwt', 'route', 'plugin'];
+const COLLECTIONS: EntityKind[] = ['ca_certificate', 'consumer', 'service', 'upstream', 'jwt', 'route', 'plugin'];
 
 /**
  * The entities this instance owns, as Kong holds them. Collections are read tag-filtered (AND of the ownership

@@ -6,7 +6,8 @@ import type { Change, ChangeAction } from './diff.js';
  * ones above it, and deleting it before them, never trips a missing reference or Kong's route→service restriction.
  */
 export const LEVELS: readonly (readonly EntityKind[])[] = [
-  ['consumer'],
+  // Services name their CA certificates by id, so those are written first and deleted last.
+  ['consumer', 'ca_certificate'],
   ['service', 'upstream', 'jwt'],
   ['route', 'target'],
   ['plugin'],
@@ -81,6 +82,7 @@ const KIND_LABEL: Record<EntityKind, string> = {
   route: 'route',
   target: 'target',
   plugin: 'plugin',
+  ca_certificate: 'ca_certificate',
 };
 
 const VERB: Record<ChangeAction, string> = { create: 'creating', update: 'updating', delete: 'deleting' };

@@ -2,6 +2,7 @@ import type { KongApi } from '../kong/api.js';
 import { entityId, isOwned, ownershipTags } from '../kong/ownership.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import { consumerFor, jwtCredentialFor } from '../translate/consumers.js';
+import { refreshEdgeJwks } from './edge-jwks.js';
 import { RotationError } from './errors.js';
 
 // One builder for sync and rotation: the translation's, so both write identical entities.
@@ -45,6 +46,7 @@ export async function ensureCredentials(kong: KongApi, instance: string, spec: C
       writes += 1;
     }
   }
+  await refreshEdgeJwks(kong, instance, { add: spec.keys });
   return writes;
 }
 
@@ -59,6 +61,7 @@ export async function retireCredentials(
   const owned = await kong.list('jwt', { tags: ownershipTags(instance) });
   const stale = owned.filter((credential) => credential.consumer.id === consumerId && !keep.has(credential.key));
   for (const credential of stale) await kong.delete('jwt', credential);
+  await refreshEdgeJwks(kong, instance, { drop: stale.map((credential) => credential.key) });
   return stale.map((credential) => credential.key);
 }
 
@@ -67,7 +70,8 @@ export async function removeCredential(kong: KongApi, instance: string, username
   const credential = await kong.get('jwt', entityId(instance, 'jwt', kid), {
     parent: consumerIdFor(instance, username),
   });
-  if (!credential) return;
-  refuseUnowned(credential, 'jwt credential', instance);
-  await kong.delete('jwt', credential);
+  if (credential) refuseUnowned(credential, 'jwt credential', instance);
+  if (credential) await kong.delete('jwt', credential);
+  // Also when the credential was already gone: a retried cleanup must still take the kid out of the JWKS.
+  await refreshEdgeJwks(kong, instance, { drop: [kid] });
 }

@@ -30,6 +30,8 @@ export const ListenerSchema = z.object({
   port: z.number().int(),
   protocol: z.enum(['http', 'http2', 'grpc']),
   healthCheck: HealthCheckSchema.optional(),
+  /** The listener's TLS mode (App Mesh `listener.tls.mode`); absent means plain text. */
+  tlsMode: z.enum(['STRICT', 'PERMISSIVE', 'DISABLED']).optional(),
 });
 
 /** Where a gateway's instances are found: a Cloud Map service or a DNS name, as the gateway's tags say. */

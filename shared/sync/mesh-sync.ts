@@ -19,9 +19,8 @@ import { SYNC_LEASE_WAIT_MS, withLease } from '../snapshots/lease.js';
 import type { LeaseRecord, RunSummary, StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import type { CloudMapServiceRef, MeshSnapshot } from '../sources/model.js';
-import { objectOfReadFailure, translate } from '../translate/index.js';
+import { objectOfReadFailure, type TranslateSettings, translate, translateOptions } from '../translate/index.js';
 import { upstreamsFedBy } from '../translate/scope.js';
-import { DEFAULT_TARGET_POLICY, type TargetPolicy } from '../translate/target-policy.js';
 
 /** A source object that could not be read or translated; it was left out, the rest was synced. */
 export interface ObjectFailure {
@@ -44,28 +43,14 @@ export interface MeshSyncDeps {
   readMeshFedBy(cloudMap: CloudMapServiceRef, signal?: AbortSignal): Promise<MeshSnapshot>;
   /** Consumers and their live keys, read from Secrets Manager's stages (call it under the lease). */
   readConsumers(): Promise<{ consumers: ConsumerSpec[]; failures: ObjectFailure[] }>;
+  /** The mesh CA certificate (PEM), when one is configured. */
+  readMeshCa?(): Promise<string | undefined>;
   /** A Cloud Map service by id, with its namespace and name; undefined when it no longer exists. */
   resolveCloudMapService(serviceId: string): Promise<CloudMapServiceRef | undefined>;
 }
 
 export type MeshSyncSettings = Pick<Config, 'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'SYNC_PARALLELISM'> &
-  Partial<Pick<Config, 'TARGET_CIDRS' | 'TARGET_HOST_SUFFIXES' | 'KONG_ADMIN_URL'>>;
-
-type TranslateSettings = Pick<
-  MeshSyncSettings,
-  'MESHGATE_INSTANCE' | 'TRACING_HEADER' | 'TARGET_CIDRS' | 'TARGET_HOST_SUFFIXES' | 'KONG_ADMIN_URL'
->;
-
-/** The target policy of the settings; unset lists take the defaults, and the Admin API's host is always refused. */
-function targetPolicyOf(settings: TranslateSettings): TargetPolicy {
-  const adminUrl =
-    settings.KONG_ADMIN_URL && URL.canParse(settings.KONG_ADMIN_URL) ? new URL(settings.KONG_ADMIN_URL) : undefined;
-  return {
-    cidrs: settings.TARGET_CIDRS ?? DEFAULT_TARGET_POLICY.cidrs,
-    hostSuffixes: settings.TARGET_HOST_SUFFIXES ?? DEFAULT_TARGET_POLICY.hostSuffixes,
-    ...(adminUrl ? { adminHost: adminUrl.hostname } : {}),
-  };
-}
+  TranslateSettings;
 
 export interface MeshSyncResult {
   report: SyncReport;
@@ -108,12 +93,16 @@ export interface DesiredKong {
 
 /** Reads the whole mesh and the consumer keys and translates them into the Kong state they should produce. */
 export async function desiredKong(
-  deps: Pick<MeshSyncDeps, 'readMesh' | 'readConsumers'>,
+  deps: Pick<MeshSyncDeps, 'readMesh' | 'readConsumers' | 'readMeshCa'>,
   settings: TranslateSettings,
   signal?: AbortSignal,
 ): Promise<DesiredKong> {
-  const [mesh, consumers] = await Promise.all([deps.readMesh(signal), deps.readConsumers()]);
-  return translated(mesh, consumers, settings);
+  const [mesh, consumers, meshCa] = await Promise.all([
+    deps.readMesh(signal),
+    deps.readConsumers(),
+    deps.readMeshCa?.(),
+  ]);
+  return translated(mesh, consumers, settings, meshCa);
 }
 
 /**
@@ -143,15 +132,12 @@ function translated(
   mesh: MeshSnapshot,
   consumers: { consumers: ConsumerSpec[]; failures: ObjectFailure[] },
   settings: TranslateSettings,
+  meshCa?: string,
 ): DesiredKong {
   const translation = translate({
     mesh,
     consumers: consumers.consumers,
-    options: {
-      instance: settings.MESHGATE_INSTANCE,
-      tracingHeader: settings.TRACING_HEADER,
-      targetPolicy: targetPolicyOf(settings),
-    },
+    options: translateOptions(settings, meshCa),
   });
   const failures: ObjectFailure[] = [
     ...mesh.failures.map((failure) => withKeeps(failure, objectOfReadFailure(failure))),

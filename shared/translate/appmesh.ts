@@ -81,8 +81,15 @@ function translateGateway(state: DesiredState, gateway: Gateway, options: Transl
   const added = state.add(object, () => {
     if (!isExposed([{ label: `virtual gateway '${gateway.name}'`, tags: gateway.tags }])) return [];
     const name = checkUpstreamName(gatewayUpstreamName(gateway), 'name');
-    const healthCheck = sortedListeners(gateway).find((listener) => listener.healthCheck)?.healthCheck;
-    const pending = upstreamEntity(options, 'appmesh', name, healthCheck && activeHealthchecks(healthCheck));
+    const checked = sortedListeners(gateway).find((listener) => listener.healthCheck);
+    const healthCheck = checked?.healthCheck;
+    const checkedTls = checked?.tlsMode === 'STRICT' || checked?.tlsMode === 'PERMISSIVE';
+    const pending = upstreamEntity(
+      options,
+      'appmesh',
+      name,
+      healthCheck && activeHealthchecks(healthCheck, checkedTls),
+    );
     upstream = pending.entity;
     return [pending];
   });
@@ -98,12 +105,17 @@ const sortedListeners = (gateway: Gateway) => [...gateway.listeners].sort((a, b)
 const HEALTHCHECK_TYPE = { http: 'http', http2: 'http', grpc: 'grpc', tcp: 'tcp' } as const;
 
 /** App Mesh counts milliseconds and thresholds; Kong counts seconds and uses the thresholds for every kind of failure. */
-function activeHealthchecks(check: HealthCheck): EntityInput<'upstream'>['healthchecks'] {
+function activeHealthchecks(check: HealthCheck, tls: boolean): EntityInput<'upstream'>['healthchecks'] {
   const interval = check.intervalMillis / 1000;
   const failures = check.unhealthyThreshold;
+  const type = HEALTHCHECK_TYPE[check.protocol];
   return {
     active: {
-      type: HEALTHCHECK_TYPE[check.protocol],
+      type: tls && type !== 'tcp' ? (type === 'grpc' ? 'grpcs' : 'https') : type,
+      // Kong's active probes trust only the node-wide CA store (lua_ssl_trusted_certificate), never the service's
+      // ca_certificates: verifying them against a private mesh CA would mark every instance down. Proxied traffic
+      // is still verified against the mesh CA.
+      ...(tls ? { https_verify_certificate: false } : {}),
       http_path: check.path ?? '/',
       timeout: check.timeoutMillis / 1000,
       healthy: { interval, successes: check.healthyThreshold },
@@ -154,6 +166,7 @@ function gatewayRouteEntities(
     );
   }
   const listener = listenerFor(route, gateway);
+  const tls = listener.tlsMode === 'STRICT' || listener.tlsMode === 'PERMISSIVE';
   const hosts = hostsOf(match);
   const common = {
     hosts,
@@ -182,7 +195,12 @@ function gatewayRouteEntities(
   return exposedServiceEntities(options, {
     name,
     source: 'appmesh',
-    service: { host: gatewayUpstreamName(gateway), port: listener.port, protocol },
+    // A TLS listener (STRICT, or PERMISSIVE which also takes TLS) is reached over TLS, verified (exposure.ts).
+    service: {
+      host: gatewayUpstreamName(gateway),
+      port: listener.port,
+      protocol: tls ? (protocol === 'grpc' ? 'grpcs' : 'https') : protocol,
+    },
     route: routeInput,
     auth: authOf(layers),
   });

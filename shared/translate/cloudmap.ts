@@ -36,8 +36,9 @@ export function translateCloudMap(
       if (!isExposed(layers)) return [];
       const name = checkName(checkUpstreamName(cloudMapUpstreamName(cloudMapService), 'name'), 'name');
       const protocol = protocolOf(layers);
+      const grpc = protocol === 'grpc' || protocol === 'grpcs';
       const stripPath = stripPathOf(layers);
-      if (protocol === 'grpc' && stripPath) {
+      if (grpc && stripPath) {
         reject(
           `tags.${STRIP_PATH_TAG}`,
           `${STRIP_PATH_TAG}='true' is not allowed for grpc; Kong never strips grpc paths`,
@@ -55,12 +56,12 @@ export function translateCloudMap(
           // Kong takes the port from the target; the service's own port is unused with an upstream.
           service: { host: name, protocol },
           route: {
-            protocols: protocol === 'grpc' ? ['grpc', 'grpcs'] : ['http', 'https'],
+            protocols: grpc ? ['grpc', 'grpcs'] : ['http', 'https'],
             paths: paths
               ? paths.items.map((path) => checkPath(path, paths.field))
               : [checkPath(`/${cloudMapService.name}`, 'name')],
             hosts: hosts ? hosts.items.map((host) => checkRouteHost(host, hosts.field)) : null,
-            strip_path: stripPath ?? protocol === 'http',
+            strip_path: stripPath ?? !grpc,
           },
           auth: authOf(layers),
         }),

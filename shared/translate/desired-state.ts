@@ -67,6 +67,7 @@ const KEY_FIELD: Record<EntityKind, string> = {
   consumer: 'username',
   jwt: 'key',
   plugin: 'name',
+  ca_certificate: 'cert',
 };
 
 /**

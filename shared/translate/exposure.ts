@@ -19,6 +19,16 @@ export interface TranslateOptions {
   tracingHeader: string;
   /** Which instance addresses may become targets; the default allows private networks only. */
   targetPolicy?: TargetPolicy;
+  /**
+   * `opentelemetry`: every exposed service also gets Kong's OpenTelemetry plugin, sending spans to
+   * `otlpTracesEndpoint` and carrying the trace on as W3C and AWS (X-Ray) headers. Default `correlation-id`.
+   */
+  tracing?: 'correlation-id' | 'opentelemetry';
+  otlpTracesEndpoint?: string;
+  /** PEM of the mesh's CA: an owned Kong CA certificate that every TLS service verifies its upstream against. */
+  meshCaCertificate?: string;
+  /** Path of the JWKS route at the edge (`/.well-known/jwks.json` by default in the config); none when unset. */
+  jwksPath?: string;
 }
 
 export const TRACING_OFF = 'off';
@@ -49,6 +59,45 @@ export const JWT_PLUGIN_CONFIG = {
   realm: null,
 } as const;
 
+/**
+ * opentelemetry config with every field as Kong 3.9 returns it. Extract and inject both W3C `traceparent` and AWS
+ * `X-Amzn-Trace-Id`: App Mesh's Envoy traces with X-Ray, OpenTelemetry services with W3C, and both continue
+ * Kong's span.
+ */
+export function opentelemetryConfig(tracesEndpoint: string) {
+  return {
+    traces_endpoint: tracesEndpoint,
+    logs_endpoint: null,
+    headers: null,
+    resource_attributes: null,
+    queue: {
+      max_batch_size: 200,
+      max_coalescing_delay: 1,
+      max_entries: 10000,
+      max_bytes: null,
+      max_retry_time: 60,
+      initial_retry_delay: 0.01,
+      max_retry_delay: 60,
+      concurrency_limit: 1,
+    },
+    batch_span_count: null,
+    batch_flush_delay: null,
+    connect_timeout: 1000,
+    send_timeout: 5000,
+    read_timeout: 5000,
+    http_response_header_for_traceid: null,
+    header_type: 'preserve',
+    sampling_rate: null,
+    propagation: { extract: ['w3c', 'aws'], clear: null, inject: ['w3c', 'aws'], default_format: 'w3c' },
+  };
+}
+
+/** The one owned CA certificate entity: the mesh's CA, from Secrets Manager. */
+export const MESH_CA_KEY = 'mesh';
+export const meshCaId = (instance: string) => entityId(instance, 'ca_certificate', MESH_CA_KEY);
+
+const VERIFIABLE_PROTOCOLS = new Set(['https']);
+
 function correlationIdConfig(headerName: string) {
   return { header_name: headerName, generator: 'uuid', echo_downstream: true };
 }
@@ -56,8 +105,15 @@ function correlationIdConfig(headerName: string) {
 export function exposedServiceEntities(options: TranslateOptions, exposed: ExposedService): PendingEntity[] {
   const { instance } = options;
   const tags = entityTags(instance, exposed.source);
+  // Kong's default leaves upstream TLS unverified; an https hop to the mesh is verified, against the mesh CA if
+  // given. Kong allows tls_verify and ca_certificates on https services only: a grpcs hop is encrypted and verified
+  // only as Kong's node-wide settings say (nginx_proxy_grpc_ssl_verify, lua_ssl_trusted_certificate).
+  const tls = VERIFIABLE_PROTOCOLS.has(String(exposed.service.protocol))
+    ? { tls_verify: true, ca_certificates: options.meshCaCertificate ? [meshCaId(instance)] : null }
+    : {};
   const service = normalizeEntity('service', {
     ...exposed.service,
+    ...tls,
     id: entityId(instance, 'service', exposed.name),
     name: exposed.name,
     tags,
@@ -73,6 +129,11 @@ export function exposedServiceEntities(options: TranslateOptions, exposed: Expos
   if (exposed.auth === 'jwt') plugins.push(servicePlugin(instance, service, 'jwt', JWT_PLUGIN_CONFIG, tags));
   if (options.tracingHeader !== TRACING_OFF) {
     plugins.push(servicePlugin(instance, service, 'correlation-id', correlationIdConfig(options.tracingHeader), tags));
+  }
+  if (options.tracing === 'opentelemetry' && options.otlpTracesEndpoint) {
+    plugins.push(
+      servicePlugin(instance, service, 'opentelemetry', opentelemetryConfig(options.otlpTracesEndpoint), tags),
+    );
   }
   return [
     { kind: 'service', key: exposed.name, entity: service },

@@ -5,10 +5,21 @@ import { translateCloudMap } from './cloudmap.js';
 import { consumerFor, consumerObject, jwtCredentialFor } from './consumers.js';
 import { DesiredState, reject, sortedBy, type TranslationResult } from './desired-state.js';
 import type { TranslateOptions } from './exposure.js';
+import { addJwksRoute, addMeshCa } from './jwks.js';
 
 export { consumerFor, consumerObject, jwtCredentialFor } from './consumers.js';
 export type { TranslationFailure, TranslationResult } from './desired-state.js';
-export { JWT_PLUGIN_CONFIG, TRACING_OFF, type TranslateOptions } from './exposure.js';
+export { JWT_PLUGIN_CONFIG, opentelemetryConfig, TRACING_OFF, type TranslateOptions } from './exposure.js';
+export {
+  JWKS_ENTITY_NAME,
+  type JwksDocument,
+  jwkOf,
+  jwksOf,
+  jwksPluginId,
+  jwksTerminationConfig,
+  sortedJwks,
+} from './jwks.js';
+export { type TranslateSettings, translateOptions } from './options.js';
 export { isWithin, objectOfReadFailure, objectOfTags, objectTag } from './provenance.js';
 
 export interface TranslateInput {
@@ -25,9 +36,11 @@ export interface TranslateInput {
  */
 export function translate(input: TranslateInput): TranslationResult {
   const state = new DesiredState();
+  addMeshCa(state, input.options);
   translateAppMesh(state, input.mesh, input.options);
   translateCloudMap(state, input.mesh.cloudMapServices, input.options);
   translateConsumers(state, input.consumers, input.options.instance);
+  addJwksRoute(state, input.options, input.consumers);
   return state.result();
 }
 

@@ -49,8 +49,8 @@ export function authOf(layers: TagLayer[]): 'jwt' | 'none' {
   return choice(layers, AUTH_TAG, ['jwt', 'none']) ?? 'none';
 }
 
-export function protocolOf(layers: TagLayer[]): 'http' | 'grpc' {
-  return choice(layers, PROTOCOL_TAG, ['http', 'grpc']) ?? 'http';
+export function protocolOf(layers: TagLayer[]): 'http' | 'grpc' | 'https' | 'grpcs' {
+  return choice(layers, PROTOCOL_TAG, ['http', 'grpc', 'https', 'grpcs']) ?? 'http';
 }
 
 export function stripPathOf(layers: TagLayer[]): boolean | undefined {

@@ -38,7 +38,8 @@ describe('npm start (the demo, as a new user runs it)', () => {
     expect(output).toContain('creating target 10.0.1.13:8080 on upstream edge.shop.gateway');
     expect(output).toMatch(/✓ apply rolled back: \d+ completed, [1-9]\d* failed, [1-9]\d* rolled back/);
     expect(output).toContain('✓ a token of the rolled-back key is refused by Kong');
-    expect(output).toContain('4 services, 3 routes, 1 upstreams, 2 targets, 5 plugins, 1 consumers, 1 jwt credentials');
+    // The final read-back: three mesh services, the edge JWKS service (meshgate-jwks) and the unowned one.
+    expect(output).toContain('5 services, 4 routes, 1 upstreams, 2 targets, 6 plugins, 1 consumers, 1 jwt credentials');
     expect(output).toContain('All checks passed');
     // Quiet handlers and no secret material: no JSON log lines, no private keys, no rotation tokens.
     expect(output).not.toMatch(/^\{"level"/m);

@@ -20,7 +20,12 @@ let mesh: DemoMesh;
 const sample = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`../../events/${name}`, import.meta.url), 'utf8'));
 const owned = () => ownedState(kong, LOCAL_INSTANCE);
-const routeNames = async () => (await owned()).routes.map((route) => route.name).sort();
+// The mesh's routes; the edge JWKS route (meshgate-jwks) is meshgate's own.
+const routeNames = async () =>
+  (await owned()).routes
+    .map((route) => route.name)
+    .filter((name) => name !== 'meshgate-jwks')
+    .sort();
 const targets = async () => (await owned()).targets.map((target) => target.target).sort();
 const meshSyncOutcomes = (from: number) =>
   stack.bus.invocations

@@ -16,10 +16,18 @@ describe.skipIf(!awsCliAvailable)('npm start -- --serve, driven by the AWS CLI',
   let awsUrl: string;
 
   beforeAll(async () => {
-    const [kongPort, awsPort] = [await freePort(), await freePort()];
+    const [kongPort, awsPort, proxyPort] = [await freePort(), await freePort(), await freePort()];
     kongUrl = `http://127.0.0.1:${kongPort}`;
     awsUrl = `http://127.0.0.1:${awsPort}`;
-    serve = npmStart(['--serve', '--kong-port', String(kongPort), '--aws-port', String(awsPort)]);
+    serve = npmStart([
+      '--serve',
+      '--kong-port',
+      String(kongPort),
+      '--aws-port',
+      String(awsPort),
+      '--proxy-port',
+      String(proxyPort),
+    ]);
     await eventually(
       async () => (serve.output().includes('Ctrl-C stops the stack') ? true : undefined),
       60_000,
@@ -50,6 +58,8 @@ describe.skipIf(!awsCliAvailable)('npm start -- --serve, driven by the AWS CLI',
     expect(env).toMatchObject({ AWS_ENDPOINT_URL: awsUrl, KONG_ADMIN_URL: kongUrl, MESHGATE_STAGE: 'local' });
     expect(env.MESHGATE_STATE_DIR).toBeTruthy();
     expect(serve.output()).toContain(`deck dump --kong-addr ${kongUrl}`);
+    expect(serve.output()).toMatch(/Kong proxy double {7}http:\/\/127\.0\.0\.1:\d+/);
+    expect(serve.output()).toMatch(/token function URL {6}http:\/\/127\.0\.0\.1:\d+\//);
   });
 
   it('a Cloud Map service exposed with the AWS CLI appears in Kong through the same event delivery', async () => {

@@ -19,6 +19,7 @@ const inputs: { [K in EntityKind]: Record<string, unknown> } = {
   jwt: { key: 'kid-1', secret: 's', algorithm: 'ES256', consumer: { id: CONSUMER_ID } },
   // Not jwt: a jwt plugin read from any Kong version comes back with 3.9's `realm` (workspaces-versions.test.ts covers it).
   plugin: { name: 'correlation-id', service: { id: SERVICE_ID }, config: { header_name: 'x-request-id' } },
+  ca_certificate: { cert: '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n' },
 };
 
 function fixture<K extends EntityKind>(kind: K): EntityByKind[K] {
@@ -33,6 +34,7 @@ const paths: { [K in EntityKind]: { collection: string; item: string } } = {
   plugin: { collection: '/plugins', item: `/plugins/${ENTITY_ID}` },
   jwt: { collection: `/consumers/${CONSUMER_ID}/jwt`, item: `/consumers/${CONSUMER_ID}/jwt/${ENTITY_ID}` },
   target: { collection: `/upstreams/${UPSTREAM_ID}/targets`, item: `/upstreams/${UPSTREAM_ID}/targets/${ENTITY_ID}` },
+  ca_certificate: { collection: '/ca_certificates', item: `/ca_certificates/${ENTITY_ID}` },
 };
 
 let fake: FakeServer | undefined;

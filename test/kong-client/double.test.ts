@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
 import { KongClient } from '../../shared/kong/client.js';
@@ -35,6 +37,11 @@ function desiredState(): { [K in EntityKind]: EntityByKind[K] } {
   });
   const upstream = normalizeEntity('upstream', { id: id('upstream', 'orders'), name: 'orders.upstream', tags: OWNED });
   return {
+    ca_certificate: normalizeEntity('ca_certificate', {
+      id: id('ca_certificate', 'mesh'),
+      cert: readFileSync(join(import.meta.dirname, '..', 'fixtures', 'mesh-ca.pem'), 'utf8'),
+      tags: OWNED,
+    }),
     consumer,
     service,
     upstream,
@@ -70,7 +77,7 @@ function desiredState(): { [K in EntityKind]: EntityByKind[K] } {
   };
 }
 
-const ORDER: EntityKind[] = ['consumer', 'service', 'upstream', 'jwt', 'route', 'target', 'plugin'];
+const ORDER: EntityKind[] = ['ca_certificate', 'consumer', 'service', 'upstream', 'jwt', 'route', 'target', 'plugin'];
 const parentOf = (kind: EntityKind, entity: EntityByKind[EntityKind]) =>
   kind === 'target'
     ? (entity as EntityByKind['target']).upstream.id

@@ -90,7 +90,7 @@ describe('reconcile against the Kong double', () => {
     const report = await reconcile(kong, before, options());
     expect(report.outcome).toBe('no-changes');
     expect(writes()).toEqual([]);
-    expect(double.requests.count()).toBe(6 + before.upstreams.length);
+    expect(double.requests.count()).toBe(7 + before.upstreams.length);
     expect(await store.list()).toEqual([]);
   });
 

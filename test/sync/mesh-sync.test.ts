@@ -74,9 +74,11 @@ describe('meshSync end to end on the doubles', () => {
         { name: 'shop.edge.catalog', host: 'edge.shop.gateway', port: 8080, protocol: 'http' },
         { name: 'shop.rpc.payments', host: 'rpc.shop.gateway', port: 9090, protocol: 'grpc' },
         { name: 'search.shop.local', host: 'search.shop.local', port: 80, protocol: 'http' },
+        // The edge JWKS (JWKS_PATH's default), answered by request-termination.
+        { name: 'meshgate-jwks', host: 'jwks.meshgate.invalid', port: 80, protocol: 'http' },
       ]),
     );
-    expect(kong.services).toHaveLength(4);
+    expect(kong.services).toHaveLength(5);
     const route = (name: string) => {
       const { paths, hosts, protocols, strip_path, preserve_host, service } = byName(kong.routes, name);
       return { paths, hosts, protocols, strip_path, preserve_host, service };
@@ -96,12 +98,15 @@ describe('meshSync end to end on the doubles', () => {
       service: { id: serviceId('shop.rpc.payments') },
     });
     expect(route('search.shop.local')).toMatchObject({ paths: ['/search'], strip_path: true });
-    expect(kong.routes).toHaveLength(4);
+    expect(route('meshgate-jwks')).toMatchObject({ paths: ['~/\\.well-known/jwks\\.json$'] });
+    expect(kong.routes).toHaveLength(5);
 
-    const plugins = kong.plugins.map((plugin) => ({
-      name: plugin.name,
-      service: kong.services.find((service) => service.id === (plugin.service as { id: string }).id)?.name,
-    }));
+    const plugins = kong.plugins
+      .filter((plugin) => plugin.service)
+      .map((plugin) => ({
+        name: plugin.name,
+        service: kong.services.find((service) => service.id === (plugin.service as { id: string }).id)?.name,
+      }));
     expect(plugins).toHaveLength(5);
     expect(plugins).toEqual(
       expect.arrayContaining([
@@ -240,7 +245,7 @@ describe('audit events', () => {
     const [applied] = world.audit();
     expect(applied?.detail).toMatchObject({
       snapshotId: expect.stringMatching(/^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$/),
-      counts: { creating: 22, completed: 22, failed: 0 },
+      counts: { creating: 25, completed: 25, failed: 0 },
     });
     expect(await world.app.store.load(String(applied?.detail.snapshotId))).toBeDefined();
 

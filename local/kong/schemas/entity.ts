@@ -1,7 +1,15 @@
 import type { ErrorTree } from '../errors.js';
 import type { EntityCheck, Fields } from './fields.js';
 
-export type CollectionName = 'services' | 'routes' | 'upstreams' | 'targets' | 'consumers' | 'jwt_secrets' | 'plugins';
+export type CollectionName =
+  | 'services'
+  | 'routes'
+  | 'upstreams'
+  | 'targets'
+  | 'consumers'
+  | 'jwt_secrets'
+  | 'plugins'
+  | 'ca_certificates';
 
 export type Entity = Record<string, unknown> & { id: string };
 

@@ -157,6 +157,9 @@ export function validateField(field: Field, raw: unknown, options: ValidateOptio
       if (!isPlainObject(value)) return { value, error: TYPE_MESSAGES.record };
       if (field.open || !field.fields) return { value };
       const result = validateRecord(field.fields, value, field.entity_checks, options);
+      // A record's custom_validator runs on the valid record; its message stands for the whole field.
+      if (result.errors === undefined && field.check)
+        return { value: result.value, error: callCheck(field, result.value) };
       return { value: result.value, error: result.errors };
     }
   }

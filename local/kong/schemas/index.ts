@@ -1,3 +1,4 @@
+import { caCertificates } from './ca-certificates.js';
 import { consumers } from './consumers.js';
 import type { CollectionName, EntityDef } from './entity.js';
 import { jwtSecrets } from './jwt-secrets.js';
@@ -18,6 +19,7 @@ export const entityDefs: Record<CollectionName, EntityDef> = {
   consumers,
   jwt_secrets: jwtSecrets,
   plugins,
+  ca_certificates: caCertificates,
 };
 
 export const collectionNames = Object.keys(entityDefs) as CollectionName[];

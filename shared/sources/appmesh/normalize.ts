@@ -38,6 +38,7 @@ export function toGateway(data: VirtualGatewayData, tags: Tags): GatewayWithoutI
       port: listener.portMapping?.port,
       protocol: listener.portMapping?.protocol,
       healthCheck: listener.healthCheck,
+      tlsMode: listener.tls?.mode,
     })),
     tags,
   };

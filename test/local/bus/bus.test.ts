@@ -256,7 +256,9 @@ describe('direct invoke', () => {
       ['rotateKeys', 'error'],
     ]);
     expect(bus.deadLetters).toEqual([]);
-    await expect(bus.invoke('nope', {})).rejects.toThrow(/no function 'nope'.*meshSync, rotateKeys, rollback/);
+    await expect(bus.invoke('nope', {})).rejects.toThrow(
+      /no function 'nope'.*meshSync, rotateKeys, issueToken, rollback/,
+    );
   });
 
   it('loads the TypeScript handler module that serverless.yml names by default', async () => {

@@ -2,8 +2,9 @@ import { correlationIdPlugin } from './correlation-id.js';
 import { jwtPlugin } from './jwt.js';
 import { opentelemetryPlugin } from './opentelemetry.js';
 import type { PluginSchema } from './plugin.js';
+import { requestTerminationPlugin } from './request-termination.js';
 
-/** Plugins Kong 3.9.3 bundles (kong/constants.lua) and their priorities; config is modelled for three of them. */
+/** Plugins Kong 3.9.3 bundles (kong/constants.lua) and their priorities; config is modelled for four of them. */
 const ACCEPTED_AS_GIVEN: [string, number][] = [
   ['acl', 950],
   ['acme', 1705],
@@ -36,7 +37,6 @@ const ACCEPTED_AS_GIVEN: [string, number][] = [
   ['rate-limiting', 910],
   ['redirect', 779],
   ['request-size-limiting', 951],
-  ['request-termination', 2],
   ['request-transformer', 801],
   ['response-ratelimiting', 900],
   ['response-transformer', 800],
@@ -54,6 +54,7 @@ export const bundledPlugins: ReadonlyMap<string, PluginSchema> = new Map(
     jwtPlugin,
     correlationIdPlugin,
     opentelemetryPlugin,
+    requestTerminationPlugin,
     ...ACCEPTED_AS_GIVEN.map(([name, priority]) => ({ name, priority, httpOnly: false, noConsumer: false })),
   ]
     .sort((a, b) => a.name.localeCompare(b.name))
