@@ -54,6 +54,7 @@ describe('VPC params', () => {
   it('put every function in the subnets and security groups given as comma lists', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([id]) => id).sort()).toEqual([
+      'IssueTokenLambdaFunction',
       'MeshSyncLambdaFunction',
       'RollbackLambdaFunction',
       'RotateKeysLambdaFunction',

@@ -140,12 +140,14 @@ export async function prepareModelWorld(
       const base = await rollbackApp.operationsDeps((reason) =>
         model.runSync({ kind: 'full', reason, dryRun: false }).then(() => undefined),
       );
-      return { ...base, kong: observedKong(kong, 'rollback', seen, owned), lease: LEASE };
+      // The world's store object (the test observes its freeze writes); the same folder as the rollback app's.
+      return { ...base, store: app.store, kong: observedKong(kong, 'rollback', seen, owned), lease: LEASE };
     },
     async rotationDeps() {
       const base = await rotationApp.rotationDeps();
       return {
         ...base,
+        store: app.store,
         kong: observedKong(kong, 'rotation', seen, owned),
         lease: LEASE,
         requestSync: (reason) => model.runSync({ kind: 'full', reason, dryRun: false }).then(() => undefined),

@@ -135,7 +135,13 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
 
     expect(result).toMatchObject({ outcome: 'applied', kept: 1, leftOut: 1 });
     const after = await ownedView();
-    expect(names(after.routes)).toEqual(['search.shop.local', 'shop.edge.orders', 'shop.rpc.payments']);
+    // meshgate-jwks: the edge JWKS route (JWKS_PATH's default).
+    expect(names(after.routes)).toEqual([
+      'meshgate-jwks',
+      'search.shop.local',
+      'shop.edge.orders',
+      'shop.rpc.payments',
+    ]);
     const route = (view: typeof before) => view.routes.find((r) => r.name === 'shop.edge.orders');
     expect(route(after)).toEqual(route(before));
     expect(lastAudit()).toMatchObject({ kept: ['appmesh:shop/edge/orders'], leftOut: ['appmesh:shop/edge/lookahead'] });

@@ -82,8 +82,10 @@ describe('ownership on create and delete', () => {
 
     expect(result).toMatchObject({ outcome: 'applied' });
     const owned = await ownedView();
-    expect(names(owned.services)).toEqual(['search.shop.local', 'shop.edge.catalog', 'shop.rpc.payments']);
-    expect(names(owned.routes)).toEqual(['search.shop.local', 'shop.edge.catalog', 'shop.rpc.payments']);
+    // meshgate-jwks: the edge JWKS service and route (JWKS_PATH's default).
+    const synced = ['meshgate-jwks', 'search.shop.local', 'shop.edge.catalog', 'shop.rpc.payments'];
+    expect(names(owned.services)).toEqual(synced);
+    expect(names(owned.routes)).toEqual(synced);
     expect(await entity('services', foreign.id)).toMatchObject({ host: 'orders.legacy', tags: ['team:orders'] });
     const conflicts = lastAudit().conflicts as string[];
     expect(conflicts[0]).toMatch(/^service shop\.edge\.orders: cannot create service/);
