@@ -1,6 +1,5 @@
 import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { Config } from '../config/index.js';
-import { discoverEndpoints } from '../sources/cloudmap/endpoints.js';
 import { KongError } from './errors.js';
 
 /**
@@ -21,6 +20,8 @@ export function dblessNodes(
   const base = new URL(config.KONG_ADMIN_URL);
   const defaultPort = Number(base.port || (base.protocol === 'https:' ? 443 : 80));
   return async () => {
+    // Imported at the first discovery: a function that never discovers nodes (rotateKeys) loads no Cloud Map client.
+    const { discoverEndpoints } = await import('../sources/cloudmap/endpoints.js');
     const { endpoints } = await discoverEndpoints(serviceDiscovery, namespace, name, defaultPort);
     return endpoints
       .filter((endpoint) => endpoint.healthy)

@@ -62,5 +62,12 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
     expect(clientsLoadedAtStart(meshSync as Metafile, 'meshSync')).not.toContain('client-app-mesh');
     expect(clientsLoadedAtStart(meshSync as Metafile, 'meshSync')).toContain('client-servicediscovery');
     expect(clientsLoadedAtStart(rollback as Metafile, 'rollback')).not.toContain('client-app-mesh');
+    // rotateKeys reads no mesh: Cloud Map (DB-less node discovery only) is never loaded at start.
+    expect(clientsLoadedAtStart(rotateKeys as Metafile, 'rotateKeys')).toEqual([
+      'client-eventbridge',
+      'client-lambda',
+      'client-s3',
+      'client-secrets-manager',
+    ]);
   });
 });
