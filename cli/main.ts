@@ -2,10 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { type CliApp as App, createApp, functionName } from '../shared/app/context.js';
+import { clientSettings } from '../shared/aws/options.js';
 import { type Config, loadConfig } from '../shared/config/index.js';
 import { errorMessage, MeshgateError } from '../shared/errors.js';
 import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile/index.js';
 import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../shared/rollback/operations.js';
+import { type KongPing, pingKong } from '../shared/rollback/ping.js';
 import { collectStatus } from '../shared/rollback/status.js';
 import { addConsumer, mintToken, startDueRotations, startRotation } from '../shared/rotation/index.js';
 import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/sync/mesh-sync.js';
@@ -29,6 +31,9 @@ Usage:
   meshgate consumer add NAME [--iam-role ARN]   create a consumer's key secret (Kong gets it at the next sync)
   meshgate token --consumer NAME [--ttl SECONDS]
                                                 a short-lived token signed with the consumer's current key
+  meshgate doctor [--remote]                    check the deployment's prerequisites, one line each (✓/✗ and the fix):
+                                                trail, rules, each role's calls, admin token, Admin API (--remote:
+                                                as the function reaches it); exits 1 on any ✗
 
 Options:
   --remote        invoke the deployed function instead of reaching Kong from here (needs AWS credentials)
@@ -232,6 +237,31 @@ const COMMANDS: Record<string, Command> = {
       secretPrefix: config.CONSUMER_SECRET_PREFIX,
     });
     out(`consumer ${words[2]}: key ${created.kid} in ${created.secretArn}; Kong gets it at the next sync`);
+  },
+
+  doctor: async ({ flags, config, app, out, stage, env }) => {
+    // Loaded here: the CloudTrail and IAM clients serve only this command.
+    const [{ runDoctor, renderChecks }, { CloudTrailClient }, { IAMClient }] = await Promise.all([
+      import('./doctor.js'),
+      import('@aws-sdk/client-cloudtrail'),
+      import('@aws-sdk/client-iam'),
+    ]);
+    const { common } = clientSettings(env);
+    const { lambda, eventBridge, secretsManager } = app().clients;
+    const checks = await runDoctor(
+      { cloudTrail: new CloudTrailClient(common), iam: new IAMClient(common), lambda, eventBridge, secretsManager },
+      {
+        region: config.AWS_REGION,
+        stage,
+        remote: flags.remote ?? false,
+        ping: async () =>
+          (flags.remote
+            ? await remote(app(), stage, 'rollback', { action: 'ping' })
+            : await pingKong(await app().kong(), config)) as KongPing,
+      },
+    );
+    out(renderChecks(checks));
+    if (checks.some((check) => !check.ok)) process.exitCode = 1;
   },
 
   token: async ({ flags, app, out }) => {

@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { scopeAwsCredentials } from '../shared/aws/clients.js';
 import { credentialsForRole } from './aws/identity.js';
@@ -21,6 +23,8 @@ export const LOCAL_STAGE = 'local';
 export const LOCAL_INSTANCE = 'local';
 export const LOCAL_MESH = 'shop';
 export const ADMIN_TOKEN_SECRET_NAME = 'meshgate/kong-admin-token';
+/** The trail meshgate's rules need (management events in the region), created with the stack as an account has it. */
+export const LOCAL_TRAIL = 'meshgate-local-trail';
 
 const SERVERLESS_YML = fileURLToPath(new URL('../serverless.yml', import.meta.url));
 
@@ -106,6 +110,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.adminToken !== undefined) {
       env.KONG_ADMIN_TOKEN_SECRET_ARN = await storeAdminToken(aws, options.adminToken);
     }
+    await createTrail(aws);
     // Before any handler runs: each builds its app from the environment at its first invocation and keeps it.
     Object.assign(process.env, env);
     const bus = createLocalBus({
@@ -116,7 +121,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onInvoke: options.onInvoke,
       onDeadLetter: options.onDeadLetter,
     });
-    const disconnect = connectAwsDouble(aws, bus);
+    // What GetFunctionConfiguration reports (Lambda's own AWS_* variables are not the function's configuration).
+    const disconnect = connectAwsDouble(
+      aws,
+      bus,
+      Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AWS_'))),
+    );
     // Each function calls AWS as its role from serverless.yml, and the double enforces it.
     scopeAwsCredentials(() => {
       const running = currentFunction();
@@ -142,6 +152,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (ownStateDir) rmSync(ownStateDir, { recursive: true, force: true });
     process.env = savedEnv;
     throw error;
+  }
+}
+
+/**
+ * The prerequisite no deploy creates: a multi-region trail logging management events (its default selector), into
+ * a bucket of its own. `meshgate doctor` checks it.
+ */
+async function createTrail(aws: AwsDouble): Promise<void> {
+  const settings = {
+    endpoint: aws.url,
+    region: aws.region,
+    credentials: { accessKeyId: 'meshgate-local', secretAccessKey: 'meshgate-local' },
+  };
+  const s3 = new S3Client({ ...settings, forcePathStyle: true });
+  const cloudTrail = new CloudTrailClient(settings);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: LOCAL_TRAIL }));
+    await cloudTrail.send(
+      new CreateTrailCommand({ Name: LOCAL_TRAIL, S3BucketName: LOCAL_TRAIL, IsMultiRegionTrail: true }),
+    );
+    await cloudTrail.send(new StartLoggingCommand({ Name: LOCAL_TRAIL }));
+  } finally {
+    s3.destroy();
+    cloudTrail.destroy();
   }
 }
 

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { SimulationResult } from './iam/enforce.js';
 
 /** An AWS error as the service models name it; the server renders it in the service's protocol. */
 export class AwsServiceError extends Error {
@@ -61,6 +62,17 @@ export interface AwsContext {
    * on the caller's behalf, e.g. RotateSecret invoking the rotation function); throws AWS's AccessDeniedException.
    */
   authorize(action: string, resource: string): Promise<void>;
+  /** `iam:SimulatePrincipalPolicy` by the evaluator that enforces the roles (throws NoSuchEntity for another role). */
+  simulatePrincipalPolicy(roleArn: string, actions: string[], resources: string[]): Promise<SimulationResult[]>;
+  /** A registered function's configuration (role, environment), for `lambda:GetFunctionConfiguration`. */
+  functionConfiguration(nameOrArn: string): FunctionConfiguration;
+}
+
+/** What the double knows of a function beyond its handler: what Lambda's GetFunctionConfiguration reports. */
+export interface FunctionConfiguration {
+  name: string;
+  role?: string;
+  environment?: Record<string, string>;
 }
 
 /** What IAM authorizes a request on: `service:Action` and the ARNs the request names. */
@@ -74,8 +86,11 @@ export interface IamCall {
 export interface AwsServiceModule {
   /** SigV4 service name: appmesh, servicediscovery, s3, events, secretsmanager, lambda. */
   readonly signingName: string;
-  /** Protocol, for error rendering: JSON 1.1 (`__type`), REST-JSON (`x-amzn-ErrorType`), REST-XML (S3). */
-  readonly protocol: 'json' | 'rest-json' | 'rest-xml';
+  /**
+   * Protocol, for error rendering: JSON 1.1 (`__type`), REST-JSON (`x-amzn-ErrorType`), REST-XML (S3), awsQuery
+   * (IAM: `<ErrorResponse>`).
+   */
+  readonly protocol: 'json' | 'rest-json' | 'rest-xml' | 'query';
   /** The operation a request names (for logs and fault rules). */
   operationOf(request: AwsRequest): string | undefined;
   handle(request: AwsRequest, context: AwsContext): Promise<AwsResponse>;

@@ -13,6 +13,7 @@ import {
   AwsServiceError,
   type AwsServiceModule,
   type CloudTrailCall,
+  type FunctionConfiguration,
 } from './protocol.js';
 import { createServices } from './services/index.js';
 
@@ -46,8 +47,11 @@ export interface AwsDouble {
   readonly cloudTrail: EventBridgeEvent[];
   /** Calls `listener` for each CloudTrail-style event as it is published; returns an unsubscribe function. */
   onCloudTrail(listener: (event: EventBridgeEvent) => void): () => void;
-  /** Registers a Lambda function (by name) that `lambda:Invoke` and rotation can call. */
-  registerFunction(name: string, handler: LambdaHandler): void;
+  /**
+   * Registers a Lambda function (by name) that `lambda:Invoke` and rotation can call; `configuration` is what
+   * GetFunctionConfiguration reports of it (its role, its environment).
+   */
+  registerFunction(name: string, handler: LambdaHandler, configuration?: Omit<FunctionConfiguration, 'name'>): void;
   invokeFunction(nameOrArn: string, payload: unknown): Promise<unknown>;
   service<T extends AwsServiceModule>(signingName: string): T;
   /** Environment that points the AWS SDK (and CLI) at this double. */
@@ -69,6 +73,7 @@ const TARGET_PREFIXES: Record<string, string> = {
   secretsmanager: 'secretsmanager',
   AWSEvents: 'events',
   ResourceGroupsTaggingAPI_20170126: 'tagging',
+  CloudTrail_20131101: 'cloudtrail',
 };
 
 /** Starts the AWS double on 127.0.0.1 (port 0 = a free port). */
@@ -87,6 +92,7 @@ export async function startAwsDouble(
   const iam = new IamEnforcer(roleSet.roles);
   const services = new Map<string, AwsServiceModule>(createServices().map((service) => [service.signingName, service]));
   const functions = new Map<string, LambdaHandler>();
+  const configurations = new Map<string, Omit<FunctionConfiguration, 'name'>>();
   const faults = new FaultInjector();
   const requests = new RequestLog();
   const cloudTrail: EventBridgeEvent[] = [];
@@ -101,6 +107,14 @@ export async function startAwsDouble(
     service: <T extends AwsServiceModule>(signingName: string) => serviceNamed<T>(signingName),
     // Calls the double makes itself (no request in flight) are the service's own.
     authorize: async () => {},
+    simulatePrincipalPolicy: (roleArn, actions, resources) => iam.simulate(roleArn, actions, resources),
+    functionConfiguration(nameOrArn) {
+      const name = functionNameOf(nameOrArn);
+      if (!functions.has(name)) {
+        throw new AwsServiceError('ResourceNotFoundException', `Function not found: ${nameOrArn}`, 404);
+      }
+      return { name, ...configurations.get(name) };
+    },
   };
 
   function publishCall(call: CloudTrailCall, caller: Caller): void {
@@ -125,7 +139,7 @@ export async function startAwsDouble(
   }
 
   async function invokeFunction(nameOrArn: string, payload: unknown): Promise<unknown> {
-    const name = nameOrArn.includes(':function:') ? (nameOrArn.split(':function:')[1]?.split(':')[0] ?? '') : nameOrArn;
+    const name = functionNameOf(nameOrArn);
     const handler = functions.get(name);
     if (!handler) {
       throw new AwsServiceError('ResourceNotFoundException', `Function not found: ${nameOrArn}`, 404);
@@ -155,7 +169,8 @@ export async function startAwsDouble(
       query: url.searchParams,
       headers: req.headers,
       body,
-      operation: target.includes('.') ? target.slice(target.indexOf('.') + 1) : undefined,
+      // `AWSEvents.PutEvents`; CloudTrail's may carry its namespace (`com.amazonaws.cloudtrail.v20131101.…`).
+      operation: target.includes('.') ? target.slice(target.lastIndexOf('.') + 1) : undefined,
       receivedAt,
     };
     const service = services.get(signingNameOf(req, target, url.pathname));
@@ -210,8 +225,9 @@ export async function startAwsDouble(
       emitter.on('event', listener);
       return () => emitter.off('event', listener);
     },
-    registerFunction(name, handler) {
+    registerFunction(name, handler, configuration) {
       functions.set(name, handler);
+      if (configuration) configurations.set(name, configuration);
     },
     invokeFunction,
     service: serviceNamed,
@@ -232,6 +248,11 @@ export async function startAwsDouble(
   };
 }
 
+/** A function named directly or by ARN (`arn:aws:lambda:…:function:<name>[:qualifier]`). */
+function functionNameOf(nameOrArn: string): string {
+  return nameOrArn.includes(':function:') ? (nameOrArn.split(':function:')[1]?.split(':')[0] ?? '') : nameOrArn;
+}
+
 /** Environment that points the AWS SDK v3 and the AWS CLI at a double on `url`. */
 export function awsEnv(url: string, region = 'us-east-1', account = '123456789012'): Record<string, string> {
   return {
@@ -250,7 +271,7 @@ export function awsEnv(url: string, region = 'us-east-1', account = '12345678901
 function signingNameOf(req: IncomingMessage, target: string, path: string): string {
   const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
   if (scope?.[1]) return scope[1];
-  const prefix = target.split('.')[0] ?? '';
+  const prefix = target.split('.').at(-2) ?? '';
   if (TARGET_PREFIXES[prefix]) return TARGET_PREFIXES[prefix];
   if (path.startsWith('/v20190125/')) return 'appmesh';
   if (path.startsWith('/2015-03-31/functions')) return 'lambda';
@@ -354,6 +375,14 @@ export function renderError(protocol: AwsServiceModule['protocol'], error: AwsSe
       status: error.status,
       headers: { 'content-type': 'application/xml' },
       body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message>${extra}<RequestId>${randomUUID()}</RequestId></Error>`,
+    };
+  }
+  if (protocol === 'query') {
+    // awsQuery (IAM): the error's Type is Sender for the caller's mistakes (4xx), Receiver for the service's.
+    return {
+      status: error.status,
+      headers: { 'content-type': 'text/xml' },
+      body: `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>${error.status < 500 ? 'Sender' : 'Receiver'}</Type><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
     };
   }
   const headers = {

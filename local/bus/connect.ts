@@ -1,20 +1,36 @@
 /**
- * Wires the local bus to the AWS double: the double's CloudTrail stream feeds `bus.publish`, and every
- * serverless.yml function is registered with the double under its deployed and its short name, so `lambda:Invoke`
- * and Secrets Manager rotation (RotationLambdaARN) reach the handler through the bus's serialized `invoke`.
+ * Wires the local bus to the AWS double: the double's CloudTrail stream feeds `bus.publish`, every serverless.yml
+ * function is registered with the double under its deployed and its short name, so `lambda:Invoke` and Secrets
+ * Manager rotation (RotationLambdaARN) reach the handler through the bus's serialized `invoke`, and the functions'
+ * rules are defined in the double's EventBridge as deploying would (ListRules sees them; the bus routes by them).
  */
 import type { AwsDouble } from '../aws/server.js';
+import type { EventBridgeService } from '../aws/services/eventbridge.js';
 import type { LocalBus } from './bus.js';
 
 /** Returns a function that stops feeding CloudTrail events to the bus. */
 export function connectAwsDouble(
-  double: Pick<AwsDouble, 'onCloudTrail' | 'registerFunction'>,
+  double: Pick<AwsDouble, 'onCloudTrail' | 'registerFunction'> &
+    Partial<Pick<AwsDouble, 'service' | 'account' | 'region' | 'functionRoles'>>,
   bus: LocalBus,
+  /** The functions' environment, as GetFunctionConfiguration reports it. */
+  environment?: Record<string, string>,
 ): () => void {
+  const events = double.service?.<EventBridgeService>('events');
   for (const spec of bus.functions) {
     const viaBus = (payload: unknown) => bus.invoke(spec.name, payload);
-    double.registerFunction(spec.deployedName, viaBus);
+    const role = double.functionRoles?.[spec.name];
+    double.registerFunction(spec.deployedName, viaBus, { ...(role ? { role } : {}), environment });
     double.registerFunction(spec.name, viaBus);
+    if (!events || !double.account || !double.region) continue;
+    for (const rule of spec.rules) {
+      events.putRule(
+        rule.kind === 'pattern'
+          ? { Name: rule.name, EventPattern: JSON.stringify(rule.pattern) }
+          : { Name: rule.name, ScheduleExpression: rule.schedule.expression },
+        { account: double.account, region: double.region },
+      );
+    }
   }
   return double.onCloudTrail((event) => bus.publish(event));
 }

@@ -20,8 +20,10 @@ export const RollbackCommandSchema = z.discriminatedUnion(
     // Read-only, for `meshgate status --remote` and `meshgate snapshots list --remote`.
     z.object({ action: z.literal('status') }),
     z.object({ action: z.literal('snapshots') }),
+    // Read-only, for `meshgate doctor --remote`: the Admin API as the function reaches it.
+    z.object({ action: z.literal('ping') }),
   ],
-  { error: "expected action 'sync', 'key', 'freeze', 'resume', 'status' or 'snapshots'" },
+  { error: "expected action 'sync', 'key', 'freeze', 'resume', 'status', 'snapshots' or 'ping'" },
 );
 
 export type RollbackCommand = z.infer<typeof RollbackCommandSchema>;

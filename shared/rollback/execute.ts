@@ -1,6 +1,7 @@
 import type { App } from '../app/context.js';
 import type { RollbackCommand } from './commands.js';
 import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from './operations.js';
+import { pingKong } from './ping.js';
 import { collectStatus } from './status.js';
 
 /** Carries out an operator's command; shared by the rollback function and the CLI's local mode. */
@@ -34,5 +35,7 @@ export async function executeCommand(
       return collectStatus(await app.meshSyncDeps(), app.config);
     case 'snapshots':
       return app.store.list();
+    case 'ping':
+      return pingKong(await app.kong(), app.config);
   }
 }

@@ -24,7 +24,7 @@ describe('rollback payloads', () => {
   it.each([
     [
       { action: 'undo' },
-      `action: expected action 'sync', 'key', 'freeze', 'resume', 'status' or 'snapshots' (got "undo")`,
+      `action: expected action 'sync', 'key', 'freeze', 'resume', 'status', 'snapshots' or 'ping' (got "undo")`,
     ],
     [{ action: 'sync', to: 'yesterday' }, `to: expected 'previous' or a snapshot id (got "yesterday")`],
     [

@@ -47,7 +47,7 @@ async function load(action: string): Promise<RegExp[]> {
 
 /**
  * `arn:${Partition}:s3:::${BucketName}/${ObjectName}` → a RegExp. The last variable takes the rest of the ARN (S3
- * keys and secret names hold `/`); earlier ones stop at `/` and `:`.
+ * keys and secret names hold `/`); earlier ones stop at `/` and `:` (a log group's name only at `:`).
  */
 export function arnPattern(format: string): RegExp {
   const parts = format.split(/(\$\{[^}]+\})/);
@@ -56,7 +56,9 @@ export function arnPattern(format: string): RegExp {
     .map((part, index) => {
       if (!part.startsWith('${')) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       if (['Partition', 'Region', 'Account'].includes(part.slice(2, -1))) return '[^:]*';
-      return index === lastVariable ? '.+' : '[^/:]+';
+      if (index === lastVariable) return '.+';
+      // Log group names hold `/` (`/aws/lambda/<function>`), and a log stream's ARN goes on after one.
+      return part.slice(2, -1) === 'LogGroupName' ? '[^:]+' : '[^/:]+';
     })
     .join('');
   return new RegExp(`^${source}$`);

@@ -120,6 +120,14 @@ function accessDenied(
     decision.effect === 'explicitDeny'
       ? 'with an explicit deny in an identity-based policy'
       : `because no identity-based policy allows the ${action} action`;
+  if (protocol === 'query') {
+    // IAM (awsQuery): AccessDenied, 403, the resource unquoted.
+    return new AwsServiceError(
+      'AccessDenied',
+      `User: ${user} is not authorized to perform: ${action} on resource: ${resource} ${reason}`,
+      403,
+    );
+  }
   if (protocol === 'rest-xml') {
     return new AwsServiceError(
       'AccessDenied',

@@ -1,7 +1,9 @@
 import type { AwsServiceModule } from '../protocol.js';
 import { createAppMeshService } from './appmesh.js';
 import { createCloudMapService } from './cloudmap.js';
+import { createCloudTrailService } from './cloudtrail.js';
 import { createEventBridgeService } from './eventbridge.js';
+import { createIamService } from './iam.js';
 import { createLambdaService } from './lambda.js';
 import { createS3Service } from './s3.js';
 import { createSecretsManagerService } from './secretsmanager.js';
@@ -17,5 +19,7 @@ export function createServices(): AwsServiceModule[] {
     createSecretsManagerService(),
     createLambdaService(),
     createTaggingService(),
+    createCloudTrailService(),
+    createIamService(),
   ];
 }

@@ -8,23 +8,49 @@ import { AwsServiceError, type AwsServiceModule } from '../protocol.js';
  * 202 and runs the handler in the background (its failure is dropped); DryRun answers 204.
  */
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/;
+/** GetFunctionConfiguration: the function's role and environment, as registered with the double. */
+const CONFIGURATION_PATH = /^\/2015-03-31\/functions\/([^/]+)\/configuration\/?$/;
 
 export function createLambdaService(): AwsServiceModule {
   return {
     signingName: 'lambda',
     protocol: 'rest-json',
-    operationOf: (request) => (INVOKE_PATH.test(request.path) ? 'Invoke' : undefined),
+    operationOf: (request) =>
+      INVOKE_PATH.test(request.path)
+        ? 'Invoke'
+        : CONFIGURATION_PATH.test(request.path)
+          ? 'GetFunctionConfiguration'
+          : undefined,
     iamCall(request, where) {
-      const name = INVOKE_PATH.exec(request.path)?.[1];
+      const invoked = INVOKE_PATH.exec(request.path)?.[1];
+      const configured = CONFIGURATION_PATH.exec(request.path)?.[1];
+      const name = invoked ?? configured;
       if (!name) return undefined;
       const decoded = decodeURIComponent(name);
       const arn = decoded.startsWith('arn:')
         ? decoded
         : `arn:aws:lambda:${where.region}:${where.account}:function:${decoded}`;
-      return { action: 'lambda:InvokeFunction', resources: [arn] };
+      return { action: invoked ? 'lambda:InvokeFunction' : 'lambda:GetFunctionConfiguration', resources: [arn] };
     },
     reset: () => {},
     async handle(request, context) {
+      const configured = CONFIGURATION_PATH.exec(request.path);
+      if (request.method === 'GET' && configured) {
+        const configuration = context.functionConfiguration(decodeURIComponent(configured[1]!));
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            FunctionName: configuration.name,
+            FunctionArn: `arn:aws:lambda:${context.region}:${context.account}:function:${configuration.name}`,
+            Runtime: 'nodejs24.x',
+            ...(configuration.role ? { Role: configuration.role } : {}),
+            ...(configuration.environment ? { Environment: { Variables: configuration.environment } } : {}),
+            State: 'Active',
+            PackageType: 'Zip',
+          }),
+        };
+      }
       const match = INVOKE_PATH.exec(request.path);
       if (request.method !== 'POST' || !match) {
         throw new AwsServiceError(

@@ -29,7 +29,12 @@ interface Bucket {
 const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
-export function createS3Service(): AwsServiceModule {
+/** S3 as the other services of the double see it: CloudTrail checks a trail's bucket exists. */
+export interface S3Service extends AwsServiceModule {
+  hasBucket(name: string): boolean;
+}
+
+export function createS3Service(): S3Service {
   const buckets = new Map<string, Bucket>();
 
   function bucketNamed(name: string): Bucket {
@@ -123,7 +128,7 @@ export function createS3Service(): AwsServiceModule {
     },
   };
 
-  return {
+  const service: AwsServiceModule = {
     signingName: 's3',
     protocol: 'rest-xml',
     operationOf: (request) => operationOf(request),
@@ -154,6 +159,7 @@ export function createS3Service(): AwsServiceModule {
       }
     },
   };
+  return Object.assign(service, { hasBucket: (name: string) => buckets.has(name) });
 }
 
 /**
