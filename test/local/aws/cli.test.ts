@@ -95,6 +95,39 @@ describe.skipIf(!hasAwsCli)('AWS CLI against the double', () => {
     );
     expect(put.FailedEntryCount).toBe(0);
   });
+
+  it('serves what meshgate doctor reads: CloudTrail (JSON 1.1) and IAM SimulatePrincipalPolicy (awsQuery)', {
+    timeout: 300_000,
+  }, async () => {
+    await cli('s3api', 'create-bucket', '--bucket', 'trail-logs');
+    await cli(
+      'cloudtrail',
+      'create-trail',
+      '--name',
+      'org',
+      '--s3-bucket-name',
+      'trail-logs',
+      '--is-multi-region-trail',
+    );
+    const trails = await cli('cloudtrail', 'describe-trails');
+    expect(trails.trailList).toMatchObject([
+      { Name: 'org', IsMultiRegionTrail: true, HomeRegion: aws.double().region },
+    ]);
+
+    const simulated = await cli(
+      'iam',
+      'simulate-principal-policy',
+      '--policy-source-arn',
+      aws.double().functionRoles.meshSync!,
+      '--action-names',
+      'servicediscovery:ListTagsForResource',
+      'servicediscovery:DeleteService',
+    );
+    expect(simulated.EvaluationResults).toMatchObject([
+      { EvalActionName: 'servicediscovery:ListTagsForResource', EvalResourceName: '*', EvalDecision: 'allowed' },
+      { EvalActionName: 'servicediscovery:DeleteService', EvalResourceName: '*', EvalDecision: 'implicitDeny' },
+    ]);
+  });
 });
 
 describe('npm run local:aws', () => {
