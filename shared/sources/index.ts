@@ -5,7 +5,7 @@ import type { Config } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { CloudMapSource } from './cloudmap/index.js';
 import { SourceError } from './errors.js';
-import { type CloudMapServiceRef, type MeshSnapshot, type MeshSource, mergeSnapshots } from './model.js';
+import { type CloudMapServiceRef, emptySnapshot, type MeshSnapshot, type MeshSource, mergeSnapshots } from './model.js';
 
 export { resolveCloudMapService } from './cloudmap/index.js';
 
@@ -53,12 +53,40 @@ function deferredAppMeshSource(meshNames: readonly string[], clients: SourceClie
   };
   return {
     name: APP_MESH_SOURCE,
-    read: async (signal) => (await source()).read(signal),
-    readFedBy: async (cloudMap, signal) => {
-      const appMesh = await source();
-      return appMesh.readFedBy ? appMesh.readFedBy(cloudMap, signal) : appMesh.read(signal);
-    },
+    read: (signal) => keptWhenSilent(meshNames, async () => (await source()).read(signal), signal),
+    readFedBy: (cloudMap, signal) =>
+      keptWhenSilent(
+        meshNames,
+        async () => {
+          const appMesh = await source();
+          return appMesh.readFedBy ? appMesh.readFedBy(cloudMap, signal) : appMesh.read(signal);
+        },
+        signal,
+      ),
   };
+}
+
+/**
+ * App Mesh reached end of support on 2026-09-30, so its API may stop answering while MESH_NAMES still names meshes.
+ * An App Mesh that answers with errors already ends as one failed read per mesh (its listing fails), which keeps
+ * what the mesh produced in Kong. One that gives no answer at all ends the same way here, rather than failing the
+ * whole run: each configured mesh is reported once and kept, and Cloud Map, the default source, still syncs.
+ */
+async function keptWhenSilent(
+  meshNames: readonly string[],
+  read: () => Promise<MeshSnapshot>,
+  signal?: AbortSignal,
+): Promise<MeshSnapshot> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof SourceError && error.unreachable) || signal?.aborted) throw error;
+    const reason = `App Mesh gave no answer: ${errorMessage(error)}`;
+    return {
+      ...emptySnapshot(),
+      failures: meshNames.map((mesh) => ({ source: APP_MESH_SOURCE, object: `mesh/${mesh}`, reason })),
+    };
+  }
 }
 
 /** Reads every source in parallel and merges the results into one deterministically ordered snapshot. */
