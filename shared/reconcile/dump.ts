@@ -3,13 +3,22 @@ import { errorMessage } from '../errors.js';
 import type { KongApi } from '../kong/api.js';
 import { type EntityKind, emptyKongState, type KongState, type Upstream } from '../kong/entities.js';
 import { isOwned, ownershipTags } from '../kong/ownership.js';
+import { objectOfTags, objectTag } from '../translate/provenance.js';
 import { entitiesOf, stateKey } from './diff.js';
 import { ReconcileError } from './errors.js';
 
-/** A scoped run touches only these upstreams (by name) and their targets; everything else is left alone. */
+/**
+ * A scoped run touches only these upstreams (by name) and their targets, and the services, routes and plugins of
+ * `objects` (source objects, by their `meshgate:object` tag: a newly exposed Cloud Map service); everything else is
+ * left alone.
+ */
 export interface Scope {
   upstreams: string[];
+  objects?: string[];
 }
+
+/** The kinds a scope's objects bring in besides their upstream and targets. */
+const OBJECT_KINDS = ['service', 'route', 'plugin'] as const;
 
 export interface DumpOptions {
   instance: string;
@@ -63,6 +72,19 @@ async function dumpScope(kong: KongApi, scope: Scope, options: DumpOptions): Pro
     (upstream): upstream is Upstream => upstream !== undefined && isOwned(upstream, options.instance),
   );
   state.targets = await ownedTargets(kong, state.upstreams, options);
+  // One tag-filtered read per kind and object: the object's tag and the ownership tags, ANDed by Kong.
+  for (const object of scope.objects ?? []) {
+    const tags = [...ownershipTags(options.instance), objectTag(object)];
+    await Promise.all(
+      OBJECT_KINDS.map(async (kind) => {
+        const entities = await kong.list(kind, { tags, signal: options.signal });
+        const owned = entities.filter(
+          (entity) => isOwned(entity, options.instance) && objectOfTags(entity.tags) === object,
+        );
+        (state[stateKey(kind)] as unknown[]).push(...owned);
+      }),
+    );
+  }
   return state;
 }
 
@@ -80,5 +102,33 @@ export function scopeState(state: KongState, scope: Scope): KongState {
   scoped.upstreams = state.upstreams.filter((upstream) => names.has(upstream.name));
   const ids = new Set(scoped.upstreams.map((upstream) => upstream.id));
   scoped.targets = entitiesOf(state, 'target').filter((target) => ids.has(target.upstream.id));
+  const objects = new Set(scope.objects ?? []);
+  if (objects.size > 0) {
+    const inScope = (entity: { tags?: string[] | null }) => objects.has(objectOfTags(entity.tags) ?? '');
+    scoped.services = state.services.filter(inScope);
+    scoped.routes = state.routes.filter(inScope);
+    scoped.plugins = state.plugins.filter(inScope);
+  }
   return scoped;
+}
+
+/**
+ * A scoped run whose upstream Kong does not have yet is the first registration of a newly exposed service: the
+ * services that route to that upstream (their host) join the scope by their source object, with their routes and
+ * plugins, so the service is routable after this run instead of after the next full sync. An upstream Kong already
+ * has leaves the scope as it is (a registration then costs a few reads). Pure.
+ */
+export function widenScope(scope: Scope, current: KongState, desired: KongState): Scope {
+  const present = new Set(current.upstreams.map((upstream) => upstream.name));
+  const fresh = new Set(scope.upstreams.filter((name) => !present.has(name)));
+  const objects = new Set(
+    desired.services
+      .filter((service) => fresh.has(service.host))
+      .flatMap((service) => {
+        const object = objectOfTags(service.tags);
+        return object === undefined ? [] : [object];
+      }),
+  );
+  for (const object of scope.objects ?? []) objects.delete(object);
+  return objects.size === 0 ? scope : { ...scope, objects: [...(scope.objects ?? []), ...[...objects].sort()] };
 }

@@ -1,10 +1,10 @@
 import { errorMessage } from '../errors.js';
 import type { KongApi } from '../kong/api.js';
-import type { KongState } from '../kong/entities.js';
+import { entityKinds, type KongState } from '../kong/entities.js';
 import type { RunSummary, StateStore } from '../snapshots/store.js';
 import { type ApplyResult, apply, assertOwnership, type ChangeFailure } from './apply.js';
-import { type Change, diff } from './diff.js';
-import { dump, type Scope, scopeState } from './dump.js';
+import { type Change, diff, stateKey } from './diff.js';
+import { dump, type Scope, scopeState, widenScope } from './dump.js';
 import { ReconcileError } from './errors.js';
 import { foreignChildren, type HeldParent, holdParents } from './foreign.js';
 import { type KeptObject, keepFailed } from './keep.js';
@@ -72,10 +72,18 @@ const DEFAULT_PARALLELISM = 10;
 export async function reconcile(kong: KongApi, desired: KongState, options: ReconcileOptions): Promise<SyncReport> {
   const started = performance.now();
   const parallelism = options.parallelism ?? DEFAULT_PARALLELISM;
-  const dumpOptions = { instance: options.instance, scope: options.scope, parallelism, signal: options.signal };
-  const current = await (options.current ?? dump(kong, dumpOptions));
+  const dumped = await (options.current ??
+    dump(kong, { instance: options.instance, scope: options.scope, parallelism, signal: options.signal }));
+  // A scoped run that meets an upstream Kong does not have yet widens to the services routing to it (see
+  // widenScope); what it adds is read now, so the diff, the snapshot and a restore all cover the widened scope.
+  const scope = options.scope ? widenScope(options.scope, dumped, desired) : undefined;
+  const dumpOptions = { instance: options.instance, scope, parallelism, signal: options.signal };
+  const current =
+    scope && scope !== options.scope
+      ? mergeStates(dumped, await dump(kong, { ...dumpOptions, scope: { upstreams: [], objects: scope.objects } }))
+      : dumped;
   const { state: wanted, kept } = keepFailed(current, desired, options.keep ?? []);
-  const diffed = plan(diff(current, options.scope ? scopeState(wanted, options.scope) : wanted));
+  const diffed = plan(diff(current, scope ? scopeState(wanted, scope) : wanted));
   const { plan: planned, held } = holdParents(diffed, await readForeignChildren(kong, diffed, options));
   const report = (outcome: SyncOutcome, rest: Partial<SyncReport> = {}): SyncReport => ({
     outcome,
@@ -96,7 +104,7 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
   if (isEmptyPlan(planned)) return report('no-changes');
   if (options.dryRun || options.frozen) return report('planned');
 
-  const snapshotId = await saveSnapshot(options.store, current, options);
+  const snapshotId = await saveSnapshot(options.store, current, { ...options, scope });
   const applyOptions = { instance: options.instance, parallelism, signal: options.signal };
   const result = await apply(kong, planned, { ...applyOptions, onProgress: options.onProgress });
   const conflicts = result.conflicts;
@@ -119,6 +127,16 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
     });
   }
   return report('rolled-back', { ...outcome, rolledBack: restored.completed, error: applyError });
+}
+
+/** Two dumps of disjoint parts of Kong as one state. Pure. */
+function mergeStates(a: KongState, b: KongState): KongState {
+  const merged = { ...a };
+  for (const kind of entityKinds) {
+    const key = stateKey(kind);
+    (merged[key] as unknown[]) = [...a[key], ...b[key]];
+  }
+  return merged;
 }
 
 async function readForeignChildren(kong: KongApi, planned: Plan, options: ReconcileOptions) {

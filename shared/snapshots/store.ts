@@ -14,7 +14,7 @@ export interface SnapshotMeta {
   trigger: string;
   reason?: string;
   /** Set when the snapshot holds only part of the state (a scoped sync); restore it with the same scope. */
-  scope?: { upstreams: string[] };
+  scope?: { upstreams: string[]; objects?: string[] };
   /** Entities per kind, e.g. `{ services: 3, routes: 3, ... }`. */
   counts: Record<string, number>;
 }
@@ -27,7 +27,7 @@ export interface Snapshot {
 export interface SaveMeta {
   trigger: string;
   reason?: string;
-  scope?: { upstreams: string[] };
+  scope?: { upstreams: string[]; objects?: string[] };
 }
 
 export interface FreezeState {
@@ -170,7 +170,7 @@ const SnapshotMetaSchema = z.object({
   instance: z.string(),
   trigger: z.string(),
   reason: z.string().optional(),
-  scope: z.object({ upstreams: z.array(z.string()) }).optional(),
+  scope: z.object({ upstreams: z.array(z.string()), objects: z.array(z.string()).optional() }).optional(),
   counts: z.record(z.string(), z.number()),
 });
 
