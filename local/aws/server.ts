@@ -235,6 +235,7 @@ export async function startAwsDouble(
     reset() {
       for (const service of services.values()) service.reset();
       iam.setRoles(roleSet.roles);
+      iam.allowed.clear();
       iam.enabled = true;
       faults.clear();
       requests.clear();

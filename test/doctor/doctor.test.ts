@@ -8,7 +8,10 @@ import {
 import { DeleteRuleCommand, EventBridgeClient, PutRuleCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
+import { DemoMesh } from '../../local/demo/mesh.js';
 import { LOCAL_TRAIL, type LocalStack, startLocalStack } from '../../local/stack.js';
+import { FUNCTION_CALLS, type MeshgateFunction } from '../../shared/app/calls.js';
+import { createAwsClients } from '../../shared/aws/clients.js';
 
 // `meshgate doctor` against the whole local stack: the trail it creates, the rules serverless.yml declares, the
 // roles the AWS double enforces, the admin token in Secrets Manager and the Kong double behind the rollback function.
@@ -18,6 +21,10 @@ const client = <T>(Client: new (config: object) => T) =>
   new Client({ endpoint: stack.aws.url, region: stack.aws.region, credentials: operator });
 
 async function doctor(...argv: string[]): Promise<{ code: number; lines: string[]; err: string }> {
+  return meshgate('doctor', ...argv);
+}
+
+async function meshgate(...argv: string[]): Promise<{ code: number; lines: string[]; err: string }> {
   let out = '';
   let err = '';
   const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
@@ -30,7 +37,7 @@ async function doctor(...argv: string[]): Promise<{ code: number; lines: string[
   });
   try {
     process.exitCode = undefined;
-    const code = await main(['doctor', ...argv], stack.env);
+    const code = await main(argv, stack.env);
     return { code, lines: out.trim().split('\n'), err };
   } finally {
     stdout.mockRestore();
@@ -135,6 +142,37 @@ describe('meshgate doctor on the local stack', () => {
       await events.send(
         new PutRuleCommand({ Name: 'meshgate-local-drift-repair', ScheduleExpression: 'rate(5 minutes)' }),
       );
+    }
+  });
+});
+
+describe("doctor's table of calls", () => {
+  it('holds every call the functions make in the local stack (sync, rotation, remote operator commands)', async () => {
+    stack.aws.iam.allowed.clear();
+    const mesh = new DemoMesh(createAwsClients(stack.env));
+    await mesh.createGatewayDiscovery([{ id: 'gw-1', ipv4: '10.0.0.1' }]);
+    await mesh.createMesh([{ name: 'orders' }]);
+    await stack.bus.idle();
+    for (const argv of [
+      ['consumer', 'add', 'alice'],
+      ['rotate', '--consumer', 'alice'],
+      ['status', '--remote'],
+      ['freeze', '--remote', '--reason', 'doctor test'],
+      ['resume', '--remote'],
+      ['rollback', 'key', '--consumer', 'alice', '--remote'],
+    ]) {
+      expect((await meshgate(...argv)).code, argv.join(' ')).toBe(0);
+    }
+    await stack.bus.idle();
+
+    for (const fn of ['meshSync', 'rotateKeys', 'rollback'] as MeshgateFunction[]) {
+      const made = [...(stack.aws.iam.allowed.get(stack.aws.functionRoles[fn]!) ?? [])];
+      const listed = new Set(FUNCTION_CALLS[fn].map((call) => call.action));
+      expect(made.length, fn).toBeGreaterThan(0);
+      expect(
+        made.filter((action) => !listed.has(action)),
+        fn,
+      ).toEqual([]);
     }
   });
 });

@@ -26,6 +26,11 @@ export interface SimulationResult {
 
 export class IamEnforcer {
   private readonly roles = new Map<string, Role>();
+  /**
+   * Role ARN → the actions its callers were allowed, in the order first seen: what the functions actually call,
+   * for the test that holds meshgate's table of calls (shared/app/calls.ts) to it.
+   */
+  readonly allowed = new Map<string, Set<string>>();
 
   constructor(
     roles: readonly Role[],
@@ -79,6 +84,8 @@ export class IamEnforcer {
       const decision = evaluate(caller.role.statements, { action: call.action, resource });
       if (decision.effect !== 'allow') throw accessDenied(caller, call.action, resource, decision, protocol);
     }
+    const actions = this.allowed.get(caller.role.arn) ?? new Set<string>();
+    this.allowed.set(caller.role.arn, actions.add(call.action));
   }
 
   /** `iam:SimulatePrincipalPolicy` with the same evaluation: each action on each resource (default `*`). */
