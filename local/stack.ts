@@ -83,10 +83,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     mode: options.kongMode,
     ...(options.proxyPort === undefined ? {} : { proxyPort: options.proxyPort }),
   });
-  const aws = await startAwsDouble({ port: options.awsPort ?? 0 }).catch(async (error: unknown) => {
-    await kong.close();
-    throw error;
-  });
+  // As on AWS, mesh writes reach the rules only while a trail records them (createTrail below makes one).
+  const aws = await startAwsDouble({ port: options.awsPort ?? 0, cloudTrailNeedsTrail: true }).catch(
+    async (error: unknown) => {
+      await kong.close();
+      throw error;
+    },
+  );
   const ownStateDir = options.stateDir ? undefined : mkdtempSync(join(tmpdir(), 'meshgate-state-'));
   const savedEnv = { ...process.env };
   const env: Record<string, string> = {

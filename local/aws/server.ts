@@ -15,6 +15,7 @@ import {
   type CloudTrailCall,
   type FunctionConfiguration,
 } from './protocol.js';
+import type { CloudTrailService } from './services/cloudtrail.js';
 import { createServices } from './services/index.js';
 
 /** An EventBridge event as delivered to a Lambda target. */
@@ -84,6 +85,11 @@ export async function startAwsDouble(
     region?: string;
     /** The roles to enforce (default: serverless.yml's, for the stage `local`). */
     roles?: RoleSet;
+    /**
+     * Publish CloudTrail events only while a logging trail records management writes in the region, as AWS
+     * delivers them (the local stack, which creates one). Off: every write is published (tests of other behaviour).
+     */
+    cloudTrailNeedsTrail?: boolean;
   } = {},
 ): Promise<AwsDouble> {
   const account = options.account ?? '123456789012';
@@ -118,6 +124,12 @@ export async function startAwsDouble(
   };
 
   function publishCall(call: CloudTrailCall, caller: Caller): void {
+    if (
+      options.cloudTrailNeedsTrail &&
+      !serviceNamed<CloudTrailService>('cloudtrail').recordsManagementWrites(region)
+    ) {
+      return; // no trail records the call: EventBridge never hears of it
+    }
     const event = cloudTrailEvent(call, account, region, caller);
     cloudTrail.push(event);
     emitter.emit('event', event);

@@ -6,6 +6,7 @@ import {
   StopLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
 import { DeleteRuleCommand, EventBridgeClient, PutRuleCommand } from '@aws-sdk/client-eventbridge';
+import { CreateHttpNamespaceCommand, ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.js';
 import { DemoMesh } from '../../local/demo/mesh.js';
@@ -18,7 +19,7 @@ import { createAwsClients } from '../../shared/aws/clients.js';
 let stack: LocalStack;
 const operator = { accessKeyId: 'meshgate-local', secretAccessKey: 'meshgate-local' };
 const client = <T>(Client: new (config: object) => T) =>
-  new Client({ endpoint: stack.aws.url, region: stack.aws.region, credentials: operator });
+  new Client({ endpoint: stack.aws.url, region: stack.aws.region, credentials: operator, disableHostPrefix: true });
 
 async function doctor(...argv: string[]): Promise<{ code: number; lines: string[]; err: string }> {
   return meshgate('doctor', ...argv);
@@ -107,6 +108,11 @@ describe('meshgate doctor on the local stack', () => {
   it('a stopped trail, then a missing one, are ✗ with the command that fixes each', async () => {
     const cloudTrail = client(CloudTrailClient);
     await cloudTrail.send(new StopLoggingCommand({ Name: LOCAL_TRAIL }));
+    // As on AWS: while no trail records it, a mesh write reaches no rule.
+    const published = stack.aws.cloudTrail.length;
+    const cloudMap = client(ServiceDiscoveryClient);
+    await cloudMap.send(new CreateHttpNamespaceCommand({ Name: 'unheard.local' }));
+    expect(stack.aws.cloudTrail.length).toBe(published);
     const stopped = await doctor();
     expect(stopped.code).toBe(1);
     expect(line(stopped.lines, 'trail')).toBe(
@@ -127,6 +133,8 @@ describe('meshgate doctor on the local stack', () => {
     );
     await cloudTrail.send(new StartLoggingCommand({ Name: LOCAL_TRAIL }));
     expect((await doctor()).code).toBe(0);
+    await cloudMap.send(new CreateHttpNamespaceCommand({ Name: 'heard.local' }));
+    expect(stack.aws.cloudTrail.at(-1)?.detail).toMatchObject({ eventName: 'CreateHttpNamespace' });
   });
 
   it('a missing rule is a ✗ naming it', async () => {

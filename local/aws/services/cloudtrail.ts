@@ -47,7 +47,31 @@ const DEFAULT_SELECTOR: EventSelector = {
 const trailArn = (name: string, where: Pick<AwsContext, 'account' | 'region'>) =>
   `arn:aws:cloudtrail:${where.region}:${where.account}:trail/${name}`;
 
-export function createCloudTrailService(): AwsServiceModule {
+export interface CloudTrailService extends AwsServiceModule {
+  /**
+   * Whether a logging trail covering `region` records write management events: without one, AWS delivers no
+   * "AWS API Call via CloudTrail" event to EventBridge.
+   */
+  recordsManagementWrites(region: string): boolean;
+}
+
+/** Basic selectors: management events included and not read-only; advanced: the Management category, not only reads. */
+function selectsManagementWrites(selectors: Trail['selectors']): boolean {
+  if ('basic' in selectors) {
+    return selectors.basic.some(
+      (selector) => selector.IncludeManagementEvents && selector.ReadWriteType !== 'ReadOnly',
+    );
+  }
+  return selectors.advanced.some((selector) => {
+    const field = (name: string) =>
+      selector.FieldSelectors.find((candidate) => candidate.Field === name) as { Equals?: string[] } | undefined;
+    return (
+      field('eventCategory')?.Equals?.includes('Management') === true && !field('readOnly')?.Equals?.includes('true')
+    );
+  });
+}
+
+export function createCloudTrailService(): CloudTrailService {
   const trails = new Map<string, Trail>();
 
   /** A trail by name or ARN; CloudTrail answers TrailNotFoundException for any other. */
@@ -213,5 +237,13 @@ export function createCloudTrailService(): AwsServiceModule {
           .map((name) => (name.startsWith('arn:') ? name : trailArn(name, where))),
     },
   );
-  return service;
+  return Object.assign(service, {
+    recordsManagementWrites: (region: string) =>
+      [...trails.values()].some(
+        (trail) =>
+          trail.logging &&
+          (trail.multiRegion || trail.homeRegion === region) &&
+          selectsManagementWrites(trail.selectors),
+      ),
+  });
 }
