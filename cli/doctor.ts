@@ -330,7 +330,7 @@ async function checkAdminApi(options: DoctorOptions): Promise<Check> {
     return {
       ok: true,
       name,
-      detail: `${ping.adminUrl} reachable ${where} with the admin token: Kong ${ping.version}, database ${ping.database}`,
+      detail: `${ping.adminUrl} reachable ${where}: Kong ${ping.version}, database ${ping.database}`,
     };
   } catch (error) {
     return {
