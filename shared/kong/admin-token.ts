@@ -68,7 +68,9 @@ export const ADMIN_TOKEN_MAX_AGE_MS = 300_000;
 
 /**
  * The admin token from Secrets Manager with a bounded cache (as Powertools Parameters' `getSecret` with `maxAge`):
- * read at most once per `maxAgeMs`, concurrent reads share one call, and `refresh()` (after a 401) reads it now.
+ * read at most once per `maxAgeMs`, concurrent reads share one call, and `refresh(rejected)` (after a 401) reads it
+ * now, unless the cache already holds another token: the requests in flight when a token is rotated all get 401,
+ * and one read serves them all.
  */
 export function cachedAdminToken(
   config: Partial<Pick<Config, 'KONG_ADMIN_TOKEN_SECRET_ARN' | 'KONG_ADMIN_TOKEN'>>,
@@ -90,7 +92,13 @@ export function cachedAdminToken(
   };
   return {
     current: () => (cached && now() - cached.readAt < maxAgeMs ? cached.token : read()),
-    refresh: read,
+    refresh: async (rejected) => {
+      if (cached && rejected !== undefined) {
+        const held = await cached.token.catch(() => undefined);
+        if (held !== undefined && held !== rejected) return held;
+      }
+      return read();
+    },
   };
 }
 

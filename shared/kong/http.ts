@@ -29,7 +29,8 @@ export interface RetryOptions {
 /** Where a rotating admin token comes from: a bounded cache, and a forced re-read after Kong answered 401. */
 export interface AdminTokenSource {
   current(): Promise<string | undefined>;
-  refresh(): Promise<string | undefined>;
+  /** After a 401 with `rejected`: the token to try next (read again unless another one is already held). */
+  refresh(rejected?: string): Promise<string | undefined>;
 }
 
 export interface KongHttpOptions {
@@ -254,7 +255,7 @@ export class KongHttp {
       if (raw.status === 401 && this.tokenSource && !tokenRefreshed) {
         tokenRefreshed = true;
         this.onRequest?.({ method, path, status: raw.status, attempt, retryInMs: 0 });
-        token = await this.tokenSource.refresh();
+        token = await this.tokenSource.refresh(token);
         attempt -= 1;
         continue;
       }

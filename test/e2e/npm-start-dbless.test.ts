@@ -29,6 +29,6 @@ describe('npm start -- --kong-mode dbless (the demo against a DB-less Kong)', ()
     const run = npmStart(['--kong-mode', 'sqlite']);
     const code = await exitOf(run.child);
     expect(code).toBe(2);
-    expect(run.output()).toContain("--kong-mode must be db or dbless, got 'sqlite'");
+    expect(run.output()).toContain("--kong-mode must be db, dbless or konnect, got 'sqlite'");
   }, 60_000);
 });
