@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { findLeaks } from '../support/secrets.js';
-import { exitOf, npmStart, stop } from './support.js';
+import { npmStartToEnd } from './support.js';
 
 describe('npm start -- --kong-mode konnect (the demo against a Konnect control plane)', () => {
   it('runs every step through the control plane’s core-entities API with a bearer token, and exits 0', async () => {
-    const run = npmStart(['--kong-mode', 'konnect']);
-    let code: number | null;
-    try {
-      code = await exitOf(run.child);
-    } finally {
-      stop(run.child);
-    }
-    const output = run.output();
+    const { code, output } = await npmStartToEnd(['--kong-mode', 'konnect']);
     expect(output, output).not.toContain('DEMO FAILED');
     expect(code, output).toBe(0);
     expect(output).toMatch(

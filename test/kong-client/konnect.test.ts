@@ -13,18 +13,7 @@ import { KongError } from '../../shared/kong/errors.js';
 import { konnectControlPlane, konnectErrorFromResponse } from '../../shared/kong/konnect.js';
 import { reconcile } from '../../shared/reconcile/sync.js';
 import { directoryStateStore, type StateStore } from '../../shared/snapshots/index.js';
-import {
-  consumer,
-  correlationConfig,
-  INSTANCE,
-  jwt,
-  route,
-  service,
-  servicePlugin,
-  state,
-  target,
-  upstream,
-} from '../reconcile/fixtures.js';
+import { consumer, INSTANCE, oneOfEachKind, route, service, state, target } from '../reconcile/fixtures.js';
 
 /**
  * meshgate against a Konnect control plane (the Kong double's Konnect mode): the core-entities prefix, the bearer
@@ -67,16 +56,7 @@ async function konnect(env: Record<string, string> = {}): Promise<ConfiguredKong
   return client;
 }
 
-const desired = (): KongState =>
-  state({
-    services: [service('orders')],
-    routes: [route('orders', 'orders')],
-    upstreams: [upstream('orders.upstream')],
-    targets: [target('orders.upstream', '10.0.0.1:8080')],
-    plugins: [servicePlugin('correlation-id', 'orders', { config: correlationConfig('x-request-id') })],
-    consumers: [consumer('alice')],
-    jwts: [jwt('alice', 'alice-1', { algorithm: 'HS256' })],
-  });
+const desired = oneOfEachKind;
 
 const sync = (client: ConfiguredKong, wanted: KongState) =>
   reconcile(client, wanted, { instance: INSTANCE, store, trigger: 'test', parallelism: 4 });
