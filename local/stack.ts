@@ -3,6 +3,7 @@
  * EventBridge bus, wired the way AWS wires them (CloudTrail events → serverless.yml rules → handlers; lambda:Invoke
  * and Secrets Manager rotation → the bus). Used by `npm start` (local/start.ts) and the end-to-end tests.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +43,12 @@ export interface LocalStackOptions {
    * there (KONG_ADMIN_TOKEN_SECRET_ARN), as deployed. Default: an Admin API without authentication.
    */
   adminToken?: string;
-  /** `dbless`: the Kong double runs DB-less and meshgate configures it through `/config` (KONG_MODE=dbless). */
-  kongMode?: 'db' | 'dbless';
+  /**
+   * `dbless`: the Kong double runs DB-less and meshgate configures it through `/config` (KONG_MODE=dbless).
+   * `konnect`: the Kong double is a Konnect control plane; KONG_ADMIN_URL is its core-entities URL and the admin
+   * token (a fresh `kpat_…` one unless given) is the access token, read from Secrets Manager.
+   */
+  kongMode?: 'db' | 'dbless' | 'konnect';
   /** Powertools log level of the handlers (default INFO); their metrics are not printed unless `metrics`. */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   metrics?: boolean;
@@ -77,9 +82,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw new Error('startLocalStack: a local stack was already started in this process (the handlers keep its env)');
   }
   started = true;
+  const adminToken =
+    options.adminToken ??
+    (options.kongMode === 'konnect' ? `kpat_${randomBytes(24).toString('base64url')}` : undefined);
   const kong = await startKongDouble({
     port: options.kongPort ?? 0,
-    adminToken: options.adminToken,
+    adminToken,
     mode: options.kongMode,
     ...(options.proxyPort === undefined ? {} : { proxyPort: options.proxyPort }),
   });
@@ -94,7 +102,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const savedEnv = { ...process.env };
   const env: Record<string, string> = {
     ...aws.env(),
-    KONG_ADMIN_URL: kong.url,
+    KONG_ADMIN_URL: kong.adminUrl,
     KONG_MODE: options.kongMode ?? 'db',
     MESHGATE_STATE_DIR: options.stateDir ?? ownStateDir ?? '',
     MESHGATE_STAGE: LOCAL_STAGE,
@@ -110,8 +118,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.env,
   };
   try {
-    if (options.adminToken !== undefined) {
-      env.KONG_ADMIN_TOKEN_SECRET_ARN = await storeAdminToken(aws, options.adminToken);
+    if (adminToken !== undefined) {
+      env.KONG_ADMIN_TOKEN_SECRET_ARN = await storeAdminToken(aws, adminToken);
     }
     await createTrail(aws);
     // Before any handler runs: each builds its app from the environment at its first invocation and keeps it.

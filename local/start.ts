@@ -9,9 +9,9 @@ import { DemoFailure, runDemo } from './demo/scenario.js';
 import { type LocalStack, startLocalStack } from './stack.js';
 
 const USAGE = `Usage:
-  npm start [-- --kong-port P --aws-port P --kong-mode db|dbless --verbose]
+  npm start [-- --kong-port P --aws-port P --kong-mode db|dbless|konnect --verbose]
                                                           the demo scenario on free ports (default), then exit
-  npm start -- --serve [--kong-port 8001] [--aws-port 4566] [--proxy-port 8000] [--kong-mode db|dbless]
+  npm start -- --serve [--kong-port 8001] [--aws-port 4566] [--proxy-port 8000] [--kong-mode db|dbless|konnect]
                        [--state-dir DIR] [--mesh-names shop] [--verbose]
                                                           keep the stack up until Ctrl-C`;
 
@@ -47,12 +47,10 @@ function port(flag: 'kong-port' | 'aws-port' | 'proxy-port', fallback: number): 
   return value;
 }
 
-function kongMode(): 'db' | 'dbless' {
+function kongMode(): 'db' | 'dbless' | 'konnect' {
   const mode = values['kong-mode'];
-  if (mode === 'db' || mode === 'dbless') return mode;
-  console.error(
-    `--kong-mode must be db or dbless, got '${mode}'${mode === 'konnect' ? ' (Konnect mode is not built yet)' : ''}\n${USAGE}`,
-  );
+  if (mode === 'db' || mode === 'dbless' || mode === 'konnect') return mode;
+  console.error(`--kong-mode must be db, dbless or konnect, got '${mode}'\n${USAGE}`);
   process.exit(2);
 }
 
@@ -127,7 +125,7 @@ function printServeHelp(stack: LocalStack, tokenUrl: string): void {
     .filter(([name]) => !name.startsWith('POWERTOOLS_'))
     .map(([name, value]) => `  export ${name}=${value}`);
   console.log(`meshgate local stack is up (stage ${env.MESHGATE_STAGE}, instance ${env.MESHGATE_INSTANCE})
-  Kong Admin API double   ${stack.kong.url}
+  Kong Admin API double   ${stack.kong.adminUrl}${env.KONG_MODE === 'konnect' ? '   (Konnect control plane; Authorization: Bearer <the admin-token secret>)' : ''}
   AWS double              ${stack.aws.url}   App Mesh, Cloud Map, Secrets Manager, EventBridge, S3, Lambda
   Kong proxy double       ${stack.kong.proxy?.url ?? '(off)'}   routes as Kong 3.9 does; JWKS at /.well-known/jwks.json
   token function URL      ${tokenUrl}   POST, SigV4 (service lambda) with role-bound credentials
@@ -140,7 +138,7 @@ ${exports.join('\n')}
 Drive it (App Mesh / Cloud Map writes reach meshSync as CloudTrail events, as on AWS):
   aws --endpoint-url ${stack.aws.url} appmesh create-mesh --mesh-name ${env.MESH_NAMES?.split(',')[0] ?? 'shop'}
   aws --endpoint-url ${stack.aws.url} servicediscovery list-services
-  curl -s ${stack.kong.url}/services
+  curl -s ${stack.kong.adminUrl}/services
   deck dump --kong-addr ${stack.kong.url} -o kong.yaml   (decK ≥ 1.28: deck gateway dump --kong-addr …)
   npx meshgate status        npx meshgate plan        npx meshgate consumer add alice
   npx serverless invoke local -f meshSync --path events/manual-sync.json   (see docs/local-stack.md)

@@ -40,7 +40,7 @@ export interface DemoOptions {
   /** The handlers' own logs (Powertools JSON) and metrics. */
   verbose?: boolean;
   /** Kong with a database (default) or DB-less (configured whole through `POST /config`). */
-  kongMode?: 'db' | 'dbless';
+  kongMode?: 'db' | 'dbless' | 'konnect';
   out?: (line: string) => void;
 }
 
@@ -63,7 +63,8 @@ interface StepResult {
 /** Runs the whole scenario on a fresh local stack; resolves when every check passed. */
 export async function runDemo(options: DemoOptions = {}): Promise<void> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const adminToken = randomBytes(24).toString('hex');
+  // Konnect's access tokens are personal (kpat_…) or system account (spat_…) tokens.
+  const adminToken = `${options.kongMode === 'konnect' ? 'kpat_' : ''}${randomBytes(24).toString('hex')}`;
   const deadLetters: string[] = [];
   const stack = await startLocalStack({
     kongPort: options.kongPort,
@@ -76,7 +77,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
     onDeadLetter: (letter) => deadLetters.push(`${letter.function}: ${letter.error}`),
   });
   const clients = createAwsClients(stack.env);
-  const kong = new KongClient({ url: stack.kong.url, token: adminToken });
+  const kong = new KongClient({
+    url: stack.kong.adminUrl,
+    token: adminToken,
+    ...(options.kongMode === 'konnect' ? { dialect: 'konnect' as const } : {}),
+  });
   const audit = new AuditLog(stack.aws);
   try {
     const demo = new Demo(stack, clients, kong, audit, adminToken, out, options.kongMode ?? 'db');
@@ -104,7 +109,7 @@ class Demo {
     private readonly audit: AuditLog,
     private readonly adminToken: string,
     private readonly out: (line: string) => void,
-    private readonly kongMode: 'db' | 'dbless' = 'db',
+    private readonly kongMode: 'db' | 'dbless' | 'konnect' = 'db',
   ) {
     this.mesh = new DemoMesh(clients);
     this.sm = clients.secretsManager;
@@ -113,7 +118,8 @@ class Demo {
   async run(): Promise<void> {
     const started = performance.now();
     this.out('meshgate on local doubles of Kong and AWS');
-    this.out(`  Kong Admin API double  ${this.stack.kong.url}${this.kongMode === 'dbless' ? '  (DB-less)' : ''}`);
+    const flavour = { db: '', dbless: '  (DB-less)', konnect: '  (Konnect control plane)' }[this.kongMode];
+    this.out(`  Kong Admin API double  ${this.stack.kong.adminUrl}${flavour}`);
     this.out(
       `  AWS double             ${this.stack.aws.url}  (App Mesh, Cloud Map, Secrets Manager, EventBridge, Lambda)`,
     );
@@ -487,9 +493,13 @@ class Demo {
         throw new DemoFailure(`adding ${UNOWNED_SERVICE} to Kong's configuration: HTTP ${posted.status}`);
       return;
     }
-    const response = await fetch(`${this.stack.kong.url}/services`, {
+    const credential: Record<string, string> =
+      this.kongMode === 'konnect'
+        ? { Authorization: `Bearer ${this.adminToken}` }
+        : { 'Kong-Admin-Token': this.adminToken };
+    const response = await fetch(`${this.stack.kong.adminUrl}/services`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'Kong-Admin-Token': this.adminToken },
+      headers: { 'content-type': 'application/json', ...credential },
       body: JSON.stringify({ name: UNOWNED_SERVICE, url: 'http://billing.internal:8080' }),
     });
     if (response.status !== 201) throw new DemoFailure(`creating ${UNOWNED_SERVICE} in Kong: HTTP ${response.status}`);

@@ -8,6 +8,7 @@ import { DeclarativeNode, onlyWithoutDatabase, refuseEntityWrite } from './dbles
 import { defaultBodyFor, KongHttpError, kongErrors } from './errors.js';
 import { AdminApi, type ApiRequest, type EntityWrite, KONG_VERSION, type Reply } from './handlers.js';
 import { verifyJwt as verifyJwtWith } from './jwt-verify.js';
+import { KonnectGate } from './konnect.js';
 import { type KongProxy, startKongProxy } from './proxy/server.js';
 import { resolveRoute } from './router.js';
 import { isPlainObject } from './schemas/fields.js';
@@ -24,6 +25,13 @@ export interface GuardViolation {
 
 export interface KongDouble {
   readonly url: string;
+  /**
+   * What meshgate's KONG_ADMIN_URL is: `url`, or in Konnect mode the control plane's core-entities URL
+   * (`url` + `/v2/control-planes/{id}/core-entities`).
+   */
+  readonly adminUrl: string;
+  /** Accepts only this admin token (Konnect: access token) from now on, as after a rotation. */
+  setAdminToken(token: string): void;
   readonly port: number;
   readonly faults: FaultInjector;
   readonly requests: RequestLog;
@@ -109,8 +117,13 @@ export async function startKongDouble(
     version?: string;
     /** Kong Enterprise workspaces besides `default`, served under `/{workspace}/…`, each with its own entities. */
     workspaces?: string[];
-    /** `dbless`: Kong with `database = off` (entity writes 405, `GET/POST /config`, `/status` configuration hash). */
-    mode?: 'db' | 'dbless';
+    /**
+     * `dbless`: Kong with `database = off` (entity writes 405, `GET/POST /config`, `/status` configuration hash).
+     * `konnect`: a Konnect control plane's core-entities API (konnect.ts); `adminToken` is its access token.
+     */
+    mode?: 'db' | 'dbless' | 'konnect';
+    /** Konnect mode: the control plane's id in the path (default konnect.ts's DEFAULT_CONTROL_PLANE_ID). */
+    controlPlaneId?: string;
     /** Also serve Kong's proxy (the router and the plugins meshgate writes) on this port (0: any free one). */
     proxyPort?: number;
   } = {},
@@ -120,6 +133,13 @@ export async function startKongDouble(
   const requests = new RequestLog();
   const violations: GuardViolation[] = [];
   const tokenHeader = (options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase();
+  let adminToken = options.adminToken;
+  if (options.mode === 'konnect' && adminToken === undefined)
+    throw new Error('the Kong double in Konnect mode needs an access token (adminToken)');
+  const konnect =
+    options.mode === 'konnect'
+      ? new KonnectGate({ controlPlaneId: options.controlPlaneId, tokens: [adminToken as string] })
+      : undefined;
   let guardTags: string[] | undefined;
   let totalRequests = 0;
   let current: { method: string; path: string } = { method: '', path: '' };
@@ -230,7 +250,7 @@ export async function startKongDouble(
     logged.status = fault.status;
     send(
       res,
-      { status: fault.status, body: fault.body ?? defaultBodyFor(fault.status) },
+      { status: fault.status, body: fault.body ?? konnect?.faultBody(fault.status) ?? defaultBodyFor(fault.status) },
       false,
       started,
       fault.headers,
@@ -243,7 +263,11 @@ export async function startKongDouble(
     const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = (req.method ?? 'GET').toUpperCase();
-    const logged: LoggedRequest = { method, path: url.pathname };
+    // Konnect: requests are logged (and faults matched) by their Admin API path under the control plane's prefix.
+    const prefix = konnect?.prefix;
+    const loggedPath =
+      prefix && url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
+    const logged: LoggedRequest = { method, path: loggedPath };
     requests.record(logged);
     totalRequests += 1;
     await faults.roundTrip();
@@ -255,10 +279,20 @@ export async function startKongDouble(
     const headOnly = method === 'HEAD';
     let reply: Reply;
     let extra: Record<string, string> = {};
+    // Konnect: an error of its own layers (token, path, method) is already in its shape; the handlers' are Kong's.
+    let konnectShaped = false;
     try {
-      if (options.adminToken !== undefined && req.headers[tokenHeader] !== options.adminToken)
-        throw kongErrors.unauthorized();
-      const target = workspaceOf(url.pathname);
+      let target: { api: AdminApi; path: string };
+      if (konnect) {
+        konnectShaped = true;
+        konnect.authorize(req.headers.authorization);
+        target = { api, path: konnect.inner(url.pathname) };
+        konnect.checkMethod(method);
+        konnectShaped = false;
+      } else {
+        if (adminToken !== undefined && req.headers[tokenHeader] !== adminToken) throw kongErrors.unauthorized();
+        target = workspaceOf(url.pathname);
+      }
       if (target.path.replace(/\/+$/, '') === '/config') {
         current = { method, path: url.pathname };
         reply = declarativeConfig(headOnly ? 'GET' : method, req, raw, url.searchParams);
@@ -291,6 +325,7 @@ export async function startKongDouble(
         reply = { status: 500, body: defaultBodyFor(500) };
       }
     }
+    if (konnect && !konnectShaped) reply = konnect.reply(reply);
     logged.status = reply.status;
     send(res, reply, headOnly, started, extra);
   }
@@ -314,6 +349,11 @@ export async function startKongDouble(
 
   return {
     url: `http://127.0.0.1:${port}`,
+    adminUrl: `http://127.0.0.1:${port}${konnect?.prefix ?? ''}`,
+    setAdminToken(token) {
+      adminToken = token;
+      konnect?.setTokens([token]);
+    },
     port,
     faults,
     requests,

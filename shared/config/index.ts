@@ -74,6 +74,9 @@ const optionalString = z
   .optional()
   .transform((value) => (value ? value : undefined));
 
+/** The path of a Konnect control plane's core-entities API; the group is the control plane's id. */
+export const KONNECT_CORE_ENTITIES = /^\/v2\/control-planes\/([0-9a-fA-F-]{36})\/core-entities\/?$/;
+
 export const ConfigSchema = z
   .object({
     KONG_ADMIN_URL: z.url({ protocol: /^https?$/ }),
@@ -97,10 +100,11 @@ export const ConfigSchema = z
       .max(512 * 1024 * 1024)
       .default(32 * 1024 * 1024),
     /**
-     * `db` (the Admin API writes entities), `dbless` (every node configured whole with `POST /config`), or `auto`
-     * (`GET /` once per process: `configuration.database` `off` means DB-less).
+     * `db` (the Admin API writes entities), `dbless` (every node configured whole with `POST /config`), `konnect`
+     * (a Konnect control plane's core-entities API; also chosen when KONG_ADMIN_URL is one), or `auto` (`GET /`
+     * once per process: `configuration.database` `off` means DB-less).
      */
-    KONG_MODE: z.enum(['db', 'dbless', 'auto']).default('db'),
+    KONG_MODE: z.enum(['db', 'dbless', 'konnect', 'auto']).default('db'),
     /** DB-less: Admin API URLs of every node (comma list); default `KONG_ADMIN_URL` alone. */
     KONG_DBLESS_NODES: list,
     /** DB-less: the nodes are the healthy instances of this Cloud Map service (`namespace/service`). */
@@ -193,6 +197,42 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['KONG_ADMIN_URL'],
         message: `plain http to non-loopback host '${url.hostname}' is refused; use https or set KONG_ALLOW_INSECURE_HTTP=true`,
+      });
+    }
+    // Konnect: a control plane's core-entities URL (shared/kong/konnect.ts), always with an access token.
+    const konnectUrl = url !== undefined && KONNECT_CORE_ENTITIES.test(url.pathname);
+    if (config.KONG_MODE === 'konnect' && url && !konnectUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KONG_ADMIN_URL'],
+        message:
+          "with KONG_MODE=konnect, expected a control plane's core-entities URL " +
+          '(https://{region}.api.konghq.com/v2/control-planes/{controlPlaneId}/core-entities)',
+      });
+    }
+    if (config.KONG_MODE === 'dbless' && konnectUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KONG_MODE'],
+        message: 'KONG_ADMIN_URL is a Konnect control plane, not a DB-less node',
+      });
+    }
+    if (
+      (config.KONG_MODE === 'konnect' || konnectUrl) &&
+      !config.KONG_ADMIN_TOKEN_SECRET_ARN &&
+      !config.KONG_ADMIN_TOKEN
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KONG_ADMIN_TOKEN_SECRET_ARN'],
+        message: 'Konnect needs an access token (kpat_… or spat_…): the secret that holds it',
+      });
+    }
+    if ((config.KONG_MODE === 'konnect' || konnectUrl) && config.KONG_WORKSPACE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KONG_WORKSPACE'],
+        message: 'Konnect has no workspaces in its core-entities API; give each meshgate its own control plane',
       });
     }
   });

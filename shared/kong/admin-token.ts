@@ -5,6 +5,7 @@ import type { KongApi } from './api.js';
 import { KongClient } from './client.js';
 import { dblessNodes } from './fleet.js';
 import type { AdminTokenSource } from './http.js';
+import { konnectControlPlane } from './konnect.js';
 
 /** A Kong the app holds for the process: the Admin API client, or a DB-less fleet. */
 export type ConfiguredKong = KongApi & { close(): void };
@@ -67,7 +68,9 @@ export const ADMIN_TOKEN_MAX_AGE_MS = 300_000;
 
 /**
  * The admin token from Secrets Manager with a bounded cache (as Powertools Parameters' `getSecret` with `maxAge`):
- * read at most once per `maxAgeMs`, concurrent reads share one call, and `refresh()` (after a 401) reads it now.
+ * read at most once per `maxAgeMs`, concurrent reads share one call, and `refresh(rejected)` (after a 401) reads it
+ * now, unless the cache already holds another token: the requests in flight when a token is rotated all get 401,
+ * and one read serves them all.
  */
 export function cachedAdminToken(
   config: Partial<Pick<Config, 'KONG_ADMIN_TOKEN_SECRET_ARN' | 'KONG_ADMIN_TOKEN'>>,
@@ -89,13 +92,20 @@ export function cachedAdminToken(
   };
   return {
     current: () => (cached && now() - cached.readAt < maxAgeMs ? cached.token : read()),
-    refresh: read,
+    refresh: async (rejected) => {
+      if (cached && rejected !== undefined) {
+        const held = await cached.token.catch(() => undefined);
+        if (held !== undefined && held !== rejected) return held;
+      }
+      return read();
+    },
   };
 }
 
 /**
  * A client for the configured Kong, with the token from Secrets Manager (or the environment locally): the Admin API
- * (`KONG_MODE=db`), or the DB-less nodes (`KONG_MODE=dbless`) configured through `/config`.
+ * (`KONG_MODE=db`), the DB-less nodes (`KONG_MODE=dbless`) configured through `/config`, or a Konnect control plane
+ * (`KONG_MODE=konnect`, or a KONG_ADMIN_URL that is a control plane's core-entities URL).
  */
 export async function kongClientFromConfig(
   config: Config,
@@ -115,6 +125,9 @@ export async function kongClientFromConfig(
     maxResponseBytes: config.KONG_MAX_RESPONSE_BYTES,
   };
   let mode = config.KONG_MODE;
+  // A control plane's core-entities URL is Konnect whatever the mode says (config refuses it with dbless).
+  if (konnectControlPlane(config.KONG_ADMIN_URL)) mode = 'konnect';
+  if (mode === 'konnect') return new KongClient({ url: config.KONG_ADMIN_URL, ...connection, dialect: 'konnect' });
   if (mode === 'auto') {
     const probe = new KongClient({ url: config.KONG_ADMIN_URL, ...connection });
     try {

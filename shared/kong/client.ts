@@ -5,6 +5,7 @@ import type { KongApi } from './api.js';
 import { type EntityByKind, type EntityKind, entitySchemas, type Target } from './entities.js';
 import { KongError } from './errors.js';
 import { KongHttp, type KongHttpOptions } from './http.js';
+import { KONNECT_KONG_VERSION } from './konnect.js';
 import {
   checkSupported,
   type KongVersion,
@@ -67,6 +68,8 @@ export class KongClient implements KongApi {
   private readonly prefix: string;
   /** `GET /` once per client, and only before a write whose body depends on the version. */
   private nodeVersion?: Promise<KongVersion>;
+  /** A Konnect control plane's core-entities API (`dialect: 'konnect'`): no root, targets upserted with PUT. */
+  private readonly konnect: boolean;
 
   constructor(options: KongClientOptions) {
     const pageSize = options.pageSize ?? MAX_PAGE_SIZE;
@@ -79,6 +82,11 @@ export class KongClient implements KongApi {
         `Kong workspace '${options.workspace}' is invalid: expected 1-64 characters of A-Z a-z 0-9 . _ ~ -`,
       );
     }
+    this.konnect = options.dialect === 'konnect';
+    if (this.konnect && options.workspace !== undefined) {
+      // A control plane is Konnect's unit of isolation; its core-entities API has no workspace prefix.
+      throw new ConfigError('KONG_WORKSPACE does not apply to Konnect: give each meshgate its own control plane');
+    }
     this.workspace = options.workspace;
     this.prefix = options.workspace ? `/${segment(options.workspace)}` : '';
     this.http = new KongHttp(options);
@@ -89,6 +97,7 @@ export class KongClient implements KongApi {
   }
 
   async version(signal?: AbortSignal): Promise<string> {
+    if (this.konnect) return KONNECT_KONG_VERSION;
     const { body } = await this.http.request('GET', '/', { signal });
     return parseShape(RootSchema, body, 'GET', '/', 'the node root').version;
   }
@@ -164,15 +173,16 @@ export class KongClient implements KongApi {
   }
 
   update<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
-    // Kong's PUT on a target is a partial update anyway; PATCH says so. The id is in the path.
-    if (kind === 'target') {
+    // Kong's PUT on a target is a partial update anyway; PATCH says so. The id is in the path. Konnect has no
+    // PATCH at all: it upserts targets with PUT like every other entity.
+    if (kind === 'target' && !this.konnect) {
       return this.write(kind, 'PATCH', this.prefix + entityPath(kind, entity), writeBody(kind, entity, false), signal);
     }
     return this.write(kind, 'PUT', this.prefix + entityPath(kind, entity), writeBody(kind, entity, true), signal);
   }
 
   async upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
-    if (kind !== 'target') return this.update(kind, entity, signal);
+    if (kind !== 'target' || this.konnect) return this.update(kind, entity, signal);
     // Kong cannot PUT-create a target: POST, and on "already exists" (409 unique, or code 3 primary key) PATCH it.
     try {
       return await this.create(kind, entity, signal);

@@ -4,6 +4,7 @@ import { rootCertificates } from 'node:tls';
 import { ConfigError, isLoopback } from '../config/index.js';
 import { redactUrl } from '../text.js';
 import { KongError } from './errors.js';
+import { konnectErrorFromResponse } from './konnect.js';
 
 /** One attempt of one request, reported after it ends (for logs and metrics; never carries the token or bodies). */
 export interface RequestInfo {
@@ -28,7 +29,8 @@ export interface RetryOptions {
 /** Where a rotating admin token comes from: a bounded cache, and a forced re-read after Kong answered 401. */
 export interface AdminTokenSource {
   current(): Promise<string | undefined>;
-  refresh(): Promise<string | undefined>;
+  /** After a 401 with `rejected`: the token to try next (read again unless another one is already held). */
+  refresh(rejected?: string): Promise<string | undefined>;
 }
 
 export interface KongHttpOptions {
@@ -51,6 +53,11 @@ export interface KongHttpOptions {
    */
   maxResponseBytes?: number;
   onRequest?: (info: RequestInfo) => void;
+  /**
+   * `konnect`: a Konnect control plane's core-entities API. The token goes in `Authorization: Bearer …` and error
+   * bodies are Konnect's (see `konnect.ts`), read into the same KongError facts.
+   */
+  dialect?: 'kong' | 'konnect';
 }
 
 export interface KongResponse {
@@ -180,6 +187,7 @@ export class KongHttp {
   private readonly onRequest?: (info: RequestInfo) => void;
   private readonly tokenSource?: AdminTokenSource;
   private readonly tokenHeader: string;
+  private readonly dialect: 'kong' | 'konnect';
 
   constructor(options: KongHttpOptions) {
     this.base = checkAdminUrl(options.url, options.allowInsecureHttp);
@@ -198,8 +206,11 @@ export class KongHttp {
       this.agent = new http.Agent(agentOptions);
     }
     this.baseHeaders = { accept: 'application/json' };
-    this.tokenHeader = (options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase();
-    if (options.token) this.baseHeaders[this.tokenHeader] = options.token;
+    this.dialect = options.dialect ?? 'kong';
+    // Konnect takes its access tokens as bearer tokens only; Kong's header name is configurable.
+    this.tokenHeader =
+      this.dialect === 'konnect' ? 'authorization' : (options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase();
+    if (options.token) this.baseHeaders[this.tokenHeader] = this.credential(options.token);
     this.tokenSource = options.tokenSource;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -244,7 +255,7 @@ export class KongHttp {
       if (raw.status === 401 && this.tokenSource && !tokenRefreshed) {
         tokenRefreshed = true;
         this.onRequest?.({ method, path, status: raw.status, attempt, retryInMs: 0 });
-        token = await this.tokenSource.refresh();
+        token = await this.tokenSource.refresh(token);
         attempt -= 1;
         continue;
       }
@@ -257,9 +268,16 @@ export class KongHttp {
       }
       if (raw.status === 404 && options.allowNotFound) return { status: 404, body: undefined };
       const body = parseJsonBody(raw, method, path);
-      if (raw.status < 200 || raw.status >= 300) throw errorFromResponse(raw.status, body, method, path, retryable);
+      if (raw.status < 200 || raw.status >= 300)
+        throw this.dialect === 'konnect'
+          ? konnectErrorFromResponse(raw.status, body, method, path, retryable)
+          : errorFromResponse(raw.status, body, method, path, retryable);
       return { status: raw.status, body };
     }
+  }
+
+  private credential(token: string): string {
+    return this.dialect === 'konnect' ? `Bearer ${token}` : token;
   }
 
   /** Closes the kept-alive sockets. */
@@ -289,7 +307,7 @@ export class KongHttp {
   ): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string | number> = { ...this.baseHeaders };
-      if (token) headers[this.tokenHeader] = token;
+      if (token) headers[this.tokenHeader] = this.credential(token);
       if (payload !== undefined) {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(payload);

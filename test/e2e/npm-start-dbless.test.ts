@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { findLeaks } from '../support/secrets.js';
-import { exitOf, npmStart, stop } from './support.js';
+import { exitOf, npmStart, npmStartToEnd } from './support.js';
 
 describe('npm start -- --kong-mode dbless (the demo against a DB-less Kong)', () => {
   it('runs every step through POST /config, keeps the hand-made service, and exits 0', async () => {
-    const run = npmStart(['--kong-mode', 'dbless']);
-    let code: number | null;
-    try {
-      code = await exitOf(run.child);
-    } finally {
-      stop(run.child);
-    }
-    const output = run.output();
+    const { code, output } = await npmStartToEnd(['--kong-mode', 'dbless']);
     expect(output, output).not.toContain('DEMO FAILED');
     expect(code, output).toBe(0);
     expect(output).toMatch(/Kong Admin API double {2}http:\/\/127\.0\.0\.1:\d+ {2}\(DB-less\)/);
@@ -29,6 +22,6 @@ describe('npm start -- --kong-mode dbless (the demo against a DB-less Kong)', ()
     const run = npmStart(['--kong-mode', 'sqlite']);
     const code = await exitOf(run.child);
     expect(code).toBe(2);
-    expect(run.output()).toContain("--kong-mode must be db or dbless, got 'sqlite'");
+    expect(run.output()).toContain("--kong-mode must be db, dbless or konnect, got 'sqlite'");
   }, 60_000);
 });

@@ -36,6 +36,16 @@ export function npmStart(args: string[], env: NodeJS.ProcessEnv = {}): { child: 
   return { child, output: () => output };
 }
 
+/** `npm start -- …args` run to its end: its exit code and output (the process group stopped either way). */
+export async function npmStartToEnd(args: string[]): Promise<{ code: number | null; output: string }> {
+  const run = npmStart(args);
+  try {
+    return { code: await exitOf(run.child), output: run.output() };
+  } finally {
+    stop(run.child);
+  }
+}
+
 export function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);

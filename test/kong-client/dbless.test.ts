@@ -16,18 +16,7 @@ import { dblessNodes } from '../../shared/kong/fleet.js';
 import { reconcile } from '../../shared/reconcile/sync.js';
 import { directoryStateStore, type StateStore } from '../../shared/snapshots/index.js';
 import { call } from '../local/kong/helpers.js';
-import {
-  consumer,
-  correlationConfig,
-  INSTANCE,
-  jwt,
-  route,
-  service,
-  servicePlugin,
-  state,
-  target,
-  upstream,
-} from '../reconcile/fixtures.js';
+import { consumer, INSTANCE, oneOfEachKind, route, service } from '../reconcile/fixtures.js';
 
 /**
  * meshgate against a fleet of DB-less Kong nodes: reads from GET /config, writes as one POST /config per apply stage
@@ -90,16 +79,7 @@ function fleet(extra: Partial<ConstructorParameters<typeof DeclarativeKong>[0]> 
   return client;
 }
 
-const desired = (): KongState =>
-  state({
-    services: [service('orders')],
-    routes: [route('orders', 'orders')],
-    upstreams: [upstream('orders.upstream')],
-    targets: [target('orders.upstream', '10.0.0.1:8080')],
-    plugins: [servicePlugin('correlation-id', 'orders', { config: correlationConfig('x-request-id') })],
-    consumers: [consumer('alice')],
-    jwts: [jwt('alice', 'alice-1', { algorithm: 'HS256' })],
-  });
+const desired = oneOfEachKind;
 
 const sync = (kong: DeclarativeKong, wanted: KongState) =>
   reconcile(kong, wanted, { instance: INSTANCE, store, trigger: 'test', parallelism: 4 });

@@ -80,3 +80,15 @@ export const servicePlugin = (name: string, serviceName: string, extra: Partial<
 export function state(parts: Partial<KongState>): KongState {
   return { ...emptyKongState(), ...parts };
 }
+
+/** One owned entity of every kind meshgate writes (a service with its route, plugin, upstream and target; a consumer and its key). */
+export const oneOfEachKind = (): KongState =>
+  state({
+    services: [service('orders')],
+    routes: [route('orders', 'orders')],
+    upstreams: [upstream('orders.upstream')],
+    targets: [target('orders.upstream', '10.0.0.1:8080')],
+    plugins: [servicePlugin('correlation-id', 'orders', { config: correlationConfig('x-request-id') })],
+    consumers: [consumer('alice')],
+    jwts: [jwt('alice', 'alice-1', { algorithm: 'HS256' })],
+  });
