@@ -28,6 +28,8 @@ export interface RoleOptions {
   path?: string;
   /** Physical names of stack resources by logical id (default: `<service>-<stage>-<logical id, lowercase>`). */
   physicalNames?: Record<string, string>;
+  /** What `${env:NAME, 'default'}` reads, as `serverless` does at package time (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 const SERVERLESS_YML = fileURLToPath(new URL('../../../serverless.yml', import.meta.url));
@@ -36,8 +38,14 @@ interface Document {
   service: string;
   params?: Record<string, Record<string, unknown>>;
   functions?: Record<string, { role?: string }>;
-  resources?: { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+  resources?: {
+    Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    Conditions?: Record<string, unknown>;
+  };
 }
+
+/** CloudFormation's `!Ref AWS::NoValue`: the property (or list item) is left out. */
+const NO_VALUE = Symbol('AWS::NoValue');
 
 /** Loads the roles serverless.yml declares (`resources.Resources.*` of type AWS::IAM::Role) and who uses them. */
 export function loadRoles(options: RoleOptions = {}): RoleSet {
@@ -51,13 +59,20 @@ export function loadRoles(options: RoleOptions = {}): RoleSet {
   const roleArn = (logicalId: string) => `arn:aws:iam::${account}:role/${document.service}-${stage}-${logicalId}`;
 
   const params = { ...document.params?.default, ...document.params?.[stage] };
+  const env = options.env ?? process.env;
   const variables = (text: string): string =>
-    text.replace(/\$\{(sls:stage|self:service|param:(\w+))\}/g, (whole, name: string, param?: string) => {
-      if (name === 'sls:stage') return stage;
-      if (name === 'self:service') return document.service;
-      const value = param === undefined ? undefined : params[param];
-      return typeof value === 'string' ? variables(value) : whole;
-    });
+    text
+      // `${env:NAME, 'fallback'}` (the local stage's params): the environment's value, else the fallback.
+      .replace(/\$\{env:(\w+)(?:,\s*'([^']*)')?\}/g, (whole, name: string, fallback?: string) => {
+        const value = env[name] ?? fallback;
+        return value === undefined ? whole : value;
+      })
+      .replace(/\$\{(sls:stage|self:service|param:(\w+))\}/g, (whole, name: string, param?: string) => {
+        if (name === 'sls:stage') return stage;
+        if (name === 'self:service') return document.service;
+        const value = param === undefined ? undefined : params[param];
+        return typeof value === 'string' ? variables(value) : whole;
+      });
 
   const arnOf = (logicalId: string): string => {
     const resource = resources[logicalId];
@@ -94,11 +109,32 @@ export function loadRoles(options: RoleOptions = {}): RoleSet {
     'AWS::URLSuffix': 'amazonaws.com',
   };
 
+  const conditions = document.resources?.Conditions ?? {};
+  // The condition functions a template's Conditions use (Fn::Equals over resolved strings, Not, And, Or).
+  const holds = (expression: unknown): boolean => {
+    const object = (expression ?? {}) as Record<string, unknown>;
+    if ('Condition' in object) return holds(conditions[String(object.Condition)]);
+    if ('Fn::Equals' in object) {
+      const [left, right] = (object['Fn::Equals'] as unknown[]).map(resolve);
+      return left === right;
+    }
+    if ('Fn::Not' in object) return !holds((object['Fn::Not'] as unknown[])[0]);
+    if ('Fn::And' in object) return (object['Fn::And'] as unknown[]).every(holds);
+    if ('Fn::Or' in object) return (object['Fn::Or'] as unknown[]).some(holds);
+    throw new Error(`serverless.yml: unsupported condition ${JSON.stringify(expression)}`);
+  };
+
   const resolve = (value: unknown): unknown => {
     if (typeof value === 'string') return variables(value);
-    if (Array.isArray(value)) return value.map(resolve);
+    if (Array.isArray(value)) return value.map(resolve).filter((item) => item !== NO_VALUE);
     if (!value || typeof value !== 'object') return value;
     const object = value as Record<string, unknown>;
+    if ('Fn::If' in object) {
+      const [condition, whenTrue, whenFalse] = object['Fn::If'] as [string, unknown, unknown];
+      if (!(condition in conditions)) throw new Error(`serverless.yml: !If names no condition '${condition}'`);
+      return resolve(holds(conditions[condition]) ? whenTrue : whenFalse);
+    }
+    if ('Ref' in object && object.Ref === 'AWS::NoValue') return NO_VALUE;
     if ('Fn::Sub' in object) {
       const template = variables(String(object['Fn::Sub']));
       return template.replace(/\$\{([\w:.]+)\}/g, (_whole, name: string) => {
