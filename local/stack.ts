@@ -11,6 +11,7 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { scopeAwsCredentials } from '../shared/aws/clients.js';
 import { credentialsForRole } from './aws/identity.js';
 import { type AwsDouble, startAwsDouble } from './aws/server.js';
+import { createStackResources } from './aws/stack-resources.js';
 import { createLocalBus, type DeadLetter, type InvocationRecord, type LocalBus } from './bus/bus.js';
 import { connectAwsDouble } from './bus/connect.js';
 import { currentFunction } from './bus/identity.js';
@@ -106,6 +107,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.adminToken !== undefined) {
       env.KONG_ADMIN_TOKEN_SECRET_ARN = await storeAdminToken(aws, options.adminToken);
     }
+    // The audit trail a deployed stack has (archive, rule into the audit log group), from serverless.yml.
+    await createStackResources(aws.url, { stage: LOCAL_STAGE, account: aws.account, region: aws.region, env });
     // Before any handler runs: each builds its app from the environment at its first invocation and keeps it.
     Object.assign(process.env, env);
     const bus = createLocalBus({

@@ -69,6 +69,7 @@ const TARGET_PREFIXES: Record<string, string> = {
   secretsmanager: 'secretsmanager',
   AWSEvents: 'events',
   ResourceGroupsTaggingAPI_20170126: 'tagging',
+  Logs_20140328: 'logs',
 };
 
 /** Starts the AWS double on 127.0.0.1 (port 0 = a free port). */

@@ -34,12 +34,12 @@ export interface RoleOptions {
 
 const SERVERLESS_YML = fileURLToPath(new URL('../../../serverless.yml', import.meta.url));
 
-interface Document {
+export interface Document {
   service: string;
   params?: Record<string, Record<string, unknown>>;
   functions?: Record<string, { role?: string }>;
   resources?: {
-    Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+    Resources?: Record<string, StackResource>;
     Conditions?: Record<string, unknown>;
   };
 }
@@ -47,13 +47,56 @@ interface Document {
 /** CloudFormation's `!Ref AWS::NoValue`: the property (or list item) is left out. */
 const NO_VALUE = Symbol('AWS::NoValue');
 
+/** serverless.yml's resources as CloudFormation would see them for a stage, with a resolver of their values. */
+export interface StackTemplate {
+  document: Document;
+  resources: Record<string, StackResource>;
+  /** A value with serverless variables and CloudFormation intrinsics resolved (`!Ref AWS::NoValue` items dropped). */
+  resolve(value: unknown): unknown;
+  /** Whether a resource is created: it names no `Condition`, or one that holds. */
+  created(resource: StackResource): boolean;
+  roleArn(logicalId: string): string;
+}
+
+export interface StackResource {
+  Type: string;
+  Condition?: string;
+  Properties?: Record<string, unknown>;
+}
+
 /** Loads the roles serverless.yml declares (`resources.Resources.*` of type AWS::IAM::Role) and who uses them. */
 export function loadRoles(options: RoleOptions = {}): RoleSet {
+  const { document, resources, resolve, roleArn } = stackTemplate(options);
+  const roles = Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
+    .map(([logicalId, resource]): Role => {
+      const policies = (resource.Properties?.Policies ?? []) as { PolicyName: string; PolicyDocument: unknown }[];
+      const statements = policies.flatMap((policy) => {
+        const parsed = policyDocumentSchema.safeParse(resolve(policy.PolicyDocument));
+        if (!parsed.success) {
+          throw new Error(
+            `serverless.yml: ${logicalId} policy ${policy.PolicyName}: ${parsed.error.issues[0]?.message}`,
+          );
+        }
+        const statement = parsed.data.Statement;
+        return Array.isArray(statement) ? statement : [statement];
+      });
+      return { logicalId, arn: roleArn(logicalId), statements };
+    });
+  const functionRoles = Object.fromEntries(
+    Object.entries(document.functions ?? {})
+      .filter(([, fn]) => typeof fn.role === 'string')
+      .map(([name, fn]) => [name, roleArn(String(fn.role))]),
+  );
+  return { roles, functionRoles };
+}
+
+export function stackTemplate(options: RoleOptions = {}): StackTemplate {
   const stage = options.stage ?? 'local';
   const account = options.account ?? '123456789012';
   const region = options.region ?? 'us-east-1';
   const document = readServerlessYml(options.path ?? SERVERLESS_YML) as Document;
-  const resources = document.resources?.Resources ?? {};
+  const resources: Record<string, StackResource> = document.resources?.Resources ?? {};
   const physical = (logicalId: string) =>
     options.physicalNames?.[logicalId] ?? `${document.service}-${stage}-${logicalId.toLowerCase()}`;
   const roleArn = (logicalId: string) => `arn:aws:iam::${account}:role/${document.service}-${stage}-${logicalId}`;
@@ -71,6 +114,7 @@ export function loadRoles(options: RoleOptions = {}): RoleSet {
         if (name === 'sls:stage') return stage;
         if (name === 'self:service') return document.service;
         const value = param === undefined ? undefined : params[param];
+        if (typeof value === 'number' || typeof value === 'boolean') return String(value);
         return typeof value === 'string' ? variables(value) : whole;
       });
 
@@ -90,6 +134,11 @@ export function loadRoles(options: RoleOptions = {}): RoleSet {
         return `arn:aws:sns:${region}:${account}:${named('TopicName') ?? physical(logicalId)}`;
       case 'AWS::IAM::Role':
         return roleArn(logicalId);
+      // !GetAtt of a log group is its ARN with `:*`, as CloudFormation returns it.
+      case 'AWS::Logs::LogGroup':
+        return `arn:aws:logs:${region}:${account}:log-group:${named('LogGroupName') ?? physical(logicalId)}:*`;
+      case 'AWS::Events::Archive':
+        return `arn:aws:events:${region}:${account}:archive/${named('ArchiveName') ?? physical(logicalId)}`;
       default: {
         // Serverless names a function's resource `<Name>LambdaFunction` and deploys it as `<service>-<stage>-<name>`.
         const fn = /^(\w+)LambdaFunction$/.exec(logicalId)?.[1];
@@ -99,6 +148,18 @@ export function loadRoles(options: RoleOptions = {}): RoleSet {
         );
       }
     }
+  };
+
+  // !Ref of a named bus, log group or archive is the name it declares.
+  const declaredName = (logicalId: string): string | undefined => {
+    const properties = resources[logicalId]?.Properties ?? {};
+    const type = resources[logicalId]?.Type;
+    const key = {
+      'AWS::Events::EventBus': 'Name',
+      'AWS::Logs::LogGroup': 'LogGroupName',
+      'AWS::Events::Archive': 'ArchiveName',
+    }[type ?? ''];
+    return key && typeof properties[key] === 'string' ? variables(String(properties[key])) : undefined;
   };
 
   const pseudo: Record<string, string> = {
@@ -152,33 +213,18 @@ export function loadRoles(options: RoleOptions = {}): RoleSet {
     }
     if ('Ref' in object) {
       const name = String(object.Ref);
-      return pseudo[name] ?? physical(name);
+      return pseudo[name] ?? declaredName(name) ?? physical(name);
     }
     return Object.fromEntries(Object.entries(object).map(([key, inner]) => [key, resolve(inner)]));
   };
 
-  const roles = Object.entries(resources)
-    .filter(([, resource]) => resource.Type === 'AWS::IAM::Role')
-    .map(([logicalId, resource]): Role => {
-      const policies = (resource.Properties?.Policies ?? []) as { PolicyName: string; PolicyDocument: unknown }[];
-      const statements = policies.flatMap((policy) => {
-        const parsed = policyDocumentSchema.safeParse(resolve(policy.PolicyDocument));
-        if (!parsed.success) {
-          throw new Error(
-            `serverless.yml: ${logicalId} policy ${policy.PolicyName}: ${parsed.error.issues[0]?.message}`,
-          );
-        }
-        const statement = parsed.data.Statement;
-        return Array.isArray(statement) ? statement : [statement];
-      });
-      return { logicalId, arn: roleArn(logicalId), statements };
-    });
-  const functionRoles = Object.fromEntries(
-    Object.entries(document.functions ?? {})
-      .filter(([, fn]) => typeof fn.role === 'string')
-      .map(([name, fn]) => [name, roleArn(String(fn.role))]),
-  );
-  return { roles, functionRoles };
+  return {
+    document,
+    resources,
+    resolve,
+    created: (resource) => resource.Condition === undefined || holds({ Condition: resource.Condition }),
+    roleArn,
+  };
 }
 
 const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);

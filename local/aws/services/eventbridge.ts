@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { type AwsContext, AwsServiceError, type AwsServiceModule, jsonService } from '../protocol.js';
 import type { EventBridgeEvent } from '../server.js';
+import { createBusRules } from './eventbridge-rules.js';
 
 /**
  * EventBridge `PutEvents` (JSON 1.1, `AWSEvents`): 1-10 entries, per-entry failures counted in `FailedEntryCount`,
@@ -17,6 +18,8 @@ export interface EventBridgeService extends AwsServiceModule {
   readonly events: PutEvent[];
   /** Calls `listener` for each accepted event; returns an unsubscribe function. */
   subscribe(listener: (put: PutEvent) => void): () => void;
+  /** Rules with targets and archives on the buses (eventbridge-rules.ts). */
+  readonly busRules: ReturnType<typeof createBusRules>;
 }
 
 /** The documented entry size limit (256 KiB; AWS raised it to 1 MiB in 2026, see reference/aws.md §0). */
@@ -47,6 +50,7 @@ export function createEventBridgeService(options: { maxEntryBytes?: number } = {
   const maxEntryBytes = options.maxEntryBytes ?? MAX_ENTRY_BYTES;
   const events: PutEvent[] = [];
   const listeners = new Set<(put: PutEvent) => void>();
+  const busRules = createBusRules();
 
   function putEvents(raw: Record<string, unknown>, context: AwsContext): object {
     const parsed = putEventsInput.safeParse(raw);
@@ -112,19 +116,22 @@ export function createEventBridgeService(options: { maxEntryBytes?: number } = {
       },
     };
     events.push(put);
+    busRules.route(put.bus, put.event, context);
     for (const listener of listeners) listener(put);
     return { EventId: put.event.id };
   }
 
   const service = jsonService(
     'events',
-    { PutEvents: putEvents },
+    { PutEvents: putEvents, ...busRules.operations },
     () => {
       events.length = 0;
+      busRules.reset();
     },
     {
       // Each entry is authorized on the bus it is put on.
-      resources: (_operation, input, where) =>
+      resources: (operation, input, where) =>
+        busRules.resources(operation, input, where) ??
         (Array.isArray(input.Entries) ? (input.Entries as { EventBusName?: string }[]) : []).map(
           (entry) => `arn:aws:events:${where.region}:${where.account}:event-bus/${busName(entry.EventBusName)}`,
         ),
@@ -132,6 +139,7 @@ export function createEventBridgeService(options: { maxEntryBytes?: number } = {
   );
   return Object.assign(service, {
     events,
+    busRules,
     subscribe(listener: (put: PutEvent) => void) {
       listeners.add(listener);
       return () => {

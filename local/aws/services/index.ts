@@ -3,6 +3,7 @@ import { createAppMeshService } from './appmesh.js';
 import { createCloudMapService } from './cloudmap.js';
 import { createEventBridgeService } from './eventbridge.js';
 import { createLambdaService } from './lambda.js';
+import { createLogsService } from './logs.js';
 import { createS3Service } from './s3.js';
 import { createSecretsManagerService } from './secretsmanager.js';
 import { createTaggingService } from './tagging.js';
@@ -17,5 +18,6 @@ export function createServices(): AwsServiceModule[] {
     createSecretsManagerService(),
     createLambdaService(),
     createTaggingService(),
+    createLogsService(),
   ];
 }
