@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { scopeAwsCredentials } from '../shared/aws/clients.js';
+import { loadRoles } from './aws/iam/roles.js';
 import { credentialsForRole } from './aws/identity.js';
 import { type AwsDouble, startAwsDouble } from './aws/server.js';
 import { createStackResources } from './aws/stack-resources.js';
@@ -107,6 +108,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.adminToken !== undefined) {
       env.KONG_ADMIN_TOKEN_SECRET_ARN = await storeAdminToken(aws, options.adminToken);
     }
+    // The roles as the stage's params resolve with this environment (e.g. MESH_CA_SECRET_ARN → ReadMeshCa).
+    aws.iam.setRoles(loadRoles({ stage: LOCAL_STAGE, account: aws.account, region: aws.region, env }).roles);
     // The audit trail a deployed stack has (archive, rule into the audit log group), from serverless.yml.
     await createStackResources(aws.url, { stage: LOCAL_STAGE, account: aws.account, region: aws.region, env });
     // Before any handler runs: each builds its app from the environment at its first invocation and keeps it.
