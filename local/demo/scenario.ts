@@ -6,10 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parse as parseYaml } from 'yaml';
+import { auditLogGroup, readAudit, renderAudit } from '../../cli/audit.js';
 import { main as meshgateCli } from '../../cli/main.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
+import { loadConfig } from '../../shared/config/index.js';
 import { errorMessage } from '../../shared/errors.js';
 import { KongClient } from '../../shared/kong/client.js';
 import type { KongState } from '../../shared/kong/entities.js';
@@ -153,6 +156,7 @@ class Demo {
     await this.applyFailure();
     await this.verifyFinalState();
     await this.chainOfCustody();
+    await this.auditTrail();
     const total = Math.round(performance.now() - started);
     this.out('\nSummary');
     for (const [index, { title, ms }] of this.timings.entries()) {
@@ -507,6 +511,34 @@ class Demo {
       proxy.network.delete(`${TLS_INSTANCE.ipv4}:${TLS_INSTANCE.port}`);
       await Promise.all([gateway.close(), tokenFunction.close()]);
     }
+  }
+
+  /** Every run above is an audit event; the audit bus's rule (serverless.yml) wrote each to the audit log group. */
+  private async auditTrail(): Promise<void> {
+    this.out('\nThe audit trail (meshgate audit: the audit log group, newest first)');
+    const config = loadConfig(process.env);
+    const logs = new CloudWatchLogsClient({});
+    const { events } = await readAudit(logs, auditLogGroup(config), Date.now() - 3_600_000).finally(() =>
+      logs.destroy(),
+    );
+    for (const line of renderAudit(events.slice(0, 6), '1h').split('\n')) this.say(line);
+    this.say(`… ${events.length} audit events in all`);
+    const types = new Set(events.map((event) => event['detail-type']));
+    this.check(
+      ['Sync Applied', 'Sync Failed', 'Key Rotated', 'Key Rotation Failed', 'Sync Frozen', 'Token Issued'].every(
+        (type) => types.has(type),
+      ),
+      'every kind of run above reached the log group through the audit bus’s rule',
+    );
+    this.check(
+      events.some(
+        (event) =>
+          event['detail-type'] === 'Token Issued' &&
+          event.detail.outcome === 'issued' &&
+          !JSON.stringify(event.detail).includes('eyJ'),
+      ),
+      'the workload’s token issuance is audited, without the token',
+    );
   }
 
   /** The workload asks the function URL for its token (SigV4 with its role's credentials). */

@@ -47,6 +47,8 @@ describe('npm start (the demo, as a new user runs it)', () => {
     expect(output).toContain('X-Consumer-Custom-ID arn:aws:iam::123456789012:role/ledger-workload');
     expect(output).toContain("✓ in the workload's trace: traceparent 00-");
     expect(output).toMatch(/✓ the token verifies against the edge JWKS .*keys .*ledger-client-.*ledger-client-/);
+    // The audit trail read back from the log group the audit bus's rule writes to.
+    expect(output).toContain('✓ every kind of run above reached the log group through the audit bus’s rule');
     // The final read-back: three mesh services, the edge JWKS service (meshgate-jwks) and the unowned one; each mesh
     // service has jwt (orders, payments), correlation-id and opentelemetry plugins.
     expect(output).toContain('5 services, 4 routes, 1 upstreams, 2 targets, 9 plugins, 1 consumers, 1 jwt credentials');
