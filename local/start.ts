@@ -124,7 +124,7 @@ function printServeHelp(stack: LocalStack, tokenUrl: string): void {
     .map(([name, value]) => `  export ${name}=${value}`);
   console.log(`meshgate local stack is up (stage ${env.MESHGATE_STAGE}, instance ${env.MESHGATE_INSTANCE})
   Kong Admin API double   ${stack.kong.url}
-  AWS double              ${stack.aws.url}   App Mesh, Cloud Map, Secrets Manager, EventBridge, S3, Lambda
+  AWS double              ${stack.aws.url}   App Mesh, Cloud Map, Secrets Manager, EventBridge, CloudWatch Logs, S3, Lambda
   Kong proxy double       ${stack.kong.proxy?.url ?? '(off)'}   routes as Kong 3.9 does; JWKS at /.well-known/jwks.json
   token function URL      ${tokenUrl}   POST, SigV4 (service lambda) with role-bound credentials
   state (snapshots, freeze) ${env.MESHGATE_STATE_DIR}
