@@ -12,6 +12,7 @@ import { collectStatus } from '../shared/rollback/status.js';
 import { addConsumer, mintToken, startDueRotations, startRotation } from '../shared/rotation/index.js';
 import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/sync/mesh-sync.js';
 import { escapeControl } from '../shared/text.js';
+import { auditCommand, parseSince } from './audit.js';
 import { invokeRemote } from './remote.js';
 import { renderSnapshots, renderStatus } from './render.js';
 
@@ -22,6 +23,8 @@ Usage:
   meshgate sync [--dry-run]                     reconcile Kong with the mesh now
   meshgate status [--json]                      freeze, recent runs, drift, consumers' key ages
   meshgate snapshots list [--json]              snapshots taken before each apply, newest first
+  meshgate audit [--since DURATION] [--json]    the audit trail (CloudWatch Logs), newest first: time, who, what, run
+                                                (default --since 24h)
   meshgate rotate --consumer NAME | --due       start a key rotation (Secrets Manager runs the four steps)
   meshgate rollback sync --to previous|ID [--no-freeze]
                                                 put Kong back to a snapshot; freezes automatic sync unless --no-freeze
@@ -57,6 +60,7 @@ const OPTIONS = {
   reason: { type: 'string' },
   'iam-role': { type: 'string' },
   ttl: { type: 'string' },
+  since: { type: 'string' },
   remote: { type: 'boolean' },
   stage: { type: 'string' },
   by: { type: 'string' },
@@ -156,6 +160,15 @@ const COMMANDS: Record<string, Command> = {
         ? JSON.stringify(snapshots, null, 2)
         : renderSnapshots(snapshots as Awaited<ReturnType<App['store']['list']>>),
     );
+  },
+
+  audit: async ({ flags, config, env, out }) => {
+    try {
+      parseSince(flags.since);
+    } catch (error) {
+      throw new UsageError(errorMessage(error));
+    }
+    await auditCommand(flags, config, env, out);
   },
 
   rotate: async ({ flags, config, app, out, stage, env }) => {

@@ -12,8 +12,10 @@ import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { scopeAwsCredentials } from '../shared/aws/clients.js';
+import { loadRoles } from './aws/iam/roles.js';
 import { credentialsForRole } from './aws/identity.js';
 import { type AwsDouble, startAwsDouble } from './aws/server.js';
+import { createStackResources } from './aws/stack-resources.js';
 import { createLocalBus, type DeadLetter, type InvocationRecord, type LocalBus } from './bus/bus.js';
 import { connectAwsDouble } from './bus/connect.js';
 import { currentFunction } from './bus/identity.js';
@@ -122,6 +124,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env.KONG_ADMIN_TOKEN_SECRET_ARN = await storeAdminToken(aws, adminToken);
     }
     await createTrail(aws);
+    // The roles as the stage's params resolve with this environment (e.g. MESH_CA_SECRET_ARN → ReadMeshCa).
+    aws.iam.setRoles(loadRoles({ stage: LOCAL_STAGE, account: aws.account, region: aws.region, env }).roles);
+    // The audit trail a deployed stack has (archive, rule into the audit log group), from serverless.yml.
+    await createStackResources(aws.url, { stage: LOCAL_STAGE, account: aws.account, region: aws.region, env });
     // Before any handler runs: each builds its app from the environment at its first invocation and keeps it.
     Object.assign(process.env, env);
     const bus = createLocalBus({

@@ -3,10 +3,10 @@
  * `npm start -- --serve`: the local stack stays up for the AWS CLI, decK, curl and `npx meshgate` until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
-import { type FunctionUrlHandler, startFunctionUrl } from './aws/function-url.js';
 import type { InvocationRecord } from './bus/bus.js';
 import { DemoFailure, runDemo } from './demo/scenario.js';
 import { type LocalStack, startLocalStack } from './stack.js';
+import { startTokenFunction } from './token-function.js';
 
 const USAGE = `Usage:
   npm start [-- --kong-port P --aws-port P --kong-mode db|dbless|konnect --verbose]
@@ -91,11 +91,7 @@ async function serve(): Promise<void> {
       console.error(`dead letter (${letter.destination ?? 'dropped'}): ${letter.function}: ${letter.error}`),
   });
   // The token function behind its function URL (AWS_IAM, SigV4 against the double's role-bound credentials).
-  const { handler: issueToken } = await import('../functions/issue-token/handler.js');
-  const tokenUrl = await startFunctionUrl(issueToken as unknown as FunctionUrlHandler, {
-    functionArn: `arn:aws:lambda:${stack.aws.region}:${stack.aws.account}:function:meshgate-${stack.env.MESHGATE_STAGE}-issueToken`,
-    region: stack.aws.region,
-  });
+  const tokenUrl = await startTokenFunction(stack);
   printServeHelp(stack, tokenUrl.url);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -126,7 +122,7 @@ function printServeHelp(stack: LocalStack, tokenUrl: string): void {
     .map(([name, value]) => `  export ${name}=${value}`);
   console.log(`meshgate local stack is up (stage ${env.MESHGATE_STAGE}, instance ${env.MESHGATE_INSTANCE})
   Kong Admin API double   ${stack.kong.adminUrl}${env.KONG_MODE === 'konnect' ? '   (Konnect control plane; Authorization: Bearer <the admin-token secret>)' : ''}
-  AWS double              ${stack.aws.url}   App Mesh, Cloud Map, Secrets Manager, EventBridge, S3, Lambda
+  AWS double              ${stack.aws.url}   App Mesh, Cloud Map, Secrets Manager, EventBridge, CloudWatch Logs, CloudTrail, IAM, S3, Lambda
   Kong proxy double       ${stack.kong.proxy?.url ?? '(off)'}   routes as Kong 3.9 does; JWKS at /.well-known/jwks.json
   token function URL      ${tokenUrl}   POST, SigV4 (service lambda) with role-bound credentials
   state (snapshots, freeze) ${env.MESHGATE_STATE_DIR}

@@ -4,6 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { lazy } from '../../shared/app/context.js';
+import { clientSettings } from '../../shared/aws/options.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { EventBridgeAuditPublisher } from '../../shared/events/audit.js';
 import { logger } from '../../shared/lambda/observability.js';
@@ -54,9 +55,11 @@ function reply(statusCode: number, body: unknown): APIGatewayProxyResultV2 {
 // Built at the first invocation (configuration validated then) and kept: only the two clients this function uses.
 const composition = lazy(() => {
   const config = loadConfig();
-  const secretsManager = new SecretsManagerClient({});
+  // The process's credentials on Lambda; in the local stack, the issueToken role's (shared/aws/options.ts).
+  const { common } = clientSettings();
+  const secretsManager = new SecretsManagerClient(common);
   const audit = new EventBridgeAuditPublisher(
-    new EventBridgeClient({}),
+    new EventBridgeClient(common),
     config.AUDIT_BUS_NAME,
     config.MESHGATE_INSTANCE,
   );

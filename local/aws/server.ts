@@ -75,6 +75,7 @@ const TARGET_PREFIXES: Record<string, string> = {
   AWSEvents: 'events',
   ResourceGroupsTaggingAPI_20170126: 'tagging',
   CloudTrail_20131101: 'cloudtrail',
+  Logs_20140328: 'logs',
 };
 
 /** Starts the AWS double on 127.0.0.1 (port 0 = a free port). */

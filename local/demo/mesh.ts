@@ -36,6 +36,7 @@ export interface DemoInstance {
 export class DemoMesh {
   private gatewayServiceId = '';
   private gatewayArn = '';
+  private namespaceId = '';
 
   constructor(private readonly clients: Pick<AwsClients, 'appMesh' | 'serviceDiscovery'>) {}
 
@@ -46,6 +47,7 @@ export class DemoMesh {
     const { Operation } = await sd.send(new GetOperationCommand({ OperationId }));
     const namespaceId = Operation?.Targets?.NAMESPACE;
     if (!namespaceId) throw new Error(`Cloud Map did not report the id of namespace ${NAMESPACE}`);
+    this.namespaceId = namespaceId;
     const { Service } = await sd.send(new CreateServiceCommand({ Name: GATEWAY_SERVICE, NamespaceId: namespaceId }));
     if (!Service?.Id) throw new Error(`Cloud Map did not report the id of service ${GATEWAY_SERVICE}`);
     this.gatewayServiceId = Service.Id;
@@ -150,6 +152,77 @@ export class DemoMesh {
     await this.clients.appMesh.send(
       new DeleteGatewayRouteCommand({ meshName: MESH, virtualGatewayName: GATEWAY, gatewayRouteName: name }),
     );
+  }
+
+  /**
+   * A second ingress gateway whose listener requires TLS (App Mesh `tls.mode` STRICT), its instances in Cloud Map
+   * service `<name>-gw`, and a gateway route `/<route>` to virtual service `<route>` (tagged `routeTags`).
+   * Returns the AWS calls made.
+   */
+  async createTlsGateway(
+    name: string,
+    instance: DemoInstance & { port: number },
+    route: string,
+    routeTags: Record<string, string>,
+  ): Promise<string[]> {
+    const sd = this.clients.serviceDiscovery;
+    const serviceName = `${name}-gw`;
+    const { Service } = await sd.send(new CreateServiceCommand({ Name: serviceName, NamespaceId: this.namespaceId }));
+    if (!Service?.Id) throw new Error(`Cloud Map did not report the id of service ${serviceName}`);
+    await sd.send(
+      new RegisterInstanceCommand({
+        ServiceId: Service.Id,
+        InstanceId: instance.id,
+        Attributes: { AWS_INSTANCE_IPV4: instance.ipv4, AWS_INSTANCE_PORT: String(instance.port) },
+      }),
+    );
+    const appMesh = this.clients.appMesh;
+    await appMesh.send(
+      new CreateVirtualServiceCommand({
+        meshName: MESH,
+        virtualServiceName: virtualServiceName(route),
+        spec: {},
+        tags: tags(routeTags),
+      }),
+    );
+    await appMesh.send(
+      new CreateVirtualGatewayCommand({
+        meshName: MESH,
+        virtualGatewayName: name,
+        spec: {
+          listeners: [
+            {
+              portMapping: { port: instance.port, protocol: 'http' },
+              // Envoy serves the mesh's certificate; Kong verifies it against the mesh CA.
+              tls: {
+                mode: 'STRICT',
+                certificate: { file: { certificateChain: '/certs/gateway.pem', privateKey: '/certs/gateway.key' } },
+              },
+            },
+          ],
+        },
+        tags: tags({ 'meshgate:cloudmap-service': `${NAMESPACE}/${serviceName}` }),
+      }),
+    );
+    await appMesh.send(
+      new CreateGatewayRouteCommand({
+        meshName: MESH,
+        virtualGatewayName: name,
+        gatewayRouteName: route,
+        spec: {
+          httpRoute: {
+            match: { prefix: `/${route}` },
+            action: { target: { virtualService: { virtualServiceName: virtualServiceName(route) } } },
+          },
+        },
+      }),
+    );
+    return [
+      `CreateService ${NAMESPACE}/${serviceName}, RegisterInstance ${instance.id} ${instance.ipv4}:${instance.port}`,
+      `CreateVirtualService ${virtualServiceName(route)}${describeTags(routeTags)}`,
+      `CreateVirtualGateway ${name} (http:${instance.port}, tls STRICT, meshgate:cloudmap-service=${NAMESPACE}/${serviceName})`,
+      `CreateGatewayRoute ${route} (prefix /${route})`,
+    ];
   }
 
   async tagGateway(entries: Record<string, string>): Promise<void> {

@@ -6,10 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parse as parseYaml } from 'yaml';
+import { auditLogGroup, readAudit, renderAudit } from '../../cli/audit.js';
 import { main as meshgateCli } from '../../cli/main.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
+import { loadConfig } from '../../shared/config/index.js';
 import { errorMessage } from '../../shared/errors.js';
 import { KongClient } from '../../shared/kong/client.js';
 import type { KongState } from '../../shared/kong/entities.js';
@@ -18,6 +21,9 @@ import { addConsumer, mintToken, startRotation } from '../../shared/rotation/ind
 import { AWSCURRENT, AWSPENDING, describeSecret, findConsumerSecret, holderOf } from '../../shared/rotation/secrets.js';
 import { JWKS_ENTITY_NAME } from '../../shared/translate/index.js';
 import { LOCAL_INSTANCE, type LocalStack, startLocalStack } from '../stack.js';
+import { issueTestPki, type TestPki } from '../tls/certificates.js';
+import { startTokenFunction } from '../token-function.js';
+import { gatewayTrusted, newTraceContext, requestToken, startStubGateway, verifyWithEdgeJwks } from './custody.js';
 import { DemoMesh, GATEWAY, MESH } from './mesh.js';
 import {
   AuditLog,
@@ -53,6 +59,17 @@ const INSTANCES = [
 const ADDED_INSTANCE = { id: 'gw-3', ipv4: '10.0.1.13' };
 const entityName = (route: string) => `${MESH}.${GATEWAY}.${route}`;
 const UPSTREAM = `${GATEWAY}.${MESH}.gateway`;
+// The chain of custody (last step): a second ingress gateway whose listener requires TLS, the mesh CA that signed
+// its certificate (in Secrets Manager from the start: meshSync reads it on every run), and a workload with a role.
+const TLS_GATEWAY = 'secure';
+const TLS_ROUTE = 'ledger';
+const TLS_UPSTREAM = `${TLS_GATEWAY}.${MESH}.gateway`;
+const TLS_INSTANCE = { id: 'secure-1', ipv4: '10.0.9.1', port: 8443 };
+const MESH_CA_SECRET = 'meshgate/mesh-ca';
+const WORKLOAD_CONSUMER = 'ledger-client';
+const WORKLOAD_ROLE = 'ledger-workload';
+// Kong's OpenTelemetry plugin sends spans to a collector (ADOT); the double does not export them.
+const OTLP_ENDPOINT = 'http://127.0.0.1:4318/v1/traces';
 
 interface StepResult {
   before: KongState;
@@ -66,11 +83,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   // Konnect's access tokens are personal (kpat_…) or system account (spat_…) tokens.
   const adminToken = `${options.kongMode === 'konnect' ? 'kpat_' : ''}${randomBytes(24).toString('hex')}`;
   const deadLetters: string[] = [];
+  // The mesh's CA and the TLS gateway's certificate (its name is the Kong upstream's: Kong sends it as SNI).
+  const pki = issueTestPki([TLS_UPSTREAM]);
   const stack = await startLocalStack({
     kongPort: options.kongPort,
     awsPort: options.awsPort,
+    proxyPort: 0,
     adminToken,
     kongMode: options.kongMode,
+    env: { MESH_CA_SECRET_ARN: MESH_CA_SECRET, TRACING: 'opentelemetry', OTEL_TRACES_ENDPOINT: OTLP_ENDPOINT },
     // The demo reports every outcome itself; --verbose adds the handlers' own JSON logs.
     logLevel: options.verbose ? 'INFO' : 'SILENT',
     metrics: options.verbose,
@@ -84,7 +105,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   });
   const audit = new AuditLog(stack.aws);
   try {
-    const demo = new Demo(stack, clients, kong, audit, adminToken, out, options.kongMode ?? 'db');
+    await clients.secretsManager.send(new CreateSecretCommand({ Name: MESH_CA_SECRET, SecretString: pki.caCert }));
+    const demo = new Demo(stack, clients, kong, audit, adminToken, out, options.kongMode ?? 'db', pki);
     await demo.run();
     if (deadLetters.length) throw new DemoFailure(`dead letters: ${deadLetters.join('; ')}`);
   } finally {
@@ -110,6 +132,7 @@ class Demo {
     private readonly adminToken: string,
     private readonly out: (line: string) => void,
     private readonly kongMode: 'db' | 'dbless' | 'konnect' = 'db',
+    private readonly pki?: TestPki,
   ) {
     this.mesh = new DemoMesh(clients);
     this.sm = clients.secretsManager;
@@ -123,6 +146,10 @@ class Demo {
     this.out(
       `  AWS double             ${this.stack.aws.url}  (App Mesh, Cloud Map, Secrets Manager, EventBridge, Lambda)`,
     );
+    this.out(`  Kong proxy double      ${this.stack.kong.proxy?.url ?? '(off)'}  (routes as Kong 3.9 does)`);
+    this.out(
+      `  The mesh CA is in Secrets Manager (${MESH_CA_SECRET}); traces: Kong's OpenTelemetry plugin (w3c, aws).`,
+    );
     this.out('  Mesh changes are AWS SDK calls; meshgate hears of them as CloudTrail events routed by serverless.yml.');
     await this.meshCreated();
     await this.instanceRegistered();
@@ -134,6 +161,8 @@ class Demo {
     await this.keyRolledBack();
     await this.applyFailure();
     await this.verifyFinalState();
+    await this.chainOfCustody();
+    await this.auditTrail();
     const total = Math.round(performance.now() - started);
     this.out('\nSummary');
     for (const [index, { title, ms }] of this.timings.entries()) {
@@ -402,6 +431,179 @@ class Demo {
     );
   }
 
+  /**
+   * The path a request travels: a workload's IAM role → its own token from the issueToken function URL → Kong's
+   * proxy (jwt, trace context) → the mesh's ingress gateway over TLS verified against the mesh CA, carrying the
+   * consumer's identity; the same token verifies against the JWKS Kong publishes; a key rotation breaks none of it.
+   */
+  private async chainOfCustody(): Promise<void> {
+    const proxy = this.stack.kong.proxy;
+    if (!proxy || !this.pki) throw new DemoFailure('the chain-of-custody step needs the Kong proxy and the mesh PKI');
+    const { account, region } = this.stack.aws;
+    const roleArn = `arn:aws:iam::${account}:role/${WORKLOAD_ROLE}`;
+    const gateway = await startStubGateway(this.pki);
+    // Kong reaches the gateway instance's VPC address; on this machine the stub listens on a loopback port.
+    proxy.network.set(`${TLS_INSTANCE.ipv4}:${TLS_INSTANCE.port}`, { host: '127.0.0.1', port: gateway.port });
+    const tokenFunction = await startTokenFunction(this.stack);
+    const jwksUrl = `${proxy.url}/.well-known/jwks.json`;
+    const serviceName = `${MESH}.${TLS_GATEWAY}.${TLS_ROUTE}`;
+    try {
+      await this.step('Chain of custody: a workload’s own token, through Kong, to the mesh over TLS', async () => {
+        const calls = await this.mesh.createTlsGateway(TLS_GATEWAY, TLS_INSTANCE, TLS_ROUTE, {
+          'meshgate:auth': 'jwt',
+        });
+        for (const call of calls) this.say(`aws: ${call}`);
+        const created = await addConsumer(this.sm, {
+          username: WORKLOAD_CONSUMER,
+          alg: 'ES256',
+          iamRole: roleArn,
+          rotationLambdaArn: this.rotationFunctionArn(),
+        });
+        this.say(`aws: CreateSecret meshgate/consumers/${WORKLOAD_CONSUMER} (key ${created.kid}, iam role ${roleArn})`);
+        await this.driftRepair();
+        this.say(
+          `stub mesh gateway: https://127.0.0.1:${gateway.port} (certificate for ${TLS_UPSTREAM}, signed by the mesh CA)`,
+        );
+      });
+      const state = await ownedState(this.kong, LOCAL_INSTANCE);
+      const service = state.services.find((candidate) => candidate.name === serviceName);
+      const cas = await this.kong.list('ca_certificate');
+      this.check(
+        service?.protocol === 'https' &&
+          service.tls_verify === true &&
+          cas.length === 1 &&
+          service.ca_certificates?.join() === cas[0]?.id,
+        `Kong service ${serviceName}: https, tls_verify on, the mesh CA as its CA certificate`,
+      );
+
+      this.check(
+        (await gatewayTrusted(gateway.port, TLS_UPSTREAM, this.pki.caCert)) &&
+          !(await gatewayTrusted(gateway.port, TLS_UPSTREAM)),
+        `the gateway's certificate is trusted through the mesh CA only (not the system's roots)`,
+      );
+
+      const first = await this.workloadToken(tokenFunction.url, roleArn, region);
+      const stranger = await requestToken(tokenFunction.url, `arn:aws:iam::${account}:role/not-a-consumer`, region);
+      this.check(
+        stranger.status === 403,
+        'a role no consumer maps to gets 403 from the token function',
+        stranger.body.message,
+      );
+
+      const unauthenticated = await fetch(`${proxy.url}/${TLS_ROUTE}/entries/7`);
+      this.check(unauthenticated.status === 401, 'Kong refuses the call without a token (401)');
+      await this.callThroughKong(proxy.url, first, gateway.seen, roleArn);
+      await this.checkJwks(jwksUrl, first);
+
+      let second = '';
+      await this.step(`${WORKLOAD_CONSUMER}'s key rotates; old and new tokens both hold`, async () => {
+        const rotated = await startRotation(this.sm, WORKLOAD_CONSUMER);
+        this.say(`aws: RotateSecret → new key version ${rotated.versionId} is AWSCURRENT`);
+        second = await this.workloadToken(tokenFunction.url, roleArn, region);
+      });
+      this.check(
+        decodeKid(second) !== decodeKid(first),
+        `the new token is signed with the new key (${decodeKid(second)}, was ${decodeKid(first)})`,
+      );
+      for (const [token, which] of [
+        [second, 'the new token'],
+        [first, 'the token from before the rotation (grace period)'],
+      ] as const) {
+        this.say(which);
+        await this.callThroughKong(proxy.url, token, gateway.seen, roleArn);
+        await this.checkJwks(jwksUrl, token);
+      }
+    } finally {
+      proxy.network.delete(`${TLS_INSTANCE.ipv4}:${TLS_INSTANCE.port}`);
+      await Promise.all([gateway.close(), tokenFunction.close()]);
+    }
+  }
+
+  /** Every run above is an audit event; the audit bus's rule (serverless.yml) wrote each to the audit log group. */
+  private async auditTrail(): Promise<void> {
+    this.out('\nThe audit trail (meshgate audit: the audit log group, newest first)');
+    const config = loadConfig(process.env);
+    const logs = new CloudWatchLogsClient({});
+    const { events } = await readAudit(logs, auditLogGroup(config), Date.now() - 3_600_000).finally(() =>
+      logs.destroy(),
+    );
+    for (const line of renderAudit(events.slice(0, 6), '1h').split('\n')) this.say(line);
+    this.say(`… ${events.length} audit events in all`);
+    const types = new Set(events.map((event) => event['detail-type']));
+    this.check(
+      ['Sync Applied', 'Sync Failed', 'Key Rotated', 'Key Rotation Failed', 'Sync Frozen', 'Token Issued'].every(
+        (type) => types.has(type),
+      ),
+      'every kind of run above reached the log group through the audit bus’s rule',
+    );
+    this.check(
+      events.some(
+        (event) =>
+          event['detail-type'] === 'Token Issued' &&
+          event.detail.outcome === 'issued' &&
+          !JSON.stringify(event.detail).includes('eyJ'),
+      ),
+      'the workload’s token issuance is audited, without the token',
+    );
+  }
+
+  /** The workload asks the function URL for its token (SigV4 with its role's credentials). */
+  private async workloadToken(functionUrl: string, roleArn: string, region: string): Promise<string> {
+    const issued = await requestToken(functionUrl, roleArn, region);
+    this.say(`workload (role ${WORKLOAD_ROLE}) → POST ${functionUrl}, SigV4-signed: ${issued.status}`);
+    this.check(
+      issued.status === 200 && issued.body.consumer === WORKLOAD_CONSUMER && Boolean(issued.body.token),
+      `the token function issued a token for consumer ${WORKLOAD_CONSUMER} (kid ${issued.body.kid ?? '-'}, until ${issued.body.expiresAt ?? '-'})`,
+      issued.body.message,
+    );
+    return issued.body.token ?? '';
+  }
+
+  /** One request through Kong's proxy with the token and a W3C trace; checks what the mesh gateway received. */
+  private async callThroughKong(
+    proxyUrl: string,
+    token: string,
+    seen: { url: string; headers: Record<string, string | string[] | undefined>; tlsProtocol: string | null }[],
+    roleArn: string,
+  ): Promise<void> {
+    const trace = newTraceContext();
+    const before = seen.length;
+    const response = await fetch(`${proxyUrl}/${TLS_ROUTE}/entries/7`, {
+      headers: { authorization: `Bearer ${token}`, traceparent: trace.traceparent },
+    });
+    await response.text();
+    const received = seen.length > before ? seen.at(-1) : undefined;
+    this.say(
+      `GET ${proxyUrl}/${TLS_ROUTE}/entries/7 (Bearer token, traceparent ${trace.traceparent}): ${response.status}`,
+    );
+    this.check(
+      response.status === 200 && received !== undefined && received.tlsProtocol !== null,
+      `the mesh gateway received GET ${received?.url ?? '?'} over ${received?.tlsProtocol ?? 'no TLS'}, its certificate verified by Kong against the mesh CA`,
+    );
+    const header = (name: string) => String(received?.headers[name] ?? '');
+    this.check(
+      header('x-consumer-username') === WORKLOAD_CONSUMER && header('x-consumer-custom-id') === roleArn,
+      `with the caller's identity: X-Consumer-Username ${header('x-consumer-username')}, X-Consumer-Custom-ID ${header('x-consumer-custom-id')}`,
+    );
+    const xray = `Root=1-${trace.traceId.slice(0, 8)}-${trace.traceId.slice(8)};`;
+    this.check(
+      header('traceparent').startsWith(`00-${trace.traceId}-`) && header('x-amzn-trace-id').startsWith(xray),
+      `in the workload's trace: traceparent ${header('traceparent')}, X-Amzn-Trace-Id ${header('x-amzn-trace-id').split(';')[0]}, x-request-id ${header('x-request-id') || '-'}`,
+    );
+  }
+
+  /** A mesh service's check: the token verifies against the JWKS Kong serves at the edge. */
+  private async checkJwks(jwksUrl: string, token: string): Promise<void> {
+    const verdict = await verifyWithEdgeJwks(jwksUrl, token);
+    this.check(
+      verdict.ok,
+      verdict.ok
+        ? `the token verifies against the edge JWKS (${jwksUrl}: keys ${verdict.keys.join(', ')})`
+        : 'the token verifies against the edge JWKS',
+      verdict.ok ? undefined : verdict.reason,
+    );
+  }
+
   // ── helpers ──────────────────────────────────────────────────────────────────────────────────────────────────
 
   /** Runs `act`, waits until every event it caused was delivered and handled, and reports what changed in Kong. */
@@ -527,6 +729,15 @@ class Demo {
   private rotationFunctionArn(): string {
     const { region, account } = this.stack.aws;
     return `arn:aws:lambda:${region}:${account}:function:meshgate-${this.stack.env.MESHGATE_STAGE}-rotateKeys`;
+  }
+}
+
+function decodeKid(token: string): string {
+  try {
+    const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: string };
+    return header.kid ?? '';
+  } catch {
+    return '';
   }
 }
 

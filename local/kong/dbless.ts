@@ -15,6 +15,8 @@ import { KongStore } from './store.js';
 
 /** Load order: a row's foreign keys point at rows of earlier collections. */
 const LOAD_ORDER: CollectionName[] = [
+  // Services name their upstream TLS trust by CA certificate id (`ca_certificates`): loaded first.
+  'ca_certificates',
   'consumers',
   'services',
   'upstreams',
@@ -42,7 +44,6 @@ const NESTED: Partial<Record<CollectionName, { child: CollectionName; field: str
 const OTHER_SECTIONS = new Set([
   'certificates',
   'snis',
-  'ca_certificates',
   'vaults',
   'keys',
   'key_sets',

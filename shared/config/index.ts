@@ -136,6 +136,8 @@ export const ConfigSchema = z
     SNAPSHOT_BUCKET: optionalString,
     MESHGATE_STATE_DIR: optionalString,
     AUDIT_BUS_NAME: z.string().min(1).default('default'),
+    /** The log group the audit bus's rule writes to, read by `meshgate audit`; default `/aws/events/<bus name>`. */
+    AUDIT_LOG_GROUP: optionalString,
     JWT_ALGORITHM: z.enum(['ES256', 'RS256', 'EdDSA']).default('ES256'),
     KEY_GRACE_PERIOD: duration('1h', { min: '1m', max: '30d' }),
     /** Name prefix of every consumer key secret; the functions' IAM grants are scoped to it (serverless.yml). */

@@ -226,6 +226,8 @@ async function syncOnce(
   await record({ ...summary, errors: [...(summary.errors ?? []), ...failures.map(describeFailure)] });
   await deps.audit.publish(AUDIT_TYPE[report.outcome], {
     trigger: trigger.reason,
+    // The run record this event reports (status lists it); `meshgate audit` shows it.
+    runId,
     outcome: report.outcome,
     frozen: freeze !== undefined,
     dryRun: trigger.dryRun,

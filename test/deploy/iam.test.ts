@@ -27,8 +27,18 @@ const resources = document.resources.Resources;
 
 function statementsOf(roleName: string): Statement[] {
   const role = resources[roleName];
-  const policies = (role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((policy) => policy.PolicyDocument.Statement);
+  const policies = (role?.Properties.Policies ?? []) as { PolicyDocument: { Statement: unknown[] } }[];
+  return policies.flatMap((policy) => policy.PolicyDocument.Statement.flatMap(branches));
+}
+
+/** A statement, or both branches of a conditional one (`!If [Cond, statement, !Ref AWS::NoValue]`). */
+function branches(statement: unknown): Statement[] {
+  const conditional = (statement as { 'Fn::If'?: unknown[] })['Fn::If'];
+  if (!conditional) return [statement as Statement];
+  return conditional
+    .slice(1)
+    .filter((branch) => (branch as { Ref?: string }).Ref !== 'AWS::NoValue')
+    .flatMap(branches);
 }
 
 /**

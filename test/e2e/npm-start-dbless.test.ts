@@ -13,7 +13,7 @@ describe('npm start -- --kong-mode dbless (the demo against a DB-less Kong)', ()
     expect(output).toMatch(/✓ apply rolled back: \d+ completed, [1-9]\d* failed, [1-9]\d* rolled back/);
     expect(output).toContain('✓ unowned service legacy-billing untouched');
     // The hand-made service and the edge JWKS (service, route, request-termination plugin) beside the mesh's.
-    expect(output).toContain('5 services, 4 routes, 1 upstreams, 2 targets, 6 plugins, 1 consumers, 1 jwt credentials');
+    expect(output).toContain('5 services, 4 routes, 1 upstreams, 2 targets, 9 plugins, 1 consumers, 1 jwt credentials');
     expect(output).toContain('All checks passed');
     expect(findLeaks(output)).toEqual([]);
   }, 180_000);

@@ -5,6 +5,7 @@ import { createCloudTrailService } from './cloudtrail.js';
 import { createEventBridgeService } from './eventbridge.js';
 import { createIamService } from './iam.js';
 import { createLambdaService } from './lambda.js';
+import { createLogsService } from './logs.js';
 import { createS3Service } from './s3.js';
 import { createSecretsManagerService } from './secretsmanager.js';
 import { createTaggingService } from './tagging.js';
@@ -21,5 +22,6 @@ export function createServices(): AwsServiceModule[] {
     createTaggingService(),
     createCloudTrailService(),
     createIamService(),
+    createLogsService(),
   ];
 }

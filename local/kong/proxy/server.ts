@@ -25,6 +25,11 @@ import { buildRouter, type RouteLike, upstreamUri } from './router.js';
 export interface KongProxy {
   readonly url: string;
   readonly port: number;
+  /**
+   * Kong's view of the network: a target as Kong holds it (`10.0.9.1:8443`, an address in the VPC) → where that
+   * listens on this machine. Targets not listed are connected to as written.
+   */
+  readonly network: Map<string, { host: string; port: number }>;
   close(): Promise<void>;
 }
 
@@ -83,6 +88,7 @@ function splitTarget(target: string): { host: string; port: number } {
 
 export async function startKongProxy(store: KongStore, options: ProxyOptions): Promise<KongProxy> {
   const balancer = new Balancer();
+  const network = new Map<string, { host: string; port: number }>();
   let listeningPort = 0;
 
   function send(res: ServerResponse, exit: Exit, extra: Record<string, string>) {
@@ -193,9 +199,11 @@ export async function startKongProxy(store: KongStore, options: ProxyOptions): P
     const caIds = (service.ca_certificates as string[] | null) ?? [];
     const ca = caIds.map((id) => options.caCertificate(id)).filter((pem): pem is string => pem !== undefined);
     const started = Date.now();
+    // TLS still names the upstream Host (SNI and verification below); only the socket goes where the map says.
+    const reach = network.get(`${address.host}:${address.port}`) ?? address;
     const upstream = (secure ? httpsRequest : httpRequest)({
-      host: address.host,
-      port: address.port,
+      host: reach.host,
+      port: reach.port,
       method,
       path: `${path}${search}`,
       headers,
@@ -243,6 +251,7 @@ export async function startKongProxy(store: KongStore, options: ProxyOptions): P
   return {
     url: `http://127.0.0.1:${listeningPort}`,
     port: listeningPort,
+    network,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

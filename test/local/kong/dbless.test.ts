@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { call, useKongDouble } from './helpers.js';
@@ -157,6 +159,22 @@ describe('Kong double, DB-less mode', () => {
     expect(kong().violations).toEqual([
       { method: 'POST', path: '/config', entity: 'services', id: SERVICE_ID, tags: null },
     ]);
+  });
+
+  it('POST /config loads ca_certificates that https services trust (an upstream TLS hop to the mesh)', async () => {
+    const cert = readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'mesh-ca.pem'), 'utf8');
+    const CA_ID = '0b3fd0b4-0c5a-4a4b-8f2e-3a1f1e0a00ca';
+    const loaded = await call(kong(), 'POST', '/config', {
+      _format_version: '3.0',
+      ca_certificates: [{ id: CA_ID, cert, tags: ['managed-by:meshgate'] }],
+      services: [
+        { name: 'ledger', host: 'secure.shop.gateway', protocol: 'https', tls_verify: true, ca_certificates: [CA_ID] },
+      ],
+    });
+    expect(loaded.status).toBe(201);
+    expect((await call(kong(), 'GET', `/ca_certificates/${CA_ID}`)).body.cert).toBe(cert);
+    expect((await call(kong(), 'GET', '/services/ledger')).body.ca_certificates).toEqual([CA_ID]);
+    expect(parse((await call(kong(), 'GET', '/config')).body.config).ca_certificates).toHaveLength(1);
   });
 
   it('a database-backed Kong refuses /config', async () => {
