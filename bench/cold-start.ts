@@ -6,7 +6,7 @@ import { entryPointOf, functionBuildOptions, loadedAtStart, sdkClientOf } from '
 import { median, round, timedCommand } from './measure.js';
 import type { ScenarioResult } from './report.js';
 
-const FUNCTIONS = ['meshSync', 'rotateKeys', 'rollback'];
+const FUNCTIONS = ['meshSync', 'rotateKeys', 'rollback', 'issueToken'];
 const MAX_BUNDLE_BYTES = 500 * 1024;
 const MAX_LOAD_MS = 80;
 

@@ -4,7 +4,6 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
 import { lazy } from '../../shared/app/ports.js';
 import { createRotateKeysApp } from '../../shared/app/rotate-keys.js';
 import { ScheduledEventSchema } from '../../shared/events/incoming.js';
@@ -13,6 +12,7 @@ import { logger as sharedLogger, metrics as sharedMetrics } from '../../shared/l
 import { recordRotationOutcome } from '../../shared/lambda/sync-metrics.js';
 import { RotationError } from '../../shared/rotation/errors.js';
 import { type RotationDeps, rotateStep, startDueRotations } from '../../shared/rotation/index.js';
+import type * as z from '../../shared/zod.js';
 
 export type RotateKeysResult =
   | Awaited<ReturnType<typeof rotateStep>>
@@ -79,7 +79,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.$ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; ');
 }
 

@@ -21,7 +21,7 @@ export function meshReadingClients(env: NodeJS.ProcessEnv): AppClients {
   return {
     serviceDiscovery: new ServiceDiscoveryClient({ ...common, disableHostPrefix: customEndpoint }),
     tagging: new ResourceGroupsTaggingAPIClient(common),
-    appMesh: async () => new (await import('@aws-sdk/client-app-mesh')).AppMeshClient(common),
+    appMesh: async () => new (await import('../aws/app-mesh-client.js')).AppMeshClient(common),
     secretsManager: new SecretsManagerClient(common),
     eventBridge: new EventBridgeClient(common),
     s3: new S3Client({ ...common, forcePathStyle: customEndpoint }),

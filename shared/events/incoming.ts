@@ -1,6 +1,5 @@
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
-import { z } from 'zod';
 import { escapeControl } from '../text.js';
+import * as z from '../zod.js';
 
 /**
  * The events meshSync accepts, as zod schemas over EventBridge's envelope. CloudTrail records are parsed tolerantly
@@ -51,36 +50,54 @@ export const CLOUD_MAP_SERVICE_CALLS = [
   'UntagResource',
 ] as const;
 
-const cloudTrailDetail = z.object({
-  eventID: z.string().optional(),
-  eventTime: z.string().optional(),
-  errorCode: z.string().optional(),
-  errorMessage: z.string().optional(),
+/**
+ * EventBridge's envelope, as Powertools' parser defines it (`EventBridgeSchema`), in zod/mini: Powertools' schemas
+ * are classic zod, which would put all of classic zod into the meshSync bundle (shared/zod.ts).
+ */
+const EventBridgeSchema = z.object({
+  version: z.string(),
+  id: z.string(),
+  source: z.string(),
+  account: z.string(),
+  time: z.iso.datetime(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  'detail-type': z.string(),
+  detail: z.unknown(),
+  'replay-name': z.optional(z.string()),
 });
 
-export const AppMeshChangeEventSchema = EventBridgeSchema.extend({
+const cloudTrailDetail = z.object({
+  eventID: z.optional(z.string()),
+  eventTime: z.optional(z.string()),
+  errorCode: z.optional(z.string()),
+  errorMessage: z.optional(z.string()),
+});
+
+export const AppMeshChangeEventSchema = z.extend(EventBridgeSchema, {
   source: z.literal('aws.appmesh'),
   'detail-type': z.literal('AWS API Call via CloudTrail'),
-  detail: cloudTrailDetail.extend({
+  detail: z.extend(cloudTrailDetail, {
     eventSource: z.literal('appmesh.amazonaws.com'),
     eventName: z.enum(APP_MESH_WRITE_CALLS),
-    requestParameters: z.object({ meshName: z.string().optional() }).loose().nullable().optional(),
+    requestParameters: z.optional(z.nullable(z.looseObject({ meshName: z.optional(z.string()) }))),
   }),
 });
 
-export const CloudMapChangeEventSchema = EventBridgeSchema.extend({
+export const CloudMapChangeEventSchema = z.extend(EventBridgeSchema, {
   source: z.literal('aws.servicediscovery'),
   'detail-type': z.literal('AWS API Call via CloudTrail'),
-  detail: cloudTrailDetail.extend({
+  detail: z.extend(cloudTrailDetail, {
     eventSource: z.literal('servicediscovery.amazonaws.com'),
     eventName: z.enum(CLOUD_MAP_INSTANCE_CALLS),
-    requestParameters: z.object({ serviceId: z.string().min(1), instanceId: z.string().min(1) }).loose(),
+    requestParameters: z.looseObject({
+      serviceId: z.string().check(z.minLength(1)),
+      instanceId: z.string().check(z.minLength(1)),
+    }),
     // RegisterInstance / DeregisterInstance answer `{operationId}`: the change is applied asynchronously.
-    responseElements: z
-      .object({ operationId: z.string().min(1).optional() })
-      .loose()
-      .nullable()
-      .optional(),
+    responseElements: z.optional(
+      z.nullable(z.looseObject({ operationId: z.optional(z.string().check(z.minLength(1))) })),
+    ),
   }),
 });
 
@@ -92,16 +109,16 @@ export function cloudMapOperationOf(event: MeshSyncEvent): string | undefined {
   return event.detail.responseElements?.operationId;
 }
 
-export const CloudMapServiceEventSchema = EventBridgeSchema.extend({
+export const CloudMapServiceEventSchema = z.extend(EventBridgeSchema, {
   source: z.literal('aws.servicediscovery'),
   'detail-type': z.literal('AWS API Call via CloudTrail'),
-  detail: cloudTrailDetail.extend({
+  detail: z.extend(cloudTrailDetail, {
     eventSource: z.literal('servicediscovery.amazonaws.com'),
     eventName: z.enum(CLOUD_MAP_SERVICE_CALLS),
   }),
 });
 
-export const ScheduledEventSchema = EventBridgeSchema.extend({
+export const ScheduledEventSchema = z.extend(EventBridgeSchema, {
   source: z.literal('aws.events'),
   'detail-type': z.literal('Scheduled Event'),
 });
@@ -109,8 +126,8 @@ export const ScheduledEventSchema = EventBridgeSchema.extend({
 /** A direct invoke (CLI `--remote`, or `resume` asking for a sync). */
 export const ManualSyncEventSchema = z.object({
   action: z.literal('sync'),
-  dryRun: z.boolean().default(false),
-  reason: z.string().max(256).optional(),
+  dryRun: z._default(z.boolean(), false),
+  reason: z.optional(z.string().check(z.maxLength(256))),
 });
 
 export const MeshSyncEventSchema = z.union([
@@ -163,7 +180,7 @@ export function dropReason(event: MeshSyncEvent): string | undefined {
 }
 
 /** A one-line, human reason a value is not an event meshSync accepts (for the log line of a dropped event). */
-export function describeRejection(raw: unknown, error: z.ZodError): string {
+export function describeRejection(raw: unknown, error: z.$ZodError): string {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return `expected an EventBridge event object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`;
   }
@@ -185,7 +202,7 @@ export function describeRejection(raw: unknown, error: z.ZodError): string {
   return issue ? `malformed event: ${issue}` : 'malformed event';
 }
 
-function closestIssue(error: z.ZodError): string | undefined {
+function closestIssue(error: z.$ZodError): string | undefined {
   const [first] = error.issues;
   if (!first) return undefined;
   if (first.code === 'invalid_union' && 'errors' in first) {

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { ConfigError } from '../config/index.js';
 import { shorten } from '../text.js';
+import * as z from '../zod.js';
 import type { KongApi } from './api.js';
 import { type EntityByKind, type EntityKind, entitySchemas, type Target } from './entities.js';
 import { KongError } from './errors.js';
@@ -41,7 +41,7 @@ const TOP_LEVEL_COLLECTIONS = {
 
 const PageSchema = z.object({
   data: z.array(z.unknown()),
-  offset: z.string().nullish(),
+  offset: z.nullish(z.string()),
 });
 const RootSchema = z.object({ version: z.string() });
 
@@ -321,7 +321,7 @@ function parseEntity<K extends EntityKind>(kind: K, body: unknown, method: strin
 }
 
 /** Parses a response body; an unexpected shape is a KongError naming the fields, never a crash further on. */
-function parseShape<T extends z.ZodType>(
+function parseShape<T extends z.ZodMiniType>(
   schema: T,
   body: unknown,
   method: string,

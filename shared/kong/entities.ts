@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /**
  * Kong 3.9 entities as the Admin API returns them, with Kong's defaults (reference §5). Parsing a partial entity
@@ -6,137 +6,141 @@ import { z } from 'zod';
  * Unknown keys are stripped: meshgate compares and writes only the fields listed here.
  */
 
-const tags = z.array(z.string()).nullable().default(null);
+const tags = z._default(z.nullable(z.array(z.string())), null);
 const foreignKey = z.object({ id: z.string() });
 const timestamps = {
-  created_at: z.number().optional(),
-  updated_at: z.number().optional(),
+  created_at: z.optional(z.number()),
+  updated_at: z.optional(z.number()),
 };
 
 export const ServiceSchema = z.object({
   id: z.string(),
   ...timestamps,
-  name: z.string().nullable().default(null),
-  retries: z.number().int().default(5),
-  protocol: z.enum(['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp']).default('http'),
+  name: z._default(z.nullable(z.string()), null),
+  retries: z._default(z.int(), 5),
+  protocol: z._default(z.enum(['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp']), 'http'),
   host: z.string(),
-  port: z.number().int().default(80),
-  path: z.string().nullable().default(null),
-  connect_timeout: z.number().int().default(60000),
-  write_timeout: z.number().int().default(60000),
-  read_timeout: z.number().int().default(60000),
+  port: z._default(z.int(), 80),
+  path: z._default(z.nullable(z.string()), null),
+  connect_timeout: z._default(z.int(), 60000),
+  write_timeout: z._default(z.int(), 60000),
+  read_timeout: z._default(z.int(), 60000),
   tags,
-  client_certificate: foreignKey.nullable().default(null),
-  tls_verify: z.boolean().nullable().default(null),
-  tls_verify_depth: z.number().int().nullable().default(null),
-  ca_certificates: z.array(z.string()).nullable().default(null),
-  enabled: z.boolean().default(true),
+  client_certificate: z._default(z.nullable(foreignKey), null),
+  tls_verify: z._default(z.nullable(z.boolean()), null),
+  tls_verify_depth: z._default(z.nullable(z.int()), null),
+  ca_certificates: z._default(z.nullable(z.array(z.string())), null),
+  enabled: z._default(z.boolean(), true),
 });
 
 export const RouteSchema = z.object({
   id: z.string(),
   ...timestamps,
-  name: z.string().nullable().default(null),
-  protocols: z.array(z.string()).default(['http', 'https']),
-  methods: z.array(z.string()).nullable().default(null),
-  hosts: z.array(z.string()).nullable().default(null),
-  paths: z.array(z.string()).nullable().default(null),
-  headers: z.record(z.string(), z.array(z.string())).nullable().default(null),
-  https_redirect_status_code: z.number().int().default(426),
-  regex_priority: z.number().int().default(0),
-  strip_path: z.boolean().default(true),
-  path_handling: z.enum(['v0', 'v1']).default('v0'),
-  preserve_host: z.boolean().default(false),
-  request_buffering: z.boolean().default(true),
-  response_buffering: z.boolean().default(true),
-  snis: z.array(z.string()).nullable().default(null),
-  sources: z
-    .array(z.object({ ip: z.string().optional(), port: z.number().optional() }))
-    .nullable()
-    .default(null),
-  destinations: z
-    .array(z.object({ ip: z.string().optional(), port: z.number().optional() }))
-    .nullable()
-    .default(null),
+  name: z._default(z.nullable(z.string()), null),
+  protocols: z._default(z.array(z.string()), ['http', 'https']),
+  methods: z._default(z.nullable(z.array(z.string())), null),
+  hosts: z._default(z.nullable(z.array(z.string())), null),
+  paths: z._default(z.nullable(z.array(z.string())), null),
+  headers: z._default(z.nullable(z.record(z.string(), z.array(z.string()))), null),
+  https_redirect_status_code: z._default(z.int(), 426),
+  regex_priority: z._default(z.int(), 0),
+  strip_path: z._default(z.boolean(), true),
+  path_handling: z._default(z.enum(['v0', 'v1']), 'v0'),
+  preserve_host: z._default(z.boolean(), false),
+  request_buffering: z._default(z.boolean(), true),
+  response_buffering: z._default(z.boolean(), true),
+  snis: z._default(z.nullable(z.array(z.string())), null),
+  sources: z._default(
+    z.nullable(z.array(z.object({ ip: z.optional(z.string()), port: z.optional(z.number()) }))),
+    null,
+  ),
+  destinations: z._default(
+    z.nullable(z.array(z.object({ ip: z.optional(z.string()), port: z.optional(z.number()) }))),
+    null,
+  ),
   tags,
-  service: foreignKey.nullable().default(null),
+  service: z._default(z.nullable(foreignKey), null),
 });
 
-const statuses = (values: number[]) => z.array(z.number().int()).default(values);
+const statuses = (values: number[]) => z._default(z.array(z.int()), values);
 
 const ActiveHealthcheckSchema = z.object({
-  type: z.enum(['tcp', 'http', 'https', 'grpc', 'grpcs']).default('http'),
-  timeout: z.number().default(1),
-  concurrency: z.number().int().default(10),
-  http_path: z.string().default('/'),
-  https_sni: z.string().nullable().default(null),
-  https_verify_certificate: z.boolean().default(true),
-  headers: z.record(z.string(), z.array(z.string())).nullable().default(null),
-  healthy: z
-    .object({
-      interval: z.number().default(0),
+  type: z._default(z.enum(['tcp', 'http', 'https', 'grpc', 'grpcs']), 'http'),
+  timeout: z._default(z.number(), 1),
+  concurrency: z._default(z.int(), 10),
+  http_path: z._default(z.string(), '/'),
+  https_sni: z._default(z.nullable(z.string()), null),
+  https_verify_certificate: z._default(z.boolean(), true),
+  headers: z._default(z.nullable(z.record(z.string(), z.array(z.string()))), null),
+  healthy: z.prefault(
+    z.object({
+      interval: z._default(z.number(), 0),
       http_statuses: statuses([200, 302]),
-      successes: z.number().int().default(0),
-    })
-    .prefault({}),
-  unhealthy: z
-    .object({
-      interval: z.number().default(0),
+      successes: z._default(z.int(), 0),
+    }),
+    {},
+  ),
+  unhealthy: z.prefault(
+    z.object({
+      interval: z._default(z.number(), 0),
       http_statuses: statuses([429, 404, 500, 501, 502, 503, 504, 505]),
-      tcp_failures: z.number().int().default(0),
-      timeouts: z.number().int().default(0),
-      http_failures: z.number().int().default(0),
-    })
-    .prefault({}),
+      tcp_failures: z._default(z.int(), 0),
+      timeouts: z._default(z.int(), 0),
+      http_failures: z._default(z.int(), 0),
+    }),
+    {},
+  ),
 });
 
 const PassiveHealthcheckSchema = z.object({
-  type: z.enum(['tcp', 'http', 'https', 'grpc', 'grpcs']).default('http'),
-  healthy: z
-    .object({
+  type: z._default(z.enum(['tcp', 'http', 'https', 'grpc', 'grpcs']), 'http'),
+  healthy: z.prefault(
+    z.object({
       http_statuses: statuses([
         200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308,
       ]),
-      successes: z.number().int().default(0),
-    })
-    .prefault({}),
-  unhealthy: z
-    .object({
+      successes: z._default(z.int(), 0),
+    }),
+    {},
+  ),
+  unhealthy: z.prefault(
+    z.object({
       http_statuses: statuses([429, 500, 503]),
-      tcp_failures: z.number().int().default(0),
-      timeouts: z.number().int().default(0),
-      http_failures: z.number().int().default(0),
-    })
-    .prefault({}),
+      tcp_failures: z._default(z.int(), 0),
+      timeouts: z._default(z.int(), 0),
+      http_failures: z._default(z.int(), 0),
+    }),
+    {},
+  ),
 });
 
 export const HealthchecksSchema = z.object({
-  active: ActiveHealthcheckSchema.prefault({}),
-  passive: PassiveHealthcheckSchema.prefault({}),
-  threshold: z.number().default(0),
+  active: z.prefault(ActiveHealthcheckSchema, {}),
+  passive: z.prefault(PassiveHealthcheckSchema, {}),
+  threshold: z._default(z.number(), 0),
 });
 
 export const UpstreamSchema = z.object({
   id: z.string(),
   ...timestamps,
   name: z.string(),
-  algorithm: z.enum(['consistent-hashing', 'least-connections', 'round-robin', 'latency']).default('round-robin'),
-  hash_on: z.string().default('none'),
-  hash_fallback: z.string().default('none'),
-  hash_on_header: z.string().nullable().default(null),
-  hash_fallback_header: z.string().nullable().default(null),
-  hash_on_cookie: z.string().nullable().default(null),
-  hash_on_cookie_path: z.string().default('/'),
-  hash_on_query_arg: z.string().nullable().default(null),
-  hash_fallback_query_arg: z.string().nullable().default(null),
-  hash_on_uri_capture: z.string().nullable().default(null),
-  hash_fallback_uri_capture: z.string().nullable().default(null),
-  slots: z.number().int().default(10000),
-  healthchecks: HealthchecksSchema.prefault({}),
+  algorithm: z._default(z.enum(['consistent-hashing', 'least-connections', 'round-robin', 'latency']), 'round-robin'),
+  hash_on: z._default(z.string(), 'none'),
+  hash_fallback: z._default(z.string(), 'none'),
+  hash_on_header: z._default(z.nullable(z.string()), null),
+  hash_fallback_header: z._default(z.nullable(z.string()), null),
+  hash_on_cookie: z._default(z.nullable(z.string()), null),
+  hash_on_cookie_path: z._default(z.string(), '/'),
+  hash_on_query_arg: z._default(z.nullable(z.string()), null),
+  hash_fallback_query_arg: z._default(z.nullable(z.string()), null),
+  hash_on_uri_capture: z._default(z.nullable(z.string()), null),
+  hash_fallback_uri_capture: z._default(z.nullable(z.string()), null),
+  slots: z._default(z.int(), 10000),
+  healthchecks: z.prefault(HealthchecksSchema, {}),
   tags,
-  host_header: z.string().nullable().default(null),
-  client_certificate: foreignKey.nullable().default(null),
-  use_srv_name: z.boolean().default(false),
+  host_header: z._default(z.nullable(z.string()), null),
+  client_certificate: z._default(z.nullable(foreignKey), null),
+  use_srv_name: z._default(z.boolean(), false),
 });
 
 export const TargetSchema = z.object({
@@ -144,27 +148,27 @@ export const TargetSchema = z.object({
   ...timestamps,
   upstream: foreignKey,
   target: z.string(),
-  weight: z.number().int().default(100),
+  weight: z._default(z.int(), 100),
   tags,
 });
 
 export const ConsumerSchema = z.object({
   id: z.string(),
   ...timestamps,
-  username: z.string().nullable().default(null),
-  custom_id: z.string().nullable().default(null),
+  username: z._default(z.nullable(z.string()), null),
+  custom_id: z._default(z.nullable(z.string()), null),
   tags,
 });
 
 export const JwtCredentialSchema = z.object({
   id: z.string(),
-  created_at: z.number().optional(),
+  created_at: z.optional(z.number()),
   consumer: foreignKey,
   key: z.string(),
   secret: z.string(),
-  rsa_public_key: z.string().nullable().default(null),
-  algorithm: z
-    .enum([
+  rsa_public_key: z._default(z.nullable(z.string()), null),
+  algorithm: z._default(
+    z.enum([
       'HS256',
       'HS384',
       'HS512',
@@ -178,8 +182,9 @@ export const JwtCredentialSchema = z.object({
       'PS384',
       'PS512',
       'EdDSA',
-    ])
-    .default('HS256'),
+    ]),
+    'HS256',
+  ),
   tags,
 });
 
@@ -187,13 +192,13 @@ export const PluginSchema = z.object({
   id: z.string(),
   ...timestamps,
   name: z.string(),
-  instance_name: z.string().nullable().default(null),
-  route: foreignKey.nullable().default(null),
-  service: foreignKey.nullable().default(null),
-  consumer: foreignKey.nullable().default(null),
-  config: z.record(z.string(), z.unknown()).default({}),
-  protocols: z.array(z.string()).default(['grpc', 'grpcs', 'http', 'https']),
-  enabled: z.boolean().default(true),
+  instance_name: z._default(z.nullable(z.string()), null),
+  route: z._default(z.nullable(foreignKey), null),
+  service: z._default(z.nullable(foreignKey), null),
+  consumer: z._default(z.nullable(foreignKey), null),
+  config: z._default(z.record(z.string(), z.unknown()), {}),
+  protocols: z._default(z.array(z.string()), ['grpc', 'grpcs', 'http', 'https']),
+  enabled: z._default(z.boolean(), true),
   tags,
 });
 
@@ -263,7 +268,17 @@ export function emptyKongState(): KongState {
   };
 }
 
+/**
+ * The entities normalizeEntity returned, with their kind. Normalizing is idempotent, so one of these is returned as it
+ * is rather than copied: a diff normalizes every desired entity, and at 10,000 services a second copy of the desired
+ * state is ≈ 30 MB of peak memory. Entities are never mutated once built (changes build new objects).
+ */
+const normalized = new WeakMap<object, EntityKind>();
+
 /** Parses an entity of the given kind, filling Kong's defaults. */
 export function normalizeEntity<K extends EntityKind>(kind: K, input: unknown): EntityByKind[K] {
-  return entitySchemas[kind].parse(input) as EntityByKind[K];
+  if (typeof input === 'object' && input !== null && normalized.get(input) === kind) return input as EntityByKind[K];
+  const entity = entitySchemas[kind].parse(input) as EntityByKind[K];
+  normalized.set(entity, kind);
+  return entity;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareObj } from '@middy/core';
-import { z } from 'zod';
 import type { OperationOutcome } from '../sources/cloudmap/operations.js';
+import * as z from '../zod.js';
 
 export interface DroppedEvent {
   status: 'dropped';
@@ -14,11 +14,11 @@ export interface DroppedEvent {
  */
 export function dropMalformedEvents(
   logger: Logger,
-  describe: (raw: unknown, error: z.ZodError) => string,
+  describe: (raw: unknown, error: z.$ZodError) => string,
 ): (error: Error, event: unknown) => DroppedEvent {
   return (error, event) => {
     const issues = zodIssuesOf(error.cause);
-    const reason = issues ? describe(event, new z.ZodError(issues)) : error.message;
+    const reason = issues ? describe(event, new z.$ZodError(issues)) : error.message;
     logger.warn('event dropped', { reason });
     return { status: 'dropped', reason };
   };
@@ -28,7 +28,7 @@ export function dropMalformedEvents(
  * The parser's ParseError carries the Standard Schema issues (zod's own issue objects) as its cause, not a ZodError.
  */
 function zodIssuesOf(cause: unknown): z.core.$ZodIssue[] | undefined {
-  if (cause instanceof z.ZodError) return cause.issues;
+  if (cause instanceof z.$ZodError) return cause.issues;
   return Array.isArray(cause) ? (cause as z.core.$ZodIssue[]) : undefined;
 }
 

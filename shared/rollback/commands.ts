@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /** The rollback function's payloads (`serverless invoke -f rollback --data …`, the console, `meshgate … --remote`). */
 export const RollbackCommandSchema = z.discriminatedUnion(
@@ -6,17 +6,23 @@ export const RollbackCommandSchema = z.discriminatedUnion(
   [
     z.object({
       action: z.literal('sync'),
-      to: z.string().regex(/^(previous|\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6})$/, "expected 'previous' or a snapshot id"),
-      freeze: z.boolean().default(true),
-      by: z.string().min(1).default('rollback'),
+      to: z
+        .string()
+        .check(z.regex(/^(previous|\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6})$/, "expected 'previous' or a snapshot id")),
+      freeze: z._default(z.boolean(), true),
+      by: z._default(z.string().check(z.minLength(1)), 'rollback'),
     }),
-    z.object({ action: z.literal('key'), consumer: z.string().min(1), by: z.string().min(1).default('rollback') }),
+    z.object({
+      action: z.literal('key'),
+      consumer: z.string().check(z.minLength(1)),
+      by: z._default(z.string().check(z.minLength(1)), 'rollback'),
+    }),
     z.object({
       action: z.literal('freeze'),
-      reason: z.string().min(1).max(512),
-      by: z.string().min(1).default('rollback'),
+      reason: z.string().check(z.minLength(1)).check(z.maxLength(512)),
+      by: z._default(z.string().check(z.minLength(1)), 'rollback'),
     }),
-    z.object({ action: z.literal('resume'), by: z.string().min(1).default('rollback') }),
+    z.object({ action: z.literal('resume'), by: z._default(z.string().check(z.minLength(1)), 'rollback') }),
     // Read-only, for `meshgate status --remote` and `meshgate snapshots list --remote`.
     z.object({ action: z.literal('status') }),
     z.object({ action: z.literal('snapshots') }),
@@ -29,7 +35,7 @@ export const RollbackCommandSchema = z.discriminatedUnion(
 export type RollbackCommand = z.infer<typeof RollbackCommandSchema>;
 
 /** `field: problem (got value)` for each issue, so an operator sees what to fix. */
-export function describeCommandIssues(raw: unknown, error: z.ZodError): string {
+export function describeCommandIssues(raw: unknown, error: z.$ZodError): string {
   return error.issues
     .map((issue) => {
       const field = issue.path.join('.') || 'payload';

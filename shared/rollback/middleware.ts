@@ -1,5 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import { describeCommandIssues } from './commands.js';
 import { RollbackError } from './operations.js';
 
@@ -7,7 +7,7 @@ import { RollbackError } from './operations.js';
  * An operator's payload that does not parse is refused with every bad field named (and thrown, so the invoke
  * reports the error to the operator); a valid one replaces the event with the parsed command.
  */
-export function refuseInvalidCommands<T>(schema: z.ZodType<T>): MiddlewareObj<T, unknown> {
+export function refuseInvalidCommands<T>(schema: z.ZodMiniType<T>): MiddlewareObj<T, unknown> {
   return {
     before: (request) => {
       const raw: unknown = request.event;

@@ -1,6 +1,6 @@
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
-import { z } from 'zod';
 import type { ConsumerKey } from '../sources/consumers.js';
+import * as z from '../zod.js';
 import { RotationError } from './errors.js';
 
 export const KEY_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'] as const;
@@ -8,10 +8,10 @@ export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
 /** The JSON value of each version of a consumer's key secret (docs/rotation.md). */
 export const KeySecretSchema = z.object({
-  kid: z.string().min(1),
+  kid: z.string().check(z.minLength(1)),
   alg: z.enum(KEY_ALGORITHMS),
-  privateKeyPem: z.string().startsWith('-----BEGIN PRIVATE KEY-----'),
-  publicKeyPem: z.string().startsWith('-----BEGIN PUBLIC KEY-----'),
+  privateKeyPem: z.string().check(z.startsWith('-----BEGIN PRIVATE KEY-----')),
+  publicKeyPem: z.string().check(z.startsWith('-----BEGIN PUBLIC KEY-----')),
   createdAt: z.iso.datetime({ offset: true }),
 });
 export type KeySecret = z.infer<typeof KeySecretSchema>;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { MeshgateError } from '../errors.js';
 import { entityKinds, type KongState } from '../kong/entities.js';
+import * as z from '../zod.js';
 
 /** A snapshot, the freeze flag or run history could not be read or written. */
 export class SnapshotError extends MeshgateError {}
@@ -69,7 +69,7 @@ export const LeaseRecordSchema = z.object({
   purpose: z.string(),
   acquiredAt: z.string(),
   expiresAt: z.string(),
-  pending: z.boolean().default(false),
+  pending: z._default(z.boolean(), false),
 });
 export type LeaseRecord = z.infer<typeof LeaseRecordSchema>;
 
@@ -107,8 +107,8 @@ export const KeyPromotionSchema = z.object({
 export type KeyPromotion = z.infer<typeof KeyPromotionSchema>;
 
 export const KeyStateSchema = z.object({
-  promotions: z.record(z.string(), KeyPromotionSchema).default({}),
-  rollbacks: z.record(z.string(), KeyRollbackIntentSchema).default({}),
+  promotions: z._default(z.record(z.string(), KeyPromotionSchema), {}),
+  rollbacks: z._default(z.record(z.string(), KeyRollbackIntentSchema), {}),
 });
 export type KeyState = z.infer<typeof KeyStateSchema>;
 
@@ -169,12 +169,12 @@ const SnapshotMetaSchema = z.object({
   createdAt: z.string(),
   instance: z.string(),
   trigger: z.string(),
-  reason: z.string().optional(),
-  scope: z.object({ upstreams: z.array(z.string()), objects: z.array(z.string()).optional() }).optional(),
+  reason: z.optional(z.string()),
+  scope: z.optional(z.object({ upstreams: z.array(z.string()), objects: z.optional(z.array(z.string())) })),
   counts: z.record(z.string(), z.number()),
 });
 
-const entityList = z.array(z.looseObject({ id: z.string() })).default([]);
+const entityList = z._default(z.array(z.looseObject({ id: z.string() })), []);
 
 export const SnapshotFileSchema = z.object({
   meta: SnapshotMetaSchema,
@@ -190,7 +190,7 @@ export const FreezeSchema = z.object({
 
 export const RunRecordSchema = z.looseObject({
   id: z.string(),
-  holder: z.string().optional(),
+  holder: z.optional(z.string()),
   kind: z.string(),
   trigger: z.string(),
   outcome: z.string(),

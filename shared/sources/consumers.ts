@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /**
  * A Kong consumer declared by a Secrets Manager secret tagged `meshgate:consumer=<username>`, with the public half
@@ -15,7 +15,7 @@ export const ConsumerKeySchema = z.object({
 
 export const ConsumerSpecSchema = z.object({
   username: z.string(),
-  iamRole: z.string().optional(),
+  iamRole: z.optional(z.string()),
   secretArn: z.string(),
   keys: z.array(ConsumerKeySchema),
 });

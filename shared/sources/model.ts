@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod.js';
 
 /**
  * The normalized mesh snapshot every source yields. Shapes follow App Mesh's model (2019-01-25) where App Mesh has
@@ -11,74 +11,74 @@ export const TagsSchema = z.record(z.string(), z.string());
 export const EndpointSchema = z.object({
   instanceId: z.string(),
   host: z.string(),
-  port: z.number().int(),
+  port: z.int(),
   healthy: z.boolean(),
   attributes: z.record(z.string(), z.string()),
 });
 
 export const HealthCheckSchema = z.object({
   protocol: z.enum(['http', 'http2', 'grpc', 'tcp']),
-  path: z.string().optional(),
-  port: z.number().int().optional(),
-  intervalMillis: z.number().int(),
-  timeoutMillis: z.number().int(),
-  healthyThreshold: z.number().int(),
-  unhealthyThreshold: z.number().int(),
+  path: z.optional(z.string()),
+  port: z.optional(z.int()),
+  intervalMillis: z.int(),
+  timeoutMillis: z.int(),
+  healthyThreshold: z.int(),
+  unhealthyThreshold: z.int(),
 });
 
 export const ListenerSchema = z.object({
-  port: z.number().int(),
+  port: z.int(),
   protocol: z.enum(['http', 'http2', 'grpc']),
-  healthCheck: HealthCheckSchema.optional(),
+  healthCheck: z.optional(HealthCheckSchema),
   /** The listener's TLS mode (App Mesh `listener.tls.mode`); absent means plain text. */
-  tlsMode: z.enum(['STRICT', 'PERMISSIVE', 'DISABLED']).optional(),
+  tlsMode: z.optional(z.enum(['STRICT', 'PERMISSIVE', 'DISABLED'])),
 });
 
 /** Where a gateway's instances are found: a Cloud Map service or a DNS name, as the gateway's tags say. */
 export const DiscoverySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cloudmap'), namespace: z.string(), service: z.string() }),
-  z.object({ kind: z.literal('dns'), hostname: z.string(), port: z.number().int().optional() }),
+  z.object({ kind: z.literal('dns'), hostname: z.string(), port: z.optional(z.int()) }),
 ]);
 
 export const GatewaySchema = z.object({
   mesh: z.string(),
   name: z.string(),
   arn: z.string(),
-  version: z.number().int(),
+  version: z.int(),
   listeners: z.array(ListenerSchema),
   tags: TagsSchema,
-  discovery: DiscoverySchema.optional(),
+  discovery: z.optional(DiscoverySchema),
   /** Healthy and unhealthy instances found through `discovery`; empty when there is none. */
   endpoints: z.array(EndpointSchema),
 });
 
 const StringMatchSchema = z.object({
-  exact: z.string().optional(),
-  prefix: z.string().optional(),
-  suffix: z.string().optional(),
-  regex: z.string().optional(),
-  range: z.object({ start: z.number(), end: z.number() }).optional(),
+  exact: z.optional(z.string()),
+  prefix: z.optional(z.string()),
+  suffix: z.optional(z.string()),
+  regex: z.optional(z.string()),
+  range: z.optional(z.object({ start: z.number(), end: z.number() })),
 });
 
 export const HeaderMatchSchema = z.object({
   name: z.string(),
-  invert: z.boolean().optional(),
-  match: StringMatchSchema.optional(),
+  invert: z.optional(z.boolean()),
+  match: z.optional(StringMatchSchema),
 });
 
 /** App Mesh HttpGatewayRouteMatch / GrpcGatewayRouteMatch, merged (grpc uses serviceName and metadata). */
 export const RouteMatchSchema = z.object({
-  prefix: z.string().optional(),
-  path: z.object({ exact: z.string().optional(), regex: z.string().optional() }).optional(),
-  hostname: z.object({ exact: z.string().optional(), suffix: z.string().optional() }).optional(),
-  method: z.string().optional(),
-  headers: z.array(HeaderMatchSchema).optional(),
-  queryParameters: z
-    .array(z.object({ name: z.string(), match: z.object({ exact: z.string() }).optional() }))
-    .optional(),
-  serviceName: z.string().optional(),
-  metadata: z.array(HeaderMatchSchema).optional(),
-  port: z.number().int().optional(),
+  prefix: z.optional(z.string()),
+  path: z.optional(z.object({ exact: z.optional(z.string()), regex: z.optional(z.string()) })),
+  hostname: z.optional(z.object({ exact: z.optional(z.string()), suffix: z.optional(z.string()) })),
+  method: z.optional(z.string()),
+  headers: z.optional(z.array(HeaderMatchSchema)),
+  queryParameters: z.optional(
+    z.array(z.object({ name: z.string(), match: z.optional(z.object({ exact: z.string() })) })),
+  ),
+  serviceName: z.optional(z.string()),
+  metadata: z.optional(z.array(HeaderMatchSchema)),
+  port: z.optional(z.int()),
 });
 
 export const GatewayRouteSchema = z.object({
@@ -86,12 +86,12 @@ export const GatewayRouteSchema = z.object({
   gateway: z.string(),
   name: z.string(),
   arn: z.string(),
-  version: z.number().int(),
+  version: z.int(),
   protocol: z.enum(['http', 'http2', 'grpc']),
-  priority: z.number().int().optional(),
+  priority: z.optional(z.int()),
   match: RouteMatchSchema,
-  target: z.object({ virtualService: z.string(), port: z.number().int().optional() }),
-  rewrite: z.record(z.string(), z.unknown()).optional(),
+  target: z.object({ virtualService: z.string(), port: z.optional(z.int()) }),
+  rewrite: z.optional(z.record(z.string(), z.unknown())),
   tags: TagsSchema,
 });
 
@@ -118,7 +118,7 @@ export const ReadFailureSchema = z.object({
   object: z.string(),
   reason: z.string(),
   /** Confirmed absent by a successful read: what it had in Kong is removed, not kept. */
-  absent: z.literal(true).optional(),
+  absent: z.optional(z.literal(true)),
 });
 
 export const MeshSnapshotSchema = z.object({

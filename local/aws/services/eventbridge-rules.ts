@@ -153,7 +153,9 @@ export function createBusRules() {
       }
       // A schedule rule matches no event put on a bus; the local bus fires schedules.
       const { pattern, matches } =
-        input.EventPattern === undefined ? { pattern: undefined, matches: () => false } : compiled(input.EventPattern, true);
+        input.EventPattern === undefined
+          ? { pattern: undefined, matches: () => false }
+          : compiled(input.EventPattern, true);
       const existing = rules.get(key(bus, input.Name));
       const rule: Rule = {
         name: input.Name,

@@ -142,7 +142,8 @@ export function createEventBridgeService(options: { maxEntryBytes?: number } = {
   return Object.assign(service, {
     events,
     busRules,
-    putRule: (rule: RuleInput, where: Pick<AwsContext, 'account' | 'region'>) => busRules.operations.PutRule(rule, where).RuleArn,
+    putRule: (rule: RuleInput, where: Pick<AwsContext, 'account' | 'region'>) =>
+      busRules.operations.PutRule(rule, where).RuleArn,
     subscribe(listener: (put: PutEvent) => void) {
       listeners.add(listener);
       return () => {

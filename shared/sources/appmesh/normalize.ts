@@ -1,12 +1,12 @@
 import type { GatewayRouteData, TagRef, VirtualGatewayData } from '@aws-sdk/client-app-mesh';
-import { z } from 'zod';
+import * as z from '../../zod.js';
 import { SourceError } from '../errors.js';
 import { type Discovery, type Gateway, type GatewayRoute, GatewayRouteSchema, GatewaySchema } from '../model.js';
 
 type Tags = Gateway['tags'];
 /** A gateway as App Mesh describes it; its instances come from the discovery tags. */
 export type GatewayWithoutInstances = Omit<Gateway, 'discovery' | 'endpoints'>;
-const GatewayWithoutInstancesSchema = GatewaySchema.omit({ discovery: true, endpoints: true });
+const GatewayWithoutInstancesSchema = z.omit(GatewaySchema, { discovery: true, endpoints: true });
 
 /** Tag naming the Cloud Map service (`<namespaceName>/<serviceName>`) that holds a gateway's instances. */
 export const CLOUDMAP_SERVICE_TAG = 'meshgate:cloudmap-service';
@@ -18,7 +18,7 @@ export function toTags(tagRefs: readonly TagRef[]): Tags {
 }
 
 /** Validates a normalized object against its schema; the schema also drops SDK-only members such as `$unknown`. */
-function conform<T>(schema: z.ZodType<T>, candidate: unknown, what: string): T {
+function conform<T>(schema: z.ZodMiniType<T>, candidate: unknown, what: string): T {
   const result = schema.safeParse(candidate);
   if (!result.success) {
     throw new SourceError(
