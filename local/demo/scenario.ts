@@ -216,6 +216,7 @@ class Demo {
         rotationLambdaArn: this.rotationFunctionArn(),
       });
       this.say(`aws: CreateSecret meshgate/consumers/${CONSUMER} (key ${created.kid}), rotation every 30 days`);
+      await this.publishKeys();
       await this.driftRepair();
       const credentials = await this.credentialsOf(CONSUMER);
       this.check(credentials.join() === created.kid, `consumer ${CONSUMER} in Kong with credential ${created.kid}`);
@@ -445,6 +446,16 @@ class Demo {
   }
 
   /** The 5-minute drift-repair schedule, fired now. */
+  /**
+   * The rotateKeys schedule publishes every consumer's public keys to the state store's document, the only place
+   * meshSync reads them from (it may not read the secrets' values).
+   */
+  private async publishKeys(): Promise<void> {
+    this.stack.bus.fireSchedule('rotateKeys');
+    await this.stack.bus.idle();
+    this.say('rotateKeys schedule fired: public keys published to the state store (jwks.json)');
+  }
+
   private async driftRepair(): Promise<void> {
     const mark = this.audit.records.length;
     this.stack.bus.fireSchedule('meshSync', `meshgate-${this.stack.env.MESHGATE_STAGE}-drift-repair`);
