@@ -252,12 +252,13 @@ class Demo {
         this.say('kong: fault injected — every POST /config answers 500');
       } else {
         this.stack.kong.faults.inject({
-          method: 'PUT',
-          path: /^\/consumers\/[^/]+\/jwt\/[^/]+$/,
+          // setSecret creates the pending credential with POST.
+          method: 'POST',
+          path: /^\/consumers\/[^/]+\/jwt$/,
           status: 500,
           times: Number.POSITIVE_INFINITY,
         });
-        this.say('kong: fault injected — every PUT of a jwt credential answers 500');
+        this.say('kong: fault injected — every POST of a jwt credential answers 500');
       }
       try {
         await startRotation(this.sm, CONSUMER);

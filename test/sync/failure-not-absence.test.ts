@@ -56,12 +56,15 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
 
     const result = await world.invoke(scheduledEvent());
 
-    expect(result).toMatchObject({ outcome: 'applied', kept: 1, leftOut: 0 });
+    // The edge JWKS keeps the keys it has too: dropping the consumer's would refuse its tokens inside the mesh.
+    expect(result).toMatchObject({ outcome: 'applied', kept: 2, leftOut: 0 });
     const after = await ownedView();
     expect(after.consumers).toEqual(before.consumers);
     expect(after.jwts).toEqual(before.jwts);
+    const jwks = (view: typeof before) => view.plugins.filter((plugin) => plugin.name === 'request-termination');
+    expect(jwks(after)).toEqual(jwks(before));
     expect(names(after.routes)).not.toContain('shop.edge.catalog');
-    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout'], leftOut: [] });
+    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout', 'jwks:/.well-known/jwks.json'], leftOut: [] });
   });
 
   it('a typo in a tag (meshgate:auth=JWT) keeps the route, its service and plugins', async () => {

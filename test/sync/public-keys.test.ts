@@ -75,11 +75,10 @@ describe('meshSync reads public keys only', () => {
 
     const result = await world.invoke(scheduledEvent());
 
-    expect(result).toMatchObject({ outcome: 'no-changes', kept: 1 });
-    const after = await ownedView();
-    expect(after.consumers).toEqual(before.consumers);
-    expect(after.jwts).toEqual(before.jwts);
-    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout'] });
+    // Nothing changes, the edge JWKS included (it keeps the consumer's keys).
+    expect(result).toMatchObject({ outcome: 'no-changes', kept: 2 });
+    expect(await ownedView()).toEqual(before);
+    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout', 'jwks:/.well-known/jwks.json'] });
   });
 
   it('an entry stale against the listed labels keeps the consumer as it is', async () => {
@@ -107,11 +106,9 @@ describe('meshSync reads public keys only', () => {
 
     const result = await world.invoke(scheduledEvent());
 
-    expect(result).toMatchObject({ kept: 1 });
-    const after = await ownedView();
-    expect(after.consumers).toEqual(before.consumers);
-    expect(after.jwts).toEqual(before.jwts);
-    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout'] });
+    expect(result).toMatchObject({ outcome: 'no-changes', kept: 2 });
+    expect(await ownedView()).toEqual(before);
+    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout', 'jwks:/.well-known/jwks.json'] });
     expect(JSON.stringify(lastAudit().errors)).toContain(`public-key document has ${AWSCURRENT} on version`);
   });
 });
