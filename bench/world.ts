@@ -82,7 +82,12 @@ export async function startWorld(size: WorldSize): Promise<World> {
   const consumers = Array.from({ length: size.consumers }, (_, i) => `consumer-${String(i).padStart(3, '0')}`);
   const rotationLambdaArn = `arn:aws:lambda:${aws.region}:${aws.account}:function:${ROTATION_FUNCTION}`;
   await mapLimit(consumers, SETUP_CONCURRENCY, (username) =>
-    addConsumer(sm, { username, alg: 'ES256', rotationLambdaArn }),
+    addConsumer(sm, {
+      username,
+      alg: 'ES256',
+      rotationLambdaArn,
+      publish: { store: rotationDeps.store, graceMs: rotationDeps.graceMs },
+    }),
   );
   // One rotation each: AWSCURRENT and AWSPREVIOUS (within the grace period) give two credentials per consumer. One
   // at a time: each step that writes Kong holds the state store's lease, and the AWS double runs the steps inside

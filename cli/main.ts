@@ -9,7 +9,13 @@ import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile
 import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../shared/rollback/operations.js';
 import { type KongPing, pingKong } from '../shared/rollback/ping.js';
 import { collectStatus } from '../shared/rollback/status.js';
-import { addConsumer, mintToken, startDueRotations, startRotation } from '../shared/rotation/index.js';
+import {
+  addConsumer,
+  mintToken,
+  republishUnderLease,
+  startDueRotations,
+  startRotation,
+} from '../shared/rotation/index.js';
 import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/sync/mesh-sync.js';
 import { escapeControl } from '../shared/text.js';
 import { auditCommand, parseSince } from './audit.js';
@@ -175,6 +181,16 @@ const COMMANDS: Record<string, Command> = {
     const sm = app().clients.secretsManager;
     const rotationLambdaArn = rotationFunctionArn(config, stage, env);
     if (flags.due) {
+      // As the rotateKeys schedule does: the public-key document first (bootstrap, repair), then overdue rotations.
+      const published = await republishUnderLease({
+        secretsManager: sm,
+        store: app().store,
+        graceMs: config.KEY_GRACE_PERIOD,
+        secretPrefix: config.CONSUMER_SECRET_PREFIX,
+      });
+      out(`public keys of ${published.published.length} consumer(s) published`);
+      for (const failure of published.failures) out(`failed ${failure.object}: ${failure.reason}`);
+      if (published.failures.length) process.exitCode = 1;
       const result = await startDueRotations(sm, { rotationLambdaArn });
       for (const started of result.started) out(`rotated ${started.consumer}: new version ${started.versionId}`);
       out(`${result.started.length} rotation(s) started, ${result.notDue} not due`);
@@ -248,6 +264,8 @@ const COMMANDS: Record<string, Command> = {
       alg: config.JWT_ALGORITHM,
       rotationLambdaArn: rotationFunctionArn(config, stage, env),
       secretPrefix: config.CONSUMER_SECRET_PREFIX,
+      // Its public key goes to the state store's document now: the next sync reads consumers from it.
+      publish: { store: app().store, graceMs: config.KEY_GRACE_PERIOD },
     });
     out(`consumer ${words[2]}: key ${created.kid} in ${created.secretArn}; Kong gets it at the next sync`);
   },

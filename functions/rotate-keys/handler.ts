@@ -6,17 +6,29 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { lazy } from '../../shared/app/ports.js';
 import { createRotateKeysApp } from '../../shared/app/rotate-keys.js';
+import { errorMessage } from '../../shared/errors.js';
 import { ScheduledEventSchema } from '../../shared/events/incoming.js';
 import { RotationInvocationSchema } from '../../shared/events/rotation.js';
 import { logger as sharedLogger, metrics as sharedMetrics } from '../../shared/lambda/observability.js';
 import { recordRotationOutcome } from '../../shared/lambda/sync-metrics.js';
 import { RotationError } from '../../shared/rotation/errors.js';
-import { type RotationDeps, rotateStep, startDueRotations } from '../../shared/rotation/index.js';
+import {
+  type RepublishResult,
+  type RotationDeps,
+  republishUnderLease,
+  rotateStep,
+  startDueRotations,
+} from '../../shared/rotation/index.js';
 import type * as z from '../../shared/zod.js';
+
+type ScheduleResult = Awaited<ReturnType<typeof startDueRotations>> & {
+  /** The public-key document republished from the secrets (meshSync and rollback read only it). */
+  publishedKeys?: Pick<RepublishResult, 'published' | 'removed'>;
+};
 
 export type RotateKeysResult =
   | Awaited<ReturnType<typeof rotateStep>>
-  | Awaited<ReturnType<typeof startDueRotations>>
+  | ScheduleResult
   | { status: 'dropped'; reason: string };
 
 /**
@@ -45,13 +57,25 @@ export function createRotateKeysHandler(
       }
     }
     if (ScheduledEventSchema.safeParse(event).success) {
-      let result: Awaited<ReturnType<typeof startDueRotations>>;
+      let result: ScheduleResult;
       try {
         const deps = await resolveDeps();
-        result = await startDueRotations(deps.secretsManager, {
+        // First the public-key document (bootstraps it, repairs an entry a failed publish left stale); a failure
+        // here is counted, and overdue rotations still start.
+        const published = await republishUnderLease(deps).catch((error: unknown) => ({
+          published: [],
+          removed: [],
+          failures: [{ object: 'public-key document', reason: errorMessage(error) }],
+        }));
+        const started = await startDueRotations(deps.secretsManager, {
           rotationLambdaArn: context.invokedFunctionArn,
           secretPrefix: deps.secretPrefix,
         });
+        result = {
+          ...started,
+          failures: [...published.failures, ...started.failures],
+          publishedKeys: { published: published.published, removed: published.removed },
+        };
       } catch (error) {
         recordRotationOutcome(metrics, 1);
         throw error;

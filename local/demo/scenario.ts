@@ -251,6 +251,7 @@ class Demo {
         rotationLambdaArn: this.rotationFunctionArn(),
       });
       this.say(`aws: CreateSecret meshgate/consumers/${CONSUMER} (key ${created.kid}), rotation every 30 days`);
+      await this.publishKeys();
       await this.driftRepair();
       const credentials = await this.credentialsOf(CONSUMER);
       this.check(credentials.join() === created.kid, `consumer ${CONSUMER} in Kong with credential ${created.kid}`);
@@ -286,12 +287,13 @@ class Demo {
         this.say('kong: fault injected — every POST /config answers 500');
       } else {
         this.stack.kong.faults.inject({
-          method: 'PUT',
-          path: /^\/consumers\/[^/]+\/jwt\/[^/]+$/,
+          // setSecret creates the pending credential with POST.
+          method: 'POST',
+          path: /^\/consumers\/[^/]+\/jwt$/,
           status: 500,
           times: Number.POSITIVE_INFINITY,
         });
-        this.say('kong: fault injected — every PUT of a jwt credential answers 500');
+        this.say('kong: fault injected — every POST of a jwt credential answers 500');
       }
       try {
         await startRotation(this.sm, CONSUMER);
@@ -653,6 +655,16 @@ class Demo {
   }
 
   /** The 5-minute drift-repair schedule, fired now. */
+  /**
+   * The rotateKeys schedule publishes every consumer's public keys to the state store's document, the only place
+   * meshSync reads them from (it may not read the secrets' values).
+   */
+  private async publishKeys(): Promise<void> {
+    this.stack.bus.fireSchedule('rotateKeys');
+    await this.stack.bus.idle();
+    this.say('rotateKeys schedule fired: public keys published to the state store (jwks.json)');
+  }
+
   private async driftRepair(): Promise<void> {
     const mark = this.audit.records.length;
     this.stack.bus.fireSchedule('meshSync', `meshgate-${this.stack.env.MESHGATE_STAGE}-drift-repair`);

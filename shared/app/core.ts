@@ -62,12 +62,16 @@ export function assembleApp(config: Config, clients: AppClients, requestSync?: (
         readMesh: (signal) => readMesh(sources, signal),
         readMeshFedBy: (cloudMap, signal) => readMeshFedBy(sources, cloudMap, signal),
         // Promotions and key rollbacks in progress decide live keys beside the labels; read with them, under the lease.
-        readConsumers: async () =>
-          readConsumers(clients.secretsManager, {
+        // Public keys come from the state store's public-key document: meshSync and rollback read no private key.
+        readConsumers: async () => {
+          const [keyState, document] = await Promise.all([store.readKeyState(), store.readPublicKeys()]);
+          return readConsumers(clients.secretsManager, {
             graceMs: config.KEY_GRACE_PERIOD,
             secretPrefix: config.CONSUMER_SECRET_PREFIX,
-            keyState: await store.readKeyState(),
-          }),
+            keyState,
+            publicKeys: { document },
+          });
+        },
         resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
         ...(config.MESH_CA_SECRET_ARN
           ? { readMeshCa: () => readMeshCa(clients.secretsManager, config.MESH_CA_SECRET_ARN as string) }

@@ -222,7 +222,7 @@ export async function resumeSync(deps: OperationsDeps, request: { by: string }):
 export async function rollbackConsumerKey(
   deps: OperationsDeps,
   request: { consumer: string; by: string },
-  settings: Pick<Config, 'MESHGATE_INSTANCE'>,
+  settings: Pick<Config, 'MESHGATE_INSTANCE'> & Partial<Pick<Config, 'KEY_GRACE_PERIOD'>>,
 ): Promise<RollbackKeyResult> {
   const started = performance.now();
   const result = await underLease(
@@ -233,6 +233,7 @@ export async function rollbackConsumerKey(
         username: request.consumer,
         instance: settings.MESHGATE_INSTANCE,
         by: request.by,
+        graceMs: settings.KEY_GRACE_PERIOD,
       }),
     (_result, startedAt) => ({
       outcome: 'applied',

@@ -7,12 +7,14 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mapLimit } from '../concurrency.js';
 import { errorMessage } from '../errors.js';
-import type { KeyState } from '../snapshots/store.js';
+import type { PublicKeyDocument } from '../snapshots/public-keys.js';
+import type { KeyState, StateStore } from '../snapshots/store.js';
 import { CONSUMER_TAG, type ConsumerSpec, IAM_ROLE_TAG } from '../sources/consumers.js';
 import { consumerObject } from '../translate/consumers.js';
 import { RotationError } from './errors.js';
 import { generateKey, type KeyAlgorithm } from './keys.js';
-import { identityOf, type KeyRecords, listConsumerSecrets, liveKeysOf } from './secrets.js';
+import { documentLookup, publishConsumerKeys, staleness } from './public-keys.js';
+import { AWSCURRENT, identityOf, type KeyRecords, listConsumerSecrets, liveKeysOf } from './secrets.js';
 
 /** What the state store's key state says about one consumer beside its labels. */
 export function keyRecordsOf(state: KeyState | undefined, username: string): KeyRecords {
@@ -39,10 +41,20 @@ export function consumerSecretName(username: string, prefix = DEFAULT_CONSUMER_S
  * Every consumer declared by a Secrets Manager secret tagged `meshgate:consumer=<username>`, with the public half of
  * its live keys (see liveKeysOf). A secret that cannot be read or parsed is a failure tied to that secret; the
  * others are still returned.
+ *
+ * With `publicKeys`, the keys come from the public-key document instead of GetSecretValue (meshSync and rollback,
+ * which may not read private keys): names, tags and labels from ListSecrets, public keys from the document. A
+ * consumer whose entry is missing or stale against the listed labels is a read failure, never an absence.
  */
 export async function readConsumers(
   sm: SecretsManagerClient,
-  options: { graceMs: number; now?: Date; keyState?: KeyState; secretPrefix?: string },
+  options: {
+    graceMs: number;
+    now?: Date;
+    keyState?: KeyState;
+    secretPrefix?: string;
+    publicKeys?: { document: PublicKeyDocument | undefined };
+  },
 ): Promise<{ consumers: ConsumerSpec[]; failures: { object: string; reason: string }[] }> {
   const secrets = await listConsumerSecrets(sm, options.secretPrefix).catch((cause: unknown) => {
     throw new RotationError(`cannot list consumer secrets: ${errorMessage(cause)}`, { cause });
@@ -55,7 +67,15 @@ export async function readConsumers(
       object = consumerObject(username);
       const secretArn = secret.ARN ?? object;
       const records = keyRecordsOf(options.keyState, username);
-      const keys = await liveKeysOf(sm, secretArn, secret.SecretVersionsToStages ?? {}, { ...options, ...records });
+      const stages = secret.SecretVersionsToStages ?? {};
+      let source: Parameters<typeof liveKeysOf>[0] = sm;
+      if (options.publicKeys) {
+        const entry = options.publicKeys.document?.meshgate.consumers[username];
+        const stale = staleness(entry, secretArn, stages);
+        if (stale || !entry) throw new RotationError(`consumer ${username}: ${stale}`, { context: { secretArn } });
+        source = documentLookup(entry, secretArn);
+      }
+      const keys = await liveKeysOf(source, secretArn, stages, { ...options, ...records });
       const spec: ConsumerSpec = { username, secretArn, keys, ...(iamRole ? { iamRole } : {}) };
       return { spec };
     } catch (error) {
@@ -92,6 +112,8 @@ export interface AddConsumerOptions {
   rotationDays?: number;
   /** CONSUMER_SECRET_PREFIX (default `meshgate/consumers/`). */
   secretPrefix?: string;
+  /** With the state store, the first key's public half is published at once, so the next sync creates the consumer. */
+  publish?: { store: StateStore; graceMs: number };
 }
 
 /**
@@ -129,6 +151,20 @@ export async function addConsumer(
   } catch (cause) {
     const reason = cause instanceof ResourceExistsException ? `secret ${name} already exists` : errorMessage(cause);
     throw new RotationError(`cannot add consumer ${username}: ${reason}`, { cause, context: { consumer: username } });
+  }
+  if (options.publish) {
+    const { kid, alg, publicKeyPem, createdAt } = key;
+    await publishConsumerKeys(
+      options.publish.store,
+      {
+        consumer: username,
+        secretArn,
+        secretName: name,
+        stages: { [versionId]: [AWSCURRENT] },
+        keys: [{ kid, alg, publicKeyPem, createdAt, versionId }],
+      },
+      { graceMs: options.publish.graceMs },
+    );
   }
   if (options.rotationLambdaArn) {
     await sm.send(

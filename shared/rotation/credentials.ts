@@ -1,4 +1,5 @@
 import type { KongApi } from '../kong/api.js';
+import { KongError } from '../kong/errors.js';
 import { entityId, isOwned, ownershipTags } from '../kong/ownership.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import { consumerFor, jwtCredentialFor } from '../translate/consumers.js';
@@ -18,31 +19,63 @@ function sameFields<T extends object>(actual: T, desired: T, fields: (keyof T)[]
 
 function refuseUnowned(entity: { id: string; tags: string[] | null }, kind: string, instance: string): void {
   if (!isOwned(entity, instance)) {
-    throw new RotationError(`Kong ${kind} ${entity.id} exists but is not managed by meshgate instance '${instance}'`, {
-      context: { kind, id: entity.id, instance },
-    });
+    throw new RotationError(
+      `ownership conflict: Kong ${kind} ${entity.id} exists but is not managed by meshgate instance '${instance}'`,
+      { context: { kind, id: entity.id, instance, conflict: true } },
+    );
+  }
+}
+
+/**
+ * Creates with POST (never PUT by id: a PUT would replace an entity that is no longer meshgate's). Kong's 409 (an
+ * entity with that id, or with the same username or key, exists) is an ownership conflict: this one is not ours.
+ */
+async function createOwned<K extends 'consumer' | 'jwt'>(
+  kong: KongApi,
+  kind: K,
+  entity: Parameters<KongApi['create']>[1] & { id: string },
+  label: string,
+): Promise<void> {
+  try {
+    await kong.create(kind, entity as never);
+  } catch (error) {
+    if (error instanceof KongError && error.isConflict) {
+      throw new RotationError(
+        `ownership conflict: Kong ${label} ${entity.id} clashes with an entity meshgate does not own (${error.message})`,
+        { cause: error, context: { kind: label, id: entity.id, conflict: true } },
+      );
+    }
+    throw error;
   }
 }
 
 /**
  * Makes Kong hold the consumer and one credential per key of `spec`, writing only what is missing or different
- * (a redelivered step writes nothing). Never touches an entity meshgate does not own. Returns the writes made.
+ * (a redelivered step writes nothing): absent ones are created with POST, owned ones that differ replaced by id.
+ * Never touches an entity meshgate does not own; one in the way is an ownership conflict. Returns the writes made.
  */
 export async function ensureCredentials(kong: KongApi, instance: string, spec: ConsumerSpec): Promise<number> {
   let writes = 0;
   const consumer = consumerFor(instance, spec);
   const actualConsumer = await kong.get('consumer', consumer.id);
   if (actualConsumer) refuseUnowned(actualConsumer, 'consumer', instance);
-  if (!actualConsumer || !sameFields(actualConsumer, consumer, ['username', 'custom_id', 'tags'])) {
-    await kong.upsert('consumer', consumer);
+  if (!actualConsumer) {
+    await createOwned(kong, 'consumer', consumer, 'consumer');
+    writes += 1;
+  } else if (!sameFields(actualConsumer, consumer, ['username', 'custom_id', 'tags'])) {
+    await kong.update('consumer', consumer);
     writes += 1;
   }
   for (const key of spec.keys) {
     const credential = jwtCredentialFor(instance, spec.username, key);
-    const actual = await kong.get('jwt', credential.id, { parent: consumer.id });
+    // By id across consumers: a credential with this id under another consumer is in the way too.
+    const actual = await kong.get('jwt', credential.id);
     if (actual) refuseUnowned(actual, 'jwt credential', instance);
-    if (!actual || !sameFields(actual, credential, ['key', 'secret', 'algorithm', 'rsa_public_key', 'tags'])) {
-      await kong.upsert('jwt', credential);
+    if (!actual) {
+      await createOwned(kong, 'jwt', credential, 'jwt credential');
+      writes += 1;
+    } else if (!sameFields(actual, credential, ['consumer', 'key', 'secret', 'algorithm', 'rsa_public_key', 'tags'])) {
+      await kong.update('jwt', credential);
       writes += 1;
     }
   }

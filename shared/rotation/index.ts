@@ -5,6 +5,11 @@ export { type RotationDeps, type RotationLogger, silentLogger } from './deps.js'
 export { RotationError } from './errors.js';
 export { signToken, verifyLikeKong } from './jwt.js';
 export { generateKey, type KeyAlgorithm, type KeySecret, KeySecretSchema, kidFor } from './keys.js';
+export {
+  type RepublishResult,
+  republishPublicKeys,
+  republishUnderLease,
+} from './public-keys.js';
 export { type RollbackKeyResult, rollbackKey } from './rollback.js';
 export { DEFAULT_ROTATION_DAYS, dueDate, startDueRotations, startRotation } from './schedule.js';
 export { MESHGATE_REVOKED } from './secrets.js';

@@ -4,7 +4,7 @@ import type { KeyRollbackIntent, StateStore } from '../snapshots/store.js';
 import { keyRecordsOf } from './consumers.js';
 import { ensureCredentials, removeCredential, retireCredentials } from './credentials.js';
 import { RotationError } from './errors.js';
-import { publicKeyOf } from './keys.js';
+import { documentLookup, publishConsumerKeys } from './public-keys.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -13,9 +13,9 @@ import {
   findConsumerSecret,
   holderOf,
   identityOf,
+  type KeyLookup,
   liveKeysOf,
   MESHGATE_REVOKED,
-  readKeyVersion,
   type VersionsToStages,
 } from './secrets.js';
 
@@ -40,27 +40,45 @@ export interface RollbackKeyResult {
  * 4. the intent is cleared.
  * A re-run after a failure at any point finishes the recorded intent instead of choosing anew (choosing anew would
  * revoke the good key and make the bad one current).
+ *
+ * Public keys come from the state store's public-key document, never from GetSecretValue (the rollback function
+ * may not read private keys); the document is republished with the new labels before the intent is cleared.
  */
 export async function rollbackKey(
   sm: SecretsManagerClient,
   kong: KongApi,
   store: StateStore,
-  options: { username: string; instance: string; by?: string },
+  options: { username: string; instance: string; by?: string; graceMs?: number },
 ): Promise<RollbackKeyResult> {
   const { username, instance } = options;
   const listed = await findConsumerSecret(sm, username);
   const secretArn = listed.ARN ?? listed.Name ?? '';
   const described = await describeSecret(sm, secretArn);
   const stages = described.VersionIdsToStages ?? {};
+  const published = (await store.readPublicKeys())?.meshgate.consumers[username];
+  const entry = published?.secretArn === secretArn ? published : undefined;
+  const lookup: KeyLookup = entry
+    ? documentLookup(entry, secretArn)
+    : async () => {
+        throw new RotationError(
+          `the public keys of consumer ${username} are not in the public-key document; run the rotateKeys schedule (meshgate rotate --due) to publish them`,
+          { context: { consumer: username, secretId: secretArn } },
+        );
+      };
   const recorded = (await store.readKeyState()).rollbacks[username];
-  const intent = recorded ?? (await chooseIntent(sm, secretArn, stages, username, options.by ?? 'rollback'));
+  const intent = recorded ?? (await chooseIntent(lookup, secretArn, stages, username, options.by ?? 'rollback'));
   if (!recorded) {
     await store.updateKeyState((state) => ({ ...state, rollbacks: { ...state.rollbacks, [username]: intent } }));
   }
 
   // Kong first: once the restored credential is in and the revoked one out, the labels only catch up.
-  const restored = await readKeyVersion(sm, secretArn, { versionId: intent.restoreVersionId });
-  await ensureCredentials(kong, instance, { ...identityOf(described), secretArn, keys: [publicKeyOf(restored)] });
+  const restored = await lookup(intent.restoreVersionId, 'current');
+  if (!restored) throw new RotationError(`version ${intent.restoreVersionId} of ${secretArn} has no key`);
+  await ensureCredentials(kong, instance, {
+    ...identityOf(described),
+    secretArn,
+    keys: [{ ...restored, stages: stages[intent.restoreVersionId] ?? [] }],
+  });
   await removeCredential(kong, instance, username, intent.revokeKid);
 
   const currentId = holderOf(stages, AWSCURRENT);
@@ -97,11 +115,17 @@ export async function rollbackKey(
   }
   const after = (await describeSecret(sm, secretArn)).VersionIdsToStages ?? {};
   // AWSPREVIOUS is now the revoked version, which is never live, so no grace period applies.
-  const keys = await liveKeysOf(sm, secretArn, after, {
+  const keys = await liveKeysOf(lookup, secretArn, after, {
     graceMs: 0,
     ...keyRecordsOf({ promotions: {}, rollbacks: { [username]: intent } }, username),
   });
   const retired = await retireCredentials(kong, instance, username, new Set(keys.map((key) => key.kid)));
+  // The labels moved: the document follows before the intent goes, so no reader ever sees the revoked key live.
+  await publishConsumerKeys(
+    store,
+    { consumer: username, secretArn, secretName: listed.Name ?? secretArn, stages: after, keys: [] },
+    { graceMs: options.graceMs ?? 0 },
+  );
   await store.updateKeyState((state) => {
     const { [username]: _done, ...rollbacks } = state.rollbacks;
     return { ...state, rollbacks };
@@ -118,7 +142,7 @@ export async function rollbackKey(
 
 /** What a fresh key rollback does: AWSPREVIOUS comes back, AWSCURRENT is revoked; refused when that is not sound. */
 async function chooseIntent(
-  sm: SecretsManagerClient,
+  lookup: KeyLookup,
   secretArn: string,
   stages: VersionsToStages,
   username: string,
@@ -141,17 +165,15 @@ async function chooseIntent(
       context,
     });
   }
-  const [current, previous] = await Promise.all([
-    readKeyVersion(sm, secretArn, { versionId: currentId }),
-    readKeyVersion(sm, secretArn, { versionId: previousId }),
-  ]);
+  const [current, previous] = await Promise.all([lookup(currentId, 'current'), lookup(previousId, 'previous')]);
+  if (!current || !previous) throw new RotationError(`consumer ${username} has no previous key to roll back to`);
   return {
     consumer: username,
     secretArn,
     restoreVersionId: previousId,
-    restoreKid: previous.key.kid,
+    restoreKid: previous.kid,
     revokeVersionId: currentId,
-    revokeKid: current.key.kid,
+    revokeKid: current.kid,
     by,
     recordedAt: new Date().toISOString(),
   };

@@ -136,18 +136,45 @@ export interface KeyRecords {
   revokedVersionIds?: ReadonlySet<string>;
 }
 
+/** The public half of one key version: what sync, Kong and the public-key document need. */
+export type PublicKeyVersion = Omit<ConsumerKey, 'stages'>;
+
+/** Which label a looked-up version holds: AWSCURRENT must be found; the others may have no value. */
+export type KeyRole = 'current' | 'pending' | 'previous';
+
+/**
+ * Where liveKeysOf finds a version's public key: Secrets Manager (the rotation function, which may read private
+ * keys) or the public-key document (meshSync and rollback, which may not).
+ */
+export type KeyLookup = (versionId: string, role: KeyRole) => Promise<PublicKeyVersion | undefined>;
+
+/** Reads versions from Secrets Manager (GetSecretValue); only the public half is returned. */
+export function secretsLookup(sm: SecretsManagerClient, secretId: string): KeyLookup {
+  return async (versionId, role) => {
+    const version =
+      role === 'current'
+        ? await readKeyVersion(sm, secretId, { versionId })
+        : await readKeyVersionIfAny(sm, secretId, { versionId });
+    if (!version) return undefined;
+    const { stages: _stages, ...key } = publicKeyOf(version);
+    return key;
+  };
+}
+
 /**
  * The keys of a secret that Kong should accept now: AWSCURRENT; AWSPENDING once it has a value (so a sync during a
  * rotation keeps the pending credential); AWSPREVIOUS until `graceMs` after AWSCURRENT was promoted (a rotation
  * finished an hour after it began must not cut off tokens signed a second before). Never a version labelled
- * MESHGATE_REVOKED or named by a recorded key rollback. Only public keys leave this function.
+ * MESHGATE_REVOKED or named by a recorded key rollback. Only public keys leave this function; `lookup` (or a
+ * Secrets Manager client, read with GetSecretValue) says where they come from.
  */
 export async function liveKeysOf(
-  sm: SecretsManagerClient,
+  source: SecretsManagerClient | KeyLookup,
   secretId: string,
   stages: VersionsToStages,
   options: { graceMs: number; now?: Date } & KeyRecords,
 ): Promise<ConsumerKey[]> {
+  const lookup = typeof source === 'function' ? source : secretsLookup(source, secretId);
   const labelled = holderOf(stages, MESHGATE_REVOKED);
   const isRevoked = (versionId: string | undefined) =>
     versionId !== undefined && (versionId === labelled || options.revokedVersionIds?.has(versionId) === true);
@@ -158,22 +185,21 @@ export async function liveKeysOf(
   }
   const pendingId = holderOf(stages, AWSPENDING);
   const previousId = holderOf(stages, AWSPREVIOUS);
-  const [current, pending, previous] = await Promise.all([
+  const [current, pending] = await Promise.all([
     // A key rollback recorded but not yet through its labels: the key it restores is the one to publish.
-    isRevoked(currentId) ? undefined : readKeyVersion(sm, secretId, { versionId: currentId }),
-    pendingId && pendingId !== currentId && !isRevoked(pendingId)
-      ? readKeyVersionIfAny(sm, secretId, { versionId: pendingId })
-      : undefined,
-    previousId && !isRevoked(previousId) ? readKeyVersionIfAny(sm, secretId, { versionId: previousId }) : undefined,
+    isRevoked(currentId) ? undefined : lookup(currentId, 'current'),
+    pendingId && pendingId !== currentId && !isRevoked(pendingId) ? lookup(pendingId, 'pending') : undefined,
   ]);
   const now = (options.now ?? new Date()).getTime();
   const promotedAt =
     current && options.promotion?.versionId === currentId
       ? Date.parse(options.promotion.promotedAt)
-      : Date.parse(current?.key.createdAt ?? '1970-01-01T00:00:00Z');
+      : Date.parse(current?.createdAt ?? '1970-01-01T00:00:00Z');
   // Mid key-rollback (AWSCURRENT is the revoked key) the previous key is the one being restored: always live.
-  const previousInGrace = previous && (current === undefined || now - promotedAt < options.graceMs);
-  return [previousInGrace ? previous : undefined, current, pending]
-    .filter((version): version is KeyVersion => version !== undefined)
-    .map(publicKeyOf);
+  const previousInGrace = current === undefined || now - promotedAt < options.graceMs;
+  const previous =
+    previousId && !isRevoked(previousId) && previousInGrace ? await lookup(previousId, 'previous') : undefined;
+  return [previous, current, pending]
+    .filter((key): key is PublicKeyVersion => key !== undefined)
+    .map((key) => ({ ...key, stages: stages[key.versionId] ?? [] }));
 }

@@ -13,6 +13,7 @@ import { type RotationDeps, silentLogger } from './deps.js';
 import { RotationError } from './errors.js';
 import { signToken, verifyLikeKong } from './jwt.js';
 import { generateKey, type KeyVersion, kidFor, publicKeyOf } from './keys.js';
+import { publishConsumerKeys, readPublication } from './public-keys.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -55,6 +56,7 @@ interface StepContext {
   deps: RotationDeps;
   event: RotationEvent;
   secretArn: string;
+  secretName: string;
   consumer: ConsumerIdentity;
   stages: VersionsToStages;
   kid: string;
@@ -171,6 +173,7 @@ async function runStep(
       deps,
       event,
       secretArn: described.ARN ?? event.SecretId,
+      secretName: described.Name ?? event.SecretId,
       consumer: identity,
       stages: described.VersionIdsToStages ?? {},
       kid: kidFor(identity.username, event.ClientRequestToken),
@@ -179,6 +182,8 @@ async function runStep(
     const early = precheck(context, described.RotationEnabled);
     if (early) {
       logger.info('rotation step skipped: the version is already AWSCURRENT', logFields(context));
+      // A redelivered finishSecret after a failed publish: the document catches up with the labels.
+      if (event.Step === 'finishSecret') await republish(context);
       return early;
     }
     logger.info('rotation step started', logFields(context));
@@ -206,35 +211,46 @@ function precheck(context: StepContext, rotationEnabled: boolean | undefined): S
 }
 
 const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepOutcome['status']>> = {
-  async createSecret({ deps, event, secretArn, consumer }) {
+  async createSecret(context) {
+    const { deps, event, secretArn, consumer } = context;
     const sm = deps.secretsManager;
     // AWSCURRENT must be readable and a meshgate key before anything else changes.
-    await readKeyVersion(sm, secretArn, { stage: AWSCURRENT });
-    if (await readPending(deps, secretArn, event)) return 'done';
-    const key = await generateKey(consumer.username, event.ClientRequestToken, deps.alg, now(deps));
-    try {
-      await sm.send(
-        new PutSecretValueCommand({
-          SecretId: secretArn,
-          ClientRequestToken: event.ClientRequestToken,
-          SecretString: JSON.stringify(key),
-          VersionStages: [AWSPENDING],
-          RotationToken: event.RotationToken,
-        }),
-      );
-    } catch (error) {
-      // A concurrent delivery of this step stored its key first: that one stands.
-      if (!(error instanceof ResourceExistsException && (await readPending(deps, secretArn, event)))) throw error;
+    const current = await readKeyVersion(sm, secretArn, { stage: AWSCURRENT });
+    let pending = await readPending(deps, secretArn, event);
+    if (!pending) {
+      const key = await generateKey(consumer.username, event.ClientRequestToken, deps.alg, now(deps));
+      try {
+        await sm.send(
+          new PutSecretValueCommand({
+            SecretId: secretArn,
+            ClientRequestToken: event.ClientRequestToken,
+            SecretString: JSON.stringify(key),
+            VersionStages: [AWSPENDING],
+            RotationToken: event.RotationToken,
+          }),
+        );
+        pending = { versionId: event.ClientRequestToken, stages: [AWSPENDING], key };
+      } catch (error) {
+        // A concurrent delivery of this step stored its key first: that one stands.
+        pending = error instanceof ResourceExistsException ? await readPending(deps, secretArn, event) : undefined;
+        if (!pending) throw error;
+      }
     }
+    // The pending key's public half is published now (a redelivery publishes it again), so readers of the document
+    // know it before any credential for it exists. No lease: it changes no label a sync follows.
+    await publishKeys(context, [current, pending]);
     return 'done';
   },
 
-  async setSecret({ deps, event, secretArn, consumer }) {
+  async setSecret(context) {
+    const { deps, event, secretArn, consumer } = context;
     const sm = deps.secretsManager;
     const [current, pending] = await Promise.all([
       readKeyVersion(sm, secretArn, { stage: AWSCURRENT }),
       requirePending(deps, secretArn, event),
     ]);
+    // Under the lease and before Kong: a sync never finds a pending credential whose key the document lacks.
+    await publishKeys(context, [current, pending]);
     await ensureCredentials(deps.kong, deps.instance, {
       ...consumer,
       secretArn,
@@ -304,6 +320,9 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
       }),
     );
     await clearPendingLabel(context);
+    // The labels moved: the document follows (new AWSCURRENT, the demoted key with its grace end) before the old
+    // credentials go. Best effort: until it lands the document is stale and syncs keep this consumer as it is.
+    await republish(context);
     const retired = await retireOldCredentials(context);
     await publish(deps, 'Key Rotated', {
       consumer: consumer.username,
@@ -396,6 +415,21 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
       }
     }
     username = identityOf(described).username;
+    // The abandoned version leaves the document with its label (best effort: a sync follows the listed labels).
+    const after = (await describeSecret(deps.secretsManager, event.SecretId)).VersionIdsToStages ?? {};
+    await publishConsumerKeys(
+      deps.store,
+      {
+        consumer: username,
+        secretArn: described.ARN ?? event.SecretId,
+        secretName: described.Name ?? event.SecretId,
+        stages: after,
+        keys: [],
+      },
+      { graceMs: deps.graceMs, now: now(deps) },
+    ).catch((error: unknown) =>
+      logger.warn('the public-key document still lists the abandoned version', { error: errorMessage(error) }),
+    );
   } catch (error) {
     logger.error(
       'removing AWSPENDING after the failed rotation step failed; remove it by hand if RotateSecret is refused',
@@ -431,6 +465,45 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
       error: errorMessage(error),
     });
   }
+}
+
+/** Republishes the consumer from its labels as they are now (best effort: logged, never thrown). */
+async function republish(context: StepContext): Promise<void> {
+  const { deps, secretArn, consumer } = context;
+  try {
+    const stages = (await describeSecret(deps.secretsManager, secretArn)).VersionIdsToStages ?? {};
+    const publication = await readPublication(deps.secretsManager, {
+      consumer: consumer.username,
+      secretArn,
+      secretName: context.secretName,
+      stages,
+    });
+    await publishConsumerKeys(deps.store, publication, { graceMs: deps.graceMs, now: now(deps) });
+  } catch (error) {
+    (deps.logger ?? silentLogger).warn('public-key document not updated; the rotateKeys schedule republishes it', {
+      consumer: consumer.username,
+      error: errorMessage(error),
+    });
+  }
+}
+
+/** Publishes the public halves of `versions` with the secret's labels as the step knows them. */
+async function publishKeys(context: StepContext, versions: KeyVersion[]): Promise<void> {
+  const { deps, secretArn, consumer, stages } = context;
+  await publishConsumerKeys(
+    deps.store,
+    {
+      consumer: consumer.username,
+      secretArn,
+      secretName: context.secretName,
+      stages,
+      keys: versions.map((version) => {
+        const { stages: _stages, ...key } = publicKeyOf(version);
+        return key;
+      }),
+    },
+    { graceMs: deps.graceMs, now: now(deps) },
+  );
 }
 
 function readPending(deps: RotationDeps, secretArn: string, event: RotationEvent): Promise<KeyVersion | undefined> {

@@ -2,6 +2,12 @@ import { mapLimit } from '../concurrency.js';
 import { errorMessage } from '../errors.js';
 import type { KongState } from '../kong/entities.js';
 import {
+  emptyPublicKeyDocument,
+  PUBLIC_KEYS_OBJECT,
+  type PublicKeyDocument,
+  PublicKeyDocumentSchema,
+} from './public-keys.js';
+import {
   countEntities,
   FreezeSchema,
   type FreezeState,
@@ -293,6 +299,27 @@ export class BackedStateStore implements StateStore {
       const next = change(stored ? this.parse(KeyStateSchema, stored.body, 'keys') : { promotions: {}, rollbacks: {} });
       const body = JSON.stringify(next);
       const etag = await this.attempt('write the key state', () =>
+        stored ? this.backend.replaceIfMatch(key, body, stored.etag) : this.backend.createIfAbsent(key, body),
+      );
+      if (etag !== undefined) return next;
+    }
+  }
+
+  async readPublicKeys(): Promise<PublicKeyDocument | undefined> {
+    const body = await this.get(this.key(PUBLIC_KEYS_OBJECT));
+    return body === undefined ? undefined : this.parse(PublicKeyDocumentSchema, body, 'jwks');
+  }
+
+  async updatePublicKeys(change: (document: PublicKeyDocument) => PublicKeyDocument): Promise<PublicKeyDocument> {
+    const key = this.key(PUBLIC_KEYS_OBJECT);
+    for (;;) {
+      const stored = await this.attempt('read the public keys', () => this.backend.readVersioned(key));
+      const current = stored
+        ? this.parse(PublicKeyDocumentSchema, stored.body, 'jwks')
+        : emptyPublicKeyDocument(this.instance);
+      const next = change(current);
+      const body = JSON.stringify(next);
+      const etag = await this.attempt('write the public keys', () =>
         stored ? this.backend.replaceIfMatch(key, body, stored.etag) : this.backend.createIfAbsent(key, body),
       );
       if (etag !== undefined) return next;

@@ -8,6 +8,7 @@ import { SnapshotError, type StateStore } from './store.js';
 export { BackedStateStore, DEFAULT_RETENTION, type ObjectBackend, type Retention } from './backed-store.js';
 export { DirectoryBackend } from './dir.js';
 export * from './lease.js';
+export * from './public-keys.js';
 export { S3Backend } from './s3.js';
 export * from './store.js';
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MeshgateError } from '../errors.js';
 import { entityKinds, type KongState } from '../kong/entities.js';
 import * as z from '../zod.js';
+import type { PublicKeyDocument } from './public-keys.js';
 
 /** A snapshot, the freeze flag or run history could not be read or written. */
 export class SnapshotError extends MeshgateError {}
@@ -146,6 +147,10 @@ export interface StateStore {
   readKeyState(): Promise<KeyState>;
   /** Read-modify-write of the key state with a conditional write (a lost race re-reads and re-applies `change`). */
   updateKeyState(change: (state: KeyState) => KeyState): Promise<KeyState>;
+  /** The public-key document (consumers' public keys and the JWKS), or undefined before anything published it. */
+  readPublicKeys(): Promise<PublicKeyDocument | undefined>;
+  /** Read-modify-write of the public-key document with a conditional write (a lost race re-reads and re-applies). */
+  updatePublicKeys(change: (document: PublicKeyDocument) => PublicKeyDocument): Promise<PublicKeyDocument>;
 }
 
 /** Sortable id: UTC time to the millisecond, then 6 random hex digits, e.g. `20261128T051922.123Z-3f9a1c`. */

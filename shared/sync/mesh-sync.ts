@@ -138,6 +138,9 @@ function translated(
     mesh,
     consumers: consumers.consumers,
     options: translateOptions(settings, meshCa),
+    unreadConsumers: consumers.failures.flatMap((failure) =>
+      failure.object.startsWith('consumer:') ? [failure.object] : [],
+    ),
   });
   const failures: ObjectFailure[] = [
     ...mesh.failures.map((failure) => withKeeps(failure, objectOfReadFailure(failure))),

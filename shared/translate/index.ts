@@ -26,6 +26,8 @@ export interface TranslateInput {
   mesh: MeshSnapshot;
   consumers: ConsumerSpec[];
   options: TranslateOptions;
+  /** Consumers that could not be read: the edge JWKS keeps what it has rather than drop their keys. */
+  unreadConsumers?: readonly string[];
 }
 
 /**
@@ -40,7 +42,7 @@ export function translate(input: TranslateInput): TranslationResult {
   translateAppMesh(state, input.mesh, input.options);
   translateCloudMap(state, input.mesh.cloudMapServices, input.options);
   translateConsumers(state, input.consumers, input.options.instance);
-  addJwksRoute(state, input.options, input.consumers);
+  addJwksRoute(state, input.options, input.consumers, input.unreadConsumers);
   return state.result();
 }
 

@@ -61,11 +61,20 @@ export const jwksPluginId = (instance: string) =>
  * The edge JWKS: a route on exactly `path` (GET/HEAD) whose request-termination plugin answers the document; its
  * service is never called, so its host is a reserved name that cannot resolve.
  */
-export function addJwksRoute(state: DesiredState, options: TranslateOptions, consumers: readonly ConsumerSpec[]): void {
+export function addJwksRoute(
+  state: DesiredState,
+  options: TranslateOptions,
+  consumers: readonly ConsumerSpec[],
+  unreadConsumers: readonly string[] = [],
+): void {
   const path = options.jwksPath;
   if (path === undefined) return;
   state.add(`jwks:${path}`, () => {
     checkPrefixPath(path, 'jwksPath');
+    // Failure is not absence: a document without an unread consumer's keys would refuse its tokens in the mesh.
+    if (unreadConsumers.length > 0) {
+      reject('keys', `kept as it is: ${unreadConsumers.join(', ')} could not be read`);
+    }
     let document: JwksDocument;
     try {
       document = jwksOf(consumers);

@@ -99,6 +99,9 @@ describe('rollback key through the rollback function', () => {
       alg: 'ES256',
       rotationLambdaArn: `arn:aws:lambda:${stack.aws.region}:${stack.aws.account}:function:meshgate-local-rotateKeys`,
     });
+    // The rotateKeys schedule publishes the public keys meshSync reads.
+    stack.bus.fireSchedule('rotateKeys');
+    await stack.bus.idle();
     await driftRepair();
     const previous = await mintToken(clients.secretsManager, 'alice', { ttlSeconds: 600 });
     await settled(startRotation(clients.secretsManager, 'alice'));

@@ -189,7 +189,12 @@ export async function prepareModelWorld(
   world.aws.registerFunction(ROTATION_FUNCTION, async (event) => rotateStep(rotation, event as RotationEvent));
   const functionArn = `arn:aws:lambda:${world.aws.region}:${world.aws.account}:function:${ROTATION_FUNCTION}`;
   for (const username of CONSUMERS) {
-    await addConsumer(sm, { username, alg: 'ES256', rotationLambdaArn: functionArn });
+    await addConsumer(sm, {
+      username,
+      alg: 'ES256',
+      rotationLambdaArn: functionArn,
+      publish: { store: app.store, graceMs: app.config.KEY_GRACE_PERIOD },
+    });
   }
   return model;
 }

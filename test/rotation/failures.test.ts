@@ -109,7 +109,8 @@ describe('a failure at every external call of a rotation', () => {
   it('a dropped connection to Kong during setSecret also rolls back cleanly', async () => {
     await addSyncedConsumer(world, 'alice');
     const before = await currentVersion(world, 'alice');
-    world.kongDouble.faults.inject({ method: 'PUT', path: /\/jwt\//, drop: true });
+    // setSecret creates the pending credential with POST.
+    world.kongDouble.faults.inject({ method: 'POST', path: /\/jwt$/, drop: true });
     await expect(rotate(world, 'alice')).rejects.toThrow('during setSecret step');
     expect(await currentVersion(world, 'alice')).toBe(before);
     expect(await blockingPending(world, 'alice')).toBeUndefined();

@@ -93,7 +93,7 @@ describe('rotateKeys handler', () => {
     registerHandler(new Logger({ serviceName: 'rotate-keys-test', logLevel: 'DEBUG' }));
     await addSyncedConsumer(world, 'bob');
     await rotate(world, 'bob');
-    world.kongDouble.faults.inject({ method: 'PUT', path: /\/jwt\//, status: 500 });
+    world.kongDouble.faults.inject({ method: 'POST', path: /\/jwt$/, status: 500 });
     await expect(rotate(world, 'bob')).rejects.toThrow('during setSecret step');
     world.aws.faults.inject({ match: (request) => request.operation === 'UpdateSecretVersionStage', status: 500 });
     await expect(rotate(world, 'bob')).rejects.toThrow('during finishSecret step');

@@ -107,15 +107,24 @@ export async function startRotationWorld(
 
 /** Creates a consumer with rotation configured and publishes it to Kong the way sync does. */
 export async function addSyncedConsumer(world: RotationWorld, username: string): Promise<void> {
-  await addConsumer(world.sm, { username, alg: world.deps.alg, rotationLambdaArn: world.functionArn });
+  await addConsumer(world.sm, {
+    username,
+    alg: world.deps.alg,
+    rotationLambdaArn: world.functionArn,
+    publish: { store: world.deps.store, graceMs: world.deps.graceMs },
+  });
   await syncConsumers(world);
 }
 
-/** What meshSync does for consumers: Kong ends up with exactly readConsumers' live credentials. */
+/**
+ * What meshSync does for consumers: Kong ends up with exactly readConsumers' live credentials, read as meshSync
+ * reads them (labels from ListSecrets, public keys from the state store's document).
+ */
 export async function syncConsumers(world: RotationWorld): Promise<void> {
   const { consumers, failures } = await readConsumers(world.sm, {
     graceMs: world.deps.graceMs,
     keyState: await world.deps.store.readKeyState(),
+    publicKeys: { document: await world.deps.store.readPublicKeys() },
   });
   if (failures.length > 0) throw new Error(`readConsumers failures: ${JSON.stringify(failures)}`);
   for (const spec of consumers) {

@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await world.reset();
-  mesh = await buildMesh(world.clients);
+  mesh = await buildMesh(world.clients, world.app.store);
   expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied' });
 });
 

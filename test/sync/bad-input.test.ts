@@ -31,7 +31,7 @@ function messages(error: unknown): string[] {
 
 describe('malformed and unknown events', () => {
   it('drops each of more than 1,000 of them with a logged reason, no Kong request and no crash', async () => {
-    await buildMesh(world.clients);
+    await buildMesh(world.clients, world.app.store);
     world.aws.requests.clear();
     const events = malformedEvents();
     expect(events.length).toBeGreaterThanOrEqual(1000);
@@ -100,7 +100,7 @@ describe('a Kong that cannot be used', () => {
   }
 
   it('unreachable (a closed port): the run fails naming the connection error, and reports it', async () => {
-    await buildMesh(world.clients);
+    await buildMesh(world.clients, world.app.store);
     const port = await closedPort();
     const error = await world.invoke(scheduledEvent(), appFor(`http://127.0.0.1:${port}`)).catch((e: unknown) => e);
 
@@ -114,7 +114,7 @@ describe('a Kong that cannot be used', () => {
   });
 
   it('a 200 whose body is not JSON: the run fails naming the request and the body problem; nothing is written', async () => {
-    await buildMesh(world.clients);
+    await buildMesh(world.clients, world.app.store);
     const fake = await startFake(() => ({ status: 200, raw: '<html>maintenance</html>' }));
     try {
       const error = await world.invoke(scheduledEvent(), appFor(fake.url)).catch((e: unknown) => e);
@@ -129,7 +129,7 @@ describe('a Kong that cannot be used', () => {
     ['an unexpected shape', { status: 200, body: { items: [] } }, /unexpected shape for a page: data: /],
     ['a 500 after every retry', { status: 500, times: Number.POSITIVE_INFINITY }, /GET \/services.*500/],
   ])('%s: the run fails naming it and writes nothing to Kong', async (_what, fault, reason) => {
-    await buildMesh(world.clients);
+    await buildMesh(world.clients, world.app.store);
     world.kong.faults.inject({ method: 'GET', path: '/services', ...fault });
     world.kong.requests.clear();
     const error = await world.invoke(scheduledEvent()).catch((e: unknown) => e);

@@ -46,7 +46,7 @@ const DELIVERIES: Record<
 describe('duplicate, reordered and concurrent events', () => {
   it.each(Object.keys(DELIVERIES))('%s: Kong ends equal to one clean full sync', async (delivery) => {
     await world.reset();
-    const mesh = await buildMesh(world.clients);
+    const mesh = await buildMesh(world.clients, world.app.store);
     await world.invoke(scheduledEvent());
 
     // A sequence of writes of every kind meshSync reacts to: scoped (Cloud Map) and full (App Mesh) runs,

@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await world.reset();
-  await buildMesh(world.clients);
+  await buildMesh(world.clients, world.app.store);
   expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied', leftOut: 0 });
 });
 afterEach(async () => {
@@ -43,24 +43,28 @@ const ownedView = () => ownedViewOf(world.kong);
 const lastAudit = () => world.audit().at(-1)?.detail ?? {};
 
 describe('an object that fails to read or translate keeps what it had in Kong', () => {
-  it('a consumer whose secret answers 500 on every GetSecretValue keeps its consumer and credentials', async () => {
+  it('a consumer whose public keys cannot be read (no document entry) keeps its consumer and credentials', async () => {
     const before = await ownedView();
-    world.aws.faults.inject({
-      match: (request) => request.operation === 'GetSecretValue',
-      status: 500,
-      times: Number.POSITIVE_INFINITY,
-    });
+    // meshSync reads no secret value (public keys come from the state store's document): the read that fails for
+    // one consumer is its document entry.
+    await world.app.store.updatePublicKeys((document) => ({
+      ...document,
+      meshgate: { ...document.meshgate, consumers: {} },
+    }));
     // A confirmed removal in the same run still lands.
     await deleteRoute(world.clients, 'catalog');
 
     const result = await world.invoke(scheduledEvent());
 
-    expect(result).toMatchObject({ outcome: 'applied', kept: 1, leftOut: 0 });
+    // The edge JWKS keeps the keys it has too: dropping the consumer's would refuse its tokens inside the mesh.
+    expect(result).toMatchObject({ outcome: 'applied', kept: 2, leftOut: 0 });
     const after = await ownedView();
     expect(after.consumers).toEqual(before.consumers);
     expect(after.jwts).toEqual(before.jwts);
+    const jwks = (view: typeof before) => view.plugins.filter((plugin) => plugin.name === 'request-termination');
+    expect(jwks(after)).toEqual(jwks(before));
     expect(names(after.routes)).not.toContain('shop.edge.catalog');
-    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout'], leftOut: [] });
+    expect(lastAudit()).toMatchObject({ kept: ['consumer:checkout', 'jwks:/.well-known/jwks.json'], leftOut: [] });
   });
 
   it('a typo in a tag (meshgate:auth=JWT) keeps the route, its service and plugins', async () => {

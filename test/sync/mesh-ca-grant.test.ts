@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await world.reset();
-  mesh = await buildMesh(world.clients);
+  mesh = await buildMesh(world.clients, world.app.store);
   await world.clients.secretsManager.send(new CreateSecretCommand({ Name: MESH_CA_SECRET, SecretString: MESH_CA }));
   // The search service's instances serve TLS: Kong's hop to them is https.
   const { Service } = await world.clients.serviceDiscovery.send(new GetServiceCommand({ Id: mesh.searchServiceId }));

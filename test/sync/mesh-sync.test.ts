@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await world.reset();
-  mesh = await buildMesh(world.clients);
+  mesh = await buildMesh(world.clients, world.app.store);
 });
 afterEach(async () => {
   await world.expectUnownedUntouched();

@@ -12,7 +12,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await world.reset();
-  await buildMesh(world.clients);
+  await buildMesh(world.clients, world.app.store);
 });
 
 const kongReads = () => world.kong.requests.count((entry) => entry.method === 'GET');

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await world.reset();
-  await buildMesh(world.clients);
+  await buildMesh(world.clients, world.app.store);
 });
 afterEach(() => {
   // Each test makes its own foreign entities (so the suite's unowned baseline differs); meshgate's writes must

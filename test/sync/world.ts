@@ -32,6 +32,7 @@ import { loadConfig } from '../../shared/config/index.js';
 import { ownershipTags } from '../../shared/kong/ownership.js';
 import { logger } from '../../shared/lambda/observability.js';
 import { addConsumer } from '../../shared/rotation/consumers.js';
+import type { StateStore } from '../../shared/snapshots/index.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
 
 /**
@@ -332,7 +333,8 @@ export const ROUTES: Record<string, { gateway: string; spec: GatewayRouteSpec }>
  * with route `payments`. Cloud Map shop.local: `ingress` (two instances), `search` (exposed by tag) and `billing`
  * (neither). One consumer key secret, `checkout`.
  */
-export async function buildMesh(clients: AwsClients): Promise<Mesh> {
+/** `store`: the state store whose public-key document the consumer's key is published to (as `consumer add` does). */
+export async function buildMesh(clients: AwsClients, store: StateStore): Promise<Mesh> {
   const { appMesh, serviceDiscovery } = clients;
   const { OperationId } = await serviceDiscovery.send(new CreateHttpNamespaceCommand({ Name: NAMESPACE }));
   const { Operation } = await serviceDiscovery.send(new GetOperationCommand({ OperationId }));
@@ -403,6 +405,7 @@ export async function buildMesh(clients: AwsClients): Promise<Mesh> {
     username: 'checkout',
     alg: 'ES256',
     iamRole: 'arn:aws:iam::123456789012:role/checkout',
+    publish: { store, graceMs: 3_600_000 },
   });
   return { ingressServiceId, searchServiceId, unrelatedServiceId, checkoutKid: consumer.kid };
 }

@@ -67,6 +67,7 @@ describe('function URL with AWS_IAM auth', () => {
       alg: 'ES256',
       rotationLambdaArn: world.functionArn,
       iamRole: ROLE,
+      publish: { store: world.deps.store, graceMs: world.deps.graceMs },
     });
     await syncConsumers(world);
     const ok = await signedPost(ROLE, '{}');

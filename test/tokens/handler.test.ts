@@ -32,6 +32,7 @@ describe('issueToken handler', () => {
       alg: 'ES256',
       rotationLambdaArn: world.functionArn,
       iamRole: `arn:aws:iam::${ACCOUNT}:role/orders-client`,
+      publish: { store: world.deps.store, graceMs: world.deps.graceMs },
     });
     await syncConsumers(world);
     const handler = createIssueTokenHandler(() => ({

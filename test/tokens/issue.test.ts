@@ -39,6 +39,7 @@ async function orders() {
     alg: 'ES256',
     rotationLambdaArn: world.functionArn,
     iamRole: ROLE,
+    publish: { store: world.deps.store, graceMs: world.deps.graceMs },
   });
   await syncConsumers(world);
 }

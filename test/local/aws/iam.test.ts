@@ -108,18 +108,24 @@ describe('IAM enforced by the AWS double', () => {
     );
   });
 
-  it('scopes secrets to their full ARN: the meshSync role reads consumer secrets, not others', async () => {
+  it('scopes secrets to their full ARN: the rotateKeys role reads consumer secrets, not others; meshSync none', async () => {
     const sm = (credentials = operator) =>
       new SecretsManagerClient({ endpoint: double.url, region: double.region, credentials });
     const { CreateSecretCommand } = await import('@aws-sdk/client-secrets-manager');
     await sm().send(new CreateSecretCommand({ Name: 'meshgate/consumers/alice', SecretString: '{}' }));
     await sm().send(new CreateSecretCommand({ Name: 'payments/db', SecretString: 'x' }));
-    const role = sm(asRole(meshSyncRole()));
+    const role = sm(asRole(double.functionRoles.rotateKeys!, 'meshgate-local-rotateKeys'));
     await expect(role.send(new GetSecretValueCommand({ SecretId: 'meshgate/consumers/alice' }))).resolves.toBeDefined();
     await expect(role.send(new ListSecretsCommand({}))).resolves.toBeDefined();
     await expect(role.send(new GetSecretValueCommand({ SecretId: 'payments/db' }))).rejects.toMatchObject({
       name: 'AccessDeniedException',
     });
+    // meshSync reads public keys from the state store's document: no consumer secret value, only names and labels.
+    const meshSync = sm(asRole(meshSyncRole()));
+    await expect(meshSync.send(new ListSecretsCommand({}))).resolves.toBeDefined();
+    await expect(
+      meshSync.send(new GetSecretValueCommand({ SecretId: 'meshgate/consumers/alice' })),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
 
   it('answers S3 refusals as S3 does: 403 AccessDenied in XML', async () => {

@@ -1,0 +1,56 @@
+import * as z from '../zod.js';
+
+/**
+ * The public-key document: every consumer's public keys, published to the state store by the writers that may read
+ * private keys (the rotation steps, the rotateKeys schedule, `consumer add`) and by key rollback (which only moves
+ * labels), so that meshSync, rollback and readers inside the VPC never need `GetSecretValue` on a consumer secret.
+ *
+ * Its top-level `keys` is a JWKS (RFC 7517) a verifier can use as is: the keys Kong accepts when it was written
+ * (AWSCURRENT, AWSPENDING, AWSPREVIOUS until its grace end). `meshgate` holds what a sync needs beside it: per
+ * consumer, the secret, its labels as published, and the public half of each labelled version.
+ */
+
+/** One labelled key version of a consumer secret, public half only. */
+export const PublishedKeySchema = z.object({
+  kid: z.string().check(z.minLength(1)),
+  alg: z.enum(['ES256', 'RS256', 'EdDSA']),
+  publicKeyPem: z.string().check(z.startsWith('-----BEGIN PUBLIC KEY-----')),
+  createdAt: z.string(),
+  versionId: z.string().check(z.minLength(1)),
+  /** The version's labels when published (AWSCURRENT, AWSPENDING, AWSPREVIOUS). */
+  stages: z.array(z.string()),
+  /** AWSPREVIOUS only: when its credential leaves Kong (the promotion of AWSCURRENT plus the grace period). */
+  graceEndsAt: z.optional(z.string()),
+});
+export type PublishedKey = z.infer<typeof PublishedKeySchema>;
+
+export const PublishedConsumerSchema = z.object({
+  consumer: z.string(),
+  secretArn: z.string(),
+  secretName: z.string(),
+  /** The secret's VersionIdsToStages when published: a listing that disagrees makes the entry stale. */
+  versionsToStages: z.record(z.string(), z.array(z.string())),
+  keys: z.array(PublishedKeySchema),
+  publishedAt: z.string(),
+});
+export type PublishedConsumer = z.infer<typeof PublishedConsumerSchema>;
+
+/** A JWK as the document carries it: RFC 7517 members (kid, kty, alg, use, and the key's own). */
+export const DocumentJwkSchema = z.looseObject({ kid: z.string(), kty: z.string() });
+
+export const PublicKeyDocumentSchema = z.object({
+  keys: z.array(DocumentJwkSchema),
+  meshgate: z.object({
+    instance: z.string(),
+    updatedAt: z.string(),
+    consumers: z.record(z.string(), PublishedConsumerSchema),
+  }),
+});
+export type PublicKeyDocument = z.infer<typeof PublicKeyDocumentSchema>;
+
+/** The object key of the document under the instance's prefix (`<instance>/jwks.json`). */
+export const PUBLIC_KEYS_OBJECT = 'jwks.json';
+
+export function emptyPublicKeyDocument(instance: string): PublicKeyDocument {
+  return { keys: [], meshgate: { instance, updatedAt: new Date(0).toISOString(), consumers: {} } };
+}
