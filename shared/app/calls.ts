@@ -83,9 +83,8 @@ export const FUNCTION_CALLS: Record<MeshgateFunction, readonly AwsCall[]> = {
   meshSync: [
     ...observability,
     ...meshReads,
+    // Consumers from ListSecrets and the state store's public-key document: no consumer secret value.
     listSecrets,
-    call('secretsmanager:DescribeSecret', CONSUMER_SECRET),
-    call('secretsmanager:GetSecretValue', CONSUMER_SECRET),
     adminToken,
     ...stateStore,
     audit,
@@ -109,7 +108,8 @@ export const FUNCTION_CALLS: Record<MeshgateFunction, readonly AwsCall[]> = {
     ...observability,
     ...meshReads,
     listSecrets,
-    ...['DescribeSecret', 'GetSecretValue', 'UpdateSecretVersionStage'].map((action) =>
+    // Key rollback relabels versions whose public keys the state store's document holds.
+    ...['DescribeSecret', 'UpdateSecretVersionStage'].map((action) =>
       call(`secretsmanager:${action}`, CONSUMER_SECRET),
     ),
     adminToken,
