@@ -1,5 +1,6 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
+import { SyncCommandSchema } from '../commands/schema.js';
 import { escapeControl } from '../text.js';
 
 /**
@@ -106,12 +107,11 @@ export const ScheduledEventSchema = EventBridgeSchema.extend({
   'detail-type': z.literal('Scheduled Event'),
 });
 
-/** A direct invoke (CLI `--remote`, or `resume` asking for a sync). */
-export const ManualSyncEventSchema = z.object({
-  action: z.literal('sync'),
-  dryRun: z.boolean().default(false),
-  reason: z.string().max(256).optional(),
-});
+/**
+ * A direct invoke (`resume` or a rotation step asking for a sync, `serverless invoke -f meshSync`): the operator
+ * command `sync`, the same JSON the rollback function accepts.
+ */
+export const ManualSyncEventSchema = SyncCommandSchema;
 
 export const MeshSyncEventSchema = z.union([
   AppMeshChangeEventSchema,
