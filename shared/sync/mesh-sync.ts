@@ -73,7 +73,7 @@ const AUDIT_TYPE: Record<SyncOutcome, AuditDetailType> = {
   planned: 'Sync Planned',
   'rolled-back': 'Sync Failed',
   failed: 'Sync Failed',
-  deferred: 'Sync Planned',
+  deferred: 'Sync Deferred',
 };
 
 /** Lease waits and TTL; tests shorten them. */
@@ -244,16 +244,29 @@ async function syncOnce(
   return { report, failures, kept: report.kept, consumers, frozen: freeze !== undefined, scope };
 }
 
-/** A run that found the lease held past its wait: it marked "pending" and ends; the holder syncs before letting go. */
+/**
+ * A run that found the lease held past its wait: it marked "pending" and ends; the holder syncs before letting go.
+ * It is in run history and in the audit trail like any run, so a trigger that never applied is not silent.
+ */
 async function deferredResult(deps: MeshSyncDeps, trigger: SyncTrigger, heldBy: LeaseRecord): Promise<MeshSyncResult> {
   const startedAt = new Date().toISOString();
+  const reason = `the lease was held by ${heldBy.holder} (${heldBy.purpose}); marked pending`;
   await deps.store.recordRun({
     kind: 'sync',
     trigger: trigger.reason,
     outcome: 'deferred',
     startedAt,
     durationMs: 0,
-    errors: [`the lease was held by ${heldBy.holder} (${heldBy.purpose}); marked pending`],
+    errors: [reason],
+  });
+  await deps.audit.publish(AUDIT_TYPE.deferred, {
+    trigger: trigger.reason,
+    outcome: 'deferred',
+    dryRun: false,
+    serviceId: trigger.kind === 'scoped' ? trigger.serviceId : undefined,
+    heldBy: { holder: heldBy.holder, purpose: heldBy.purpose, until: heldBy.expiresAt },
+    durationMs: 0,
+    errors: [reason],
   });
   const report: SyncReport = {
     outcome: 'deferred',
