@@ -4,6 +4,7 @@ import { MeshgateError } from '../errors.js';
 import type { AuditPublisher } from '../events/audit.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
+import { fencedKong, signalFence } from '../kong/fenced.js';
 import { reconcile, type SyncReport, syncRunSummary } from '../reconcile/index.js';
 import { type RollbackKeyResult, rollbackKey } from '../rotation/index.js';
 import { type LeaseContext, type LeaseOptions, withLease } from '../snapshots/lease.js';
@@ -229,8 +230,9 @@ export async function rollbackConsumerKey(
   const result = await underLease(
     deps,
     { kind: 'rollback', trigger: `key:${request.consumer}` },
-    () =>
-      rollbackKey(deps.secretsManager, deps.kong, deps.store, {
+    ({ signal }) =>
+      // Its writes stop as soon as the lease can no longer be vouched for; a re-run finishes the recorded intent.
+      rollbackKey(deps.secretsManager, fencedKong(deps.kong, signalFence(signal)), deps.store, {
         username: request.consumer,
         instance: settings.MESHGATE_INSTANCE,
         by: request.by,
