@@ -3,12 +3,11 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { type CliApp as App, createApp, functionName } from '../shared/app/context.js';
 import { clientSettings } from '../shared/aws/options.js';
+import { CommandError, parseCommand } from '../shared/commands/index.js';
 import { type Config, loadConfig } from '../shared/config/index.js';
 import { errorMessage, MeshgateError } from '../shared/errors.js';
 import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile/index.js';
-import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../shared/rollback/operations.js';
 import { type KongPing, pingKong } from '../shared/rollback/ping.js';
-import { collectStatus } from '../shared/rollback/status.js';
 import {
   addConsumer,
   mintToken,
@@ -19,8 +18,8 @@ import {
 import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/sync/mesh-sync.js';
 import { escapeControl } from '../shared/text.js';
 import { auditCommand, parseSince } from './audit.js';
+import { actionOfWords, commandFromArgv, runOperatorCommand } from './operator.js';
 import { invokeRemote } from './remote.js';
-import { renderSnapshots, renderStatus } from './render.js';
 
 const USAGE = `meshgate: keeps Kong Gateway in step with the AWS service mesh
 
@@ -89,13 +88,56 @@ interface Invocation {
 
 type Command = (invocation: Invocation) => Promise<void>;
 
+/**
+ * The operator commands (sync, status, snapshots list, rollback sync|key, freeze, resume): the command line becomes
+ * one object of the operator command union, dispatched here or, with `--remote`, sent as is to the deployed rollback
+ * function, which parses and dispatches it the same way (cli/operator.ts, shared/commands/).
+ */
+const operator: Command = async ({ words, flags, config, app, out, progress, stage, by }) => {
+  const action = actionOfWords(words);
+  if (!action) {
+    const use =
+      words[0] === 'rollback' ? "'rollback sync --to …' or 'rollback key --consumer …'" : `'${words[0]} list'`;
+    throw new UsageError(`unknown ${words[0]} command '${words[1] ?? ''}': use ${use}`);
+  }
+  const command = commandFromArgv(action, flags, by);
+  const exitCode = await runOperatorCommand(command, {
+    remote: flags.remote === true,
+    json: flags.json === true,
+    app,
+    stage,
+    out,
+    // `resume` asks for a sync: here it runs in this process, as the deployed rollback function invokes meshSync.
+    requestSync:
+      action === 'resume'
+        ? async (reason) => {
+            const result = await runMeshSync(
+              await app().meshSyncDeps(),
+              { kind: 'full', reason, dryRun: false },
+              config,
+            );
+            out(describeResult(result));
+          }
+        : async () => {},
+    onProgress: (done, total) => progress(`applied ${done}/${total}`),
+  });
+  if (exitCode !== 0) process.exitCode = exitCode;
+};
+
 const COMMANDS: Record<string, Command> = {
   plan: async ({ flags, config, app, out, stage }) => {
-    if (flags.remote)
-      return printRemote(
+    // Remotely, a plan is the operator command `sync` as a dry run, carried out by the rollback function.
+    if (flags.remote) {
+      await runOperatorCommand(parseCommand({ action: 'sync', dryRun: true, reason: 'cli:plan' }), {
+        remote: true,
+        json: flags.json === true,
+        app,
+        stage,
         out,
-        await remote(app(), stage, 'meshSync', { action: 'sync', dryRun: true, reason: 'cli:plan' }),
-      );
+        requestSync: async () => {},
+      });
+      return;
+    }
     const deps = await app().meshSyncDeps();
     const desired = await desiredKong(deps, config);
     if (flags.deck) {
@@ -118,55 +160,9 @@ const COMMANDS: Record<string, Command> = {
     if (flags.deck) out(`wrote the desired state as a decK 1.4 file: ${flags.deck}`);
   },
 
-  sync: async ({ flags, config, app, out, progress, stage }) => {
-    const dryRun = flags['dry-run'] ?? false;
-    if (flags.remote)
-      return printRemote(out, await remote(app(), stage, 'meshSync', { action: 'sync', dryRun, reason: 'cli:sync' }));
-    const result = await runMeshSync(await app().meshSyncDeps(), { kind: 'full', reason: 'cli:sync', dryRun }, config, {
-      onProgress: (done, total) => progress(`applied ${done}/${total}`),
-    });
-    if (flags.json) {
-      out(
-        JSON.stringify(
-          {
-            outcome: result.report.outcome,
-            ...planJson(result.report.plan),
-            snapshotId: result.report.snapshotId,
-            leftOut: result.failures,
-          },
-          null,
-          2,
-        ),
-      );
-    } else {
-      out(formatPlan(result.report.plan));
-      out(describeResult(result));
-      if (result.report.snapshotId) out(`snapshot before apply: ${result.report.snapshotId}`);
-    }
-    if (result.report.outcome === 'failed' || result.report.outcome === 'rolled-back') process.exitCode = 1;
-  },
-
-  status: async ({ flags, config, app, out, stage }) => {
-    const status = flags.remote
-      ? await remote(app(), stage, 'rollback', { action: 'status' })
-      : await collectStatus(await app().meshSyncDeps(), config);
-    out(
-      flags.json ? JSON.stringify(status, null, 2) : renderStatus(status as Awaited<ReturnType<typeof collectStatus>>),
-    );
-  },
-
-  snapshots: async ({ words, flags, app, out, stage }) => {
-    if (words[1] !== 'list')
-      throw new UsageError(`unknown snapshots command '${words[1] ?? ''}': use 'snapshots list'`);
-    const snapshots = flags.remote
-      ? await remote(app(), stage, 'rollback', { action: 'snapshots' })
-      : await app().store.list();
-    out(
-      flags.json
-        ? JSON.stringify(snapshots, null, 2)
-        : renderSnapshots(snapshots as Awaited<ReturnType<App['store']['list']>>),
-    );
-  },
+  sync: operator,
+  status: operator,
+  snapshots: operator,
 
   audit: async ({ flags, config, env, out }) => {
     try {
@@ -203,58 +199,9 @@ const COMMANDS: Record<string, Command> = {
     out(`rotated ${started.consumer}: new key version ${started.versionId} is AWSCURRENT`);
   },
 
-  rollback: async ({ words, flags, config, app, out, stage, by }) => {
-    const what = words[1];
-    if (what === 'sync') {
-      const to = required(flags.to, '--to previous|SNAPSHOT_ID');
-      const freeze = !flags['no-freeze'];
-      if (flags.remote)
-        return printRemote(out, await remote(app(), stage, 'rollback', { action: 'sync', to, freeze, by }));
-      const deps = await app().operationsDeps(async () => {});
-      const result = await rollbackSync(deps, { to, freeze, by }, config);
-      out(formatPlan(result.report.plan));
-      out(
-        `restored snapshot ${result.restored} (${result.report.outcome}); the state it replaced is snapshot ${result.report.snapshotId ?? '(unchanged)'}`,
-      );
-      out(
-        result.freeze
-          ? `automatic sync is frozen: run 'meshgate resume' when the mesh is fixed`
-          : 'automatic sync stays active',
-      );
-      return;
-    }
-    if (what === 'key') {
-      const consumer = required(flags.consumer, '--consumer NAME');
-      if (flags.remote)
-        return printRemote(out, await remote(app(), stage, 'rollback', { action: 'key', consumer, by }));
-      const result = await rollbackConsumerKey(await app().operationsDeps(async () => {}), { consumer, by }, config);
-      out(
-        `${result.consumer}: key ${result.restoredKid} is current again; ${result.revokedKid} is revoked and gone from Kong`,
-      );
-      return;
-    }
-    throw new UsageError(
-      `unknown rollback command '${what ?? ''}': use 'rollback sync --to …' or 'rollback key --consumer …'`,
-    );
-  },
-
-  freeze: async ({ flags, app, out, stage, by }) => {
-    const reason = required(flags.reason, '--reason TEXT');
-    if (flags.remote) return printRemote(out, await remote(app(), stage, 'rollback', { action: 'freeze', reason, by }));
-    const freeze = await freezeSync(await app().operationsDeps(async () => {}), { reason, by });
-    out(`automatic sync frozen since ${freeze.since} by ${freeze.by}: ${freeze.reason}`);
-  },
-
-  resume: async ({ flags, config, app, out, stage, by }) => {
-    if (flags.remote) return printRemote(out, await remote(app(), stage, 'rollback', { action: 'resume', by }));
-    const instance = app();
-    const deps = await instance.operationsDeps(async (reason) => {
-      const result = await runMeshSync(await instance.meshSyncDeps(), { kind: 'full', reason, dryRun: false }, config);
-      out(describeResult(result));
-    });
-    const { wasFrozen } = await resumeSync(deps, { by });
-    out(wasFrozen ? 'automatic sync resumed' : 'automatic sync was not frozen');
-  },
+  rollback: operator,
+  freeze: operator,
+  resume: operator,
 
   consumer: async ({ words, flags, config, app, out, stage, env }) => {
     if (words[1] !== 'add' || !words[2]) throw new UsageError("use 'consumer add NAME [--iam-role ARN]'");
@@ -285,10 +232,11 @@ const COMMANDS: Record<string, Command> = {
         region: config.AWS_REGION,
         stage,
         remote: flags.remote ?? false,
+        // Remotely, the operator command `ping`, carried out by the rollback function on its network.
         ping: async () =>
-          (flags.remote
-            ? await remote(app(), stage, 'rollback', { action: 'ping' })
-            : await pingKong(await app().kong(), config)) as KongPing,
+          flags.remote
+            ? ((await invokeRemote(lambda, functionName(stage, 'rollback'), { action: 'ping' })) as KongPing)
+            : await pingKong(await app().kong(), config),
       },
     );
     out(renderChecks(checks));
@@ -317,14 +265,6 @@ function rotationFunctionArn(config: Config, stage: string, env: NodeJS.ProcessE
     );
   }
   return `arn:aws:lambda:${config.AWS_REGION}:${account}:function:${functionName(stage, 'rotateKeys')}`;
-}
-
-async function remote(app: App, stage: string, fn: 'meshSync' | 'rollback', payload: unknown): Promise<unknown> {
-  return invokeRemote(app.clients.lambda, functionName(stage, fn), payload);
-}
-
-function printRemote(out: (text: string) => void, result: unknown): void {
-  out(JSON.stringify(result, null, 2));
 }
 
 function parseCommandLine(argv: string[]) {
@@ -372,7 +312,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return Number(process.exitCode ?? 0);
   } catch (error) {
     process.stderr.write(`meshgate: ${errorMessage(error)}\n`);
-    return error instanceof UsageError || (error instanceof Error && error.name === 'TypeError' && 'code' in error)
+    // A command that does not parse (a bad --to, a missing --consumer) is a usage error too.
+    return error instanceof UsageError ||
+      error instanceof CommandError ||
+      (error instanceof Error && error.name === 'TypeError' && 'code' in error)
       ? 2
       : 1;
   }

@@ -2,19 +2,20 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { type App, lazy } from '../../shared/app/core.js';
 import { createRollbackApp, type RollbackApp } from '../../shared/app/rollback.js';
+import { dispatch, type OperatorCommand, parseOperatorCommand } from '../../shared/commands/index.js';
 import { logger } from '../../shared/lambda/observability.js';
-import { type RollbackCommand, RollbackCommandSchema } from '../../shared/rollback/commands.js';
-import { executeCommand } from '../../shared/rollback/execute.js';
-import { refuseInvalidCommands } from '../../shared/rollback/middleware.js';
 
-/** rollback: invoked by an operator (`serverless invoke -f rollback --data …`, the console, `meshgate … --remote`). */
+/**
+ * rollback: the operator's function (`serverless invoke -f rollback --data …`, the console, `meshgate … --remote`).
+ * It parses and dispatches the same command union as the CLI does locally, so a command gives the same result here.
+ */
 export function createRollbackHandler(getApp: () => App, requestSync: (app: App) => (reason: string) => Promise<void>) {
-  return middy<RollbackCommand>()
+  return middy<OperatorCommand>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(refuseInvalidCommands(RollbackCommandSchema))
-    .handler(async (command: RollbackCommand) => {
+    .use(parseOperatorCommand())
+    .handler(async (command: OperatorCommand) => {
       const app = getApp();
-      return executeCommand(app, command, requestSync(app));
+      return dispatch(command, { app, requestSync: requestSync(app) });
     });
 }
 

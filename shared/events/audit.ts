@@ -9,6 +9,8 @@ export const AUDIT_DETAIL_TYPES = [
   'Sync Applied',
   'Sync Failed',
   'Sync Planned',
+  // A sync that found another writer holding the state-store lease: it marked "pending" and the holder syncs.
+  'Sync Deferred',
   'Key Rotated',
   'Key Rotation Failed',
   'Rollback Applied',

@@ -1,3 +1,4 @@
+import { SyncCommandSchema } from '../commands/schema.js';
 import { escapeControl } from '../text.js';
 import * as z from '../zod.js';
 
@@ -123,12 +124,11 @@ export const ScheduledEventSchema = z.extend(EventBridgeSchema, {
   'detail-type': z.literal('Scheduled Event'),
 });
 
-/** A direct invoke (CLI `--remote`, or `resume` asking for a sync). */
-export const ManualSyncEventSchema = z.object({
-  action: z.literal('sync'),
-  dryRun: z._default(z.boolean(), false),
-  reason: z.optional(z.string().check(z.maxLength(256))),
-});
+/**
+ * A direct invoke (`resume` or a rotation step asking for a sync, `serverless invoke -f meshSync`): the operator
+ * command `sync`, the same JSON the rollback function accepts.
+ */
+export const ManualSyncEventSchema = SyncCommandSchema;
 
 export const MeshSyncEventSchema = z.union([
   AppMeshChangeEventSchema,

@@ -104,6 +104,8 @@ export class KongClient implements KongApi {
 
   /** `GET /`'s `configuration.database`: `off` on a DB-less node. */
   async database(signal?: AbortSignal): Promise<string | undefined> {
+    // A Konnect control plane has no root to read; its entities live in Konnect's own store.
+    if (this.konnect) return 'konnect';
     const { body } = await this.http.request('GET', '/', { signal });
     const database = (body as { configuration?: { database?: unknown } } | undefined)?.configuration?.database;
     return typeof database === 'string' ? database : undefined;

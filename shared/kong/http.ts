@@ -87,7 +87,18 @@ const RETRYABLE_ERROR_CODES = new Set([
 ]);
 
 const DEFAULT_RETRY = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 10_000 };
+const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The longest one request can take with its retries: every attempt timing out, with the longest wait (backoff or
+ * Retry-After, both capped) between attempts. The state-store lease outlives it (a writer must not lose the lease
+ * while one of its requests may still land).
+ */
+export function worstCaseRequestMs(timeoutMs = DEFAULT_TIMEOUT_MS, retry: RetryOptions = {}): number {
+  const { maxAttempts, maxDelayMs } = { ...DEFAULT_RETRY, ...definedOnly(retry) };
+  return maxAttempts * timeoutMs + (maxAttempts - 1) * maxDelayMs;
+}
 
 /** Full-jitter exponential backoff: a uniform wait in [0, min(cap, base * 2^(attempt-1))). */
 export function backoffDelayMs(
@@ -212,7 +223,7 @@ export class KongHttp {
       this.dialect === 'konnect' ? 'authorization' : (options.tokenHeader ?? 'Kong-Admin-Token').toLowerCase();
     if (options.token) this.baseHeaders[this.tokenHeader] = this.credential(options.token);
     this.tokenSource = options.tokenSource;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.retry = { ...DEFAULT_RETRY, ...definedOnly(options.retry ?? {}) };
     this.onRequest = options.onRequest;

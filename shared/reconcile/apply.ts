@@ -24,6 +24,8 @@ export interface ApplyResult {
    * depend on them): left out and reported; they are not failures and roll nothing back.
    */
   conflicts: ChangeFailure[];
+  /** Set when `beforeStage` refused (the writer lost its lease): no write of that stage or after it started. */
+  fenced?: unknown;
 }
 
 export interface ApplyOptions {
@@ -33,6 +35,8 @@ export interface ApplyOptions {
   parallelism: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, change: Change) => void;
+  /** Runs before each stage; when it throws, the apply stops there (a fence: the writer must still hold its lease). */
+  beforeStage?: () => Promise<void>;
 }
 
 /**
@@ -65,8 +69,13 @@ export async function apply(kong: KongApi, planned: Plan, options: ApplyOptions)
   const total = planned.summary.total;
   const result: ApplyResult = { completed: [], failed: [], skipped: [], conflicts: [] };
   const conflicted = new Set<string>();
-  const stopped = () => result.failed.length > 0 || options.signal?.aborted === true;
+  const stopped = () => result.failed.length > 0 || result.fenced !== undefined || options.signal?.aborted === true;
   for (const stage of planned.stages) {
+    if (options.beforeStage && !stopped()) {
+      await options.beforeStage().catch((error: unknown) => {
+        result.fenced = error ?? new Error('fenced');
+      });
+    }
     // A client that batches writes (DB-less) gets the whole stage at once: one configuration post, not one per slot.
     const limit = kong.batchesWrites ? Math.max(1, stage.changes.length) : options.parallelism;
     await mapLimit(stage.changes, limit, async (change) => {

@@ -55,6 +55,11 @@ export interface ReconcileOptions {
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, change: Change) => void;
   /**
+   * The writer's state-store lease: `fence` confirms it is still held (before each apply level and before a
+   * restore); `signal` aborts when it can no longer be vouched for. Without it nothing is fenced (dry runs, tests).
+   */
+  lease?: { fence(): Promise<void>; signal: AbortSignal };
+  /**
    * A dump of Kong already under way (`dump` with this run's instance and scope), started by the caller so that it
    * overlaps the mesh read; without it, reconcile dumps first.
    */
@@ -105,16 +110,51 @@ export async function reconcile(kong: KongApi, desired: KongState, options: Reco
   if (options.dryRun || options.frozen) return report('planned');
 
   const snapshotId = await saveSnapshot(options.store, current, { ...options, scope });
-  const applyOptions = { instance: options.instance, parallelism, signal: options.signal };
+  const applyOptions = {
+    instance: options.instance,
+    parallelism,
+    signal: options.signal,
+    beforeStage: options.lease?.fence,
+  };
   const result = await apply(kong, planned, { ...applyOptions, onProgress: options.onProgress });
+  // The lease lost in the middle of a level (its signal aborted the writes) is a fence like one before a level.
+  if (result.fenced === undefined && options.lease?.signal.aborted) result.fenced = options.lease.signal.reason;
   const conflicts = result.conflicts;
-  if (result.failed.length === 0) return report('applied', { snapshotId, completed: result.completed, conflicts });
-
-  const applyError = failureError('apply failed', result, snapshotId);
-  // The restore must run even when the run was aborted: leaving Kong half-applied is the worse outcome.
-  const restoreOptions = { ...applyOptions, signal: undefined };
-  const restored = await restore(kong, current, { ...dumpOptions, ...restoreOptions });
   const outcome = { snapshotId, completed: result.completed, failed: result.failed, conflicts };
+  if (result.fenced !== undefined) {
+    // Another writer may hold the lease now: writing on, even to restore, would interleave with it. It reconciles
+    // from whatever Kong holds, so the half-applied plan is not left for long.
+    return report('failed', { ...outcome, error: fencedError('apply', result, snapshotId) });
+  }
+  if (result.failed.length === 0 && result.skipped.length === 0) {
+    return report('applied', { snapshotId, completed: result.completed, conflicts });
+  }
+
+  // Failed writes, or an abort (the caller's signal) between two writes that left the rest not started.
+  const applyError =
+    result.failed.length > 0
+      ? failureError('apply failed', result, snapshotId)
+      : new ReconcileError(
+          `apply aborted after ${result.completed.length} change(s), ${result.skipped.length} not started: ${errorMessage(options.signal?.reason)}`,
+          { context: { snapshotId, completed: result.completed.length, skipped: result.skipped.length } },
+        );
+  const fenced = await options.lease?.fence().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (fenced !== undefined) {
+    return report('failed', {
+      ...outcome,
+      error: new ReconcileError(`${applyError.message}; not restored: ${errorMessage(fenced)}`, {
+        cause: applyError,
+        context: { ...applyError.context, fenced: errorMessage(fenced) },
+      }),
+    });
+  }
+  // The restore must run even when the run was aborted (a Lambda about to time out): leaving Kong half-applied is
+  // the worse outcome. Only the lease stops it: its loss aborts the lease's signal and fails the fence of a level.
+  const restoreOptions = { ...applyOptions, signal: options.lease?.signal };
+  const restored = await restore(kong, current, { ...dumpOptions, ...restoreOptions });
   if (restored.error) {
     return report('failed', {
       ...outcome,
@@ -173,17 +213,39 @@ interface RestoreResult {
 async function restore(
   kong: KongApi,
   snapshot: KongState,
-  options: { instance: string; scope?: Scope; parallelism: number },
+  options: {
+    instance: string;
+    scope?: Scope;
+    parallelism: number;
+    signal?: AbortSignal;
+    beforeStage?: () => Promise<void>;
+  },
 ): Promise<RestoreResult> {
   try {
     const now = await dump(kong, options);
     const result = await apply(kong, plan(diff(now, snapshot)), options);
-    const error = result.failed.length > 0 ? failureError('restore failed', result) : undefined;
+    const error =
+      result.fenced !== undefined
+        ? fencedError('restore', result)
+        : result.failed.length > 0
+          ? failureError('restore failed', result)
+          : undefined;
     return { completed: result.completed, failed: result.failed, error };
   } catch (error) {
     const reason = error instanceof ReconcileError ? error : new ReconcileError('restore failed', { cause: error });
     return { completed: [], failed: [], error: reason };
   }
+}
+
+/** The writer lost its lease before a level: what it wrote, and that it stopped there. */
+function fencedError(what: 'apply' | 'restore', result: ApplyResult, snapshotId?: string): ReconcileError {
+  return new ReconcileError(
+    `${what} stopped after ${result.completed.length} change(s), ${result.skipped.length} not started: ${errorMessage(result.fenced)}`,
+    {
+      cause: result.fenced,
+      context: { snapshotId, completed: result.completed.length, skipped: result.skipped.length, fenced: true },
+    },
+  );
 }
 
 function failureError(what: string, result: ApplyResult, snapshotId?: string): ReconcileError {

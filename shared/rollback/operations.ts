@@ -4,9 +4,10 @@ import { MeshgateError } from '../errors.js';
 import type { AuditPublisher } from '../events/audit.js';
 import type { KongApi } from '../kong/api.js';
 import type { KongState } from '../kong/entities.js';
+import { fencedKong, signalFence } from '../kong/fenced.js';
 import { reconcile, type SyncReport, syncRunSummary } from '../reconcile/index.js';
 import { type RollbackKeyResult, rollbackKey } from '../rotation/index.js';
-import { type LeaseOptions, withLease } from '../snapshots/lease.js';
+import { type LeaseContext, type LeaseOptions, withLease } from '../snapshots/lease.js';
 import type { FreezeState, RunSummary, StateStore } from '../snapshots/store.js';
 import type { ConsumerSpec } from '../sources/consumers.js';
 import { consumerFor, jwtCredentialFor } from '../translate/consumers.js';
@@ -23,7 +24,7 @@ export interface OperationsDeps {
   /** Consumers and their live keys from Secrets Manager (read under the lease): a rollback never restores keys. */
   readConsumers(): Promise<{ consumers: ConsumerSpec[]; failures: { object: string; reason: string }[] }>;
   /** Lease wait and TTL (tests shorten them). */
-  lease?: Pick<LeaseOptions, 'waitMs' | 'ttlMs' | 'pollMs'>;
+  lease?: Pick<LeaseOptions, 'waitMs' | 'ttlMs' | 'pollMs' | 'requestBudgetMs'>;
 }
 
 /**
@@ -33,7 +34,7 @@ export interface OperationsDeps {
 async function underLease<T>(
   deps: Pick<OperationsDeps, 'store' | 'requestSync' | 'lease'>,
   run: { kind: string; trigger: string },
-  work: () => Promise<T>,
+  work: (lease: Pick<LeaseContext, 'fence' | 'signal'>) => Promise<T>,
   summarize: (result: T, startedAt: Date) => Omit<RunSummary, 'kind' | 'trigger'>,
 ): Promise<T> {
   const outcome = await withLease(
@@ -44,11 +45,11 @@ async function underLease<T>(
       onPending: () => deps.requestSync('pending'),
       ...deps.lease,
     },
-    async ({ holder }) => {
+    async ({ holder, fence, signal }) => {
       const startedAt = new Date();
       const runId = await deps.store.startRun({ ...run, holder });
       try {
-        const result = await work();
+        const result = await work({ fence, signal });
         await deps.store.finishRun(runId, { ...run, ...summarize(result, startedAt) });
         return result;
       } catch (error) {
@@ -103,7 +104,7 @@ export async function rollbackSync(
   const result = await underLease(
     deps,
     run,
-    async () => {
+    async (lease) => {
       const startedAt = new Date();
       const snapshot = await deps.store.load(request.to);
       // Frozen under the same lease: no sync that started earlier can apply after this rollback.
@@ -128,6 +129,7 @@ export async function rollbackSync(
           trigger: `rollback:${snapshot.meta.id}`,
           scope: snapshot.meta.scope,
           parallelism: settings.SYNC_PARALLELISM,
+          lease,
         },
       );
       return { snapshot, freeze, report, startedAt };
@@ -228,8 +230,9 @@ export async function rollbackConsumerKey(
   const result = await underLease(
     deps,
     { kind: 'rollback', trigger: `key:${request.consumer}` },
-    () =>
-      rollbackKey(deps.secretsManager, deps.kong, deps.store, {
+    ({ signal }) =>
+      // Its writes stop as soon as the lease can no longer be vouched for; a re-run finishes the recorded intent.
+      rollbackKey(deps.secretsManager, fencedKong(deps.kong, signalFence(signal)), deps.store, {
         username: request.consumer,
         instance: settings.MESHGATE_INSTANCE,
         by: request.by,

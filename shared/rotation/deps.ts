@@ -28,7 +28,7 @@ export interface RotationDeps {
   /** Asks for a full sync (a sync that found the lease held by a step marked "pending"). */
   requestSync?: (reason: string) => Promise<void>;
   /** Lease wait and TTL (tests shorten them). */
-  lease?: { waitMs?: number; ttlMs?: number; pollMs?: number };
+  lease?: { waitMs?: number; ttlMs?: number; pollMs?: number; requestBudgetMs?: number };
   /** CONSUMER_SECRET_PREFIX: the daily job starts rotations of these secrets only. */
   secretPrefix?: string;
   audit?: AuditPublisher;

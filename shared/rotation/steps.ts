@@ -4,6 +4,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { errorMessage } from '../errors.js';
+import { fencedKong, signalFence } from '../kong/fenced.js';
 import { entityId } from '../kong/ownership.js';
 import { withLease } from '../snapshots/lease.js';
 import type { KeyState } from '../snapshots/store.js';
@@ -91,14 +92,16 @@ export async function rotateStep(deps: RotationDeps, event: RotationEvent): Prom
         onPending: async () => deps.requestSync?.(`pending after rotation ${event.Step}`),
         ...deps.lease,
       },
-      async ({ holder }) => {
+      async ({ holder, signal }) => {
         // While sync is frozen nothing but the operator's own rollback writes Kong; Secrets Manager retries the
         // rotation later (AWSCURRENT keeps working meanwhile).
         const freeze = await deps.store.getFreeze();
         if (freeze)
           throw new RotationError(`sync is frozen since ${freeze.since} (${freeze.reason}); not writing Kong`);
         const runId = await deps.store.startRun({ kind: 'rotation', trigger: event.Step, holder });
-        const outcome = await runStep(deps, event, started, (name) => {
+        // A step's few writes stop as soon as the lease can no longer be vouched for (taken over, not renewable).
+        const fenced = { ...deps, kong: fencedKong(deps.kong, signalFence(signal)) };
+        const outcome = await runStep(fenced, event, started, (name) => {
           consumer = name;
         }).catch(async (error: unknown) => {
           await finishRotationRun(deps, runId, event, started, consumer, 'failed', [errorMessage(error)]);

@@ -1,12 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { worstCaseRequestMs } from '../kong/http.js';
 import { type HeldLease, type LeaseRecord, SnapshotError, type StateStore } from './store.js';
 
+/** The holder no longer holds the state-store lease (taken over, or not renewable in time): it must stop writing. */
+export class LeaseLostError extends SnapshotError {}
+
 /**
- * How long a lease lives without renewal. The holder renews it every third of this while it works, so only a
- * holder that died (or is frozen) loses it; another writer then takes it over by ETag.
+ * How long one Kong request may take with its retries (the Kong client's defaults: 90 s). A writer starts a Kong
+ * request only while its lease is known to last at least this long, so a request it started ends before another
+ * writer can take the lease over.
  */
-export const DEFAULT_LEASE_TTL_MS = 60_000;
+export const KONG_REQUEST_BUDGET_MS = worstCaseRequestMs();
+
+/**
+ * How long a lease lives without renewal: twice the request budget (180 s), so a holder survives one failed renewal
+ * (renewals every third of this) without stopping, and only a holder that died, stalled or cannot reach the store
+ * loses it; another writer then takes it over by ETag.
+ */
+export const DEFAULT_LEASE_TTL_MS = 2 * KONG_REQUEST_BUDGET_MS;
 /** How long a drift-repair or event sync waits for the lease before it marks "pending" and ends. */
 export const SYNC_LEASE_WAIT_MS = 10_000;
 /** How long an operator command or a rotation step waits before it gives up with an error (and is retried). */
@@ -30,6 +42,24 @@ export interface LeaseOptions {
   onPending: 'rerun' | (() => Promise<void>);
   /** Waiting between attempts (tests shorten it). */
   pollMs?: number;
+  /** See KONG_REQUEST_BUDGET_MS; at most half the TTL (tests with short TTLs get half of theirs). */
+  requestBudgetMs?: number;
+}
+
+/** What the work is given to stay a fenced writer. */
+export interface LeaseContext {
+  /**
+   * Aborts when this writer can no longer vouch for the lease for one more Kong request: it was taken over, or it
+   * could not be renewed for TTL − request budget. Check it before each write.
+   */
+  signal: AbortSignal;
+  holder: string;
+  /**
+   * Confirms, with a conditional write to the store (If-Match on the lease's ETag), that this writer still holds
+   * the lease, extending it; throws LeaseLostError (and aborts `signal`) when it does not. Call it before each apply
+   * level and before a restore.
+   */
+  fence(): Promise<void>;
 }
 
 export type LeaseOutcome<T> =
@@ -44,14 +74,18 @@ export type LeaseOutcome<T> =
 export async function withLease<T>(
   store: StateStore,
   options: LeaseOptions,
-  work: (context: { signal: AbortSignal; holder: string }) => Promise<T>,
+  work: (context: LeaseContext) => Promise<T>,
 ): Promise<LeaseOutcome<T>> {
   const holder = options.holder ?? `${options.purpose}#${randomUUID()}`;
   const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+  const budgetMs = Math.min(options.requestBudgetMs ?? KONG_REQUEST_BUDGET_MS, ttlMs / 2);
   const deadline = Date.now() + (options.waitMs ?? OPERATION_LEASE_WAIT_MS);
   let pollMs = options.pollMs ?? 50;
   let lease: HeldLease | undefined;
+  // When the lease was last known ours: taken before the request that confirmed it was sent, so it errs early.
+  let confirmedAt = Date.now();
   for (;;) {
+    confirmedAt = Date.now();
     const grant = await store.tryAcquireLease({ holder, purpose: options.purpose, ttlMs });
     if (grant.acquired) {
       lease = grant.lease;
@@ -76,28 +110,77 @@ export async function withLease<T>(
   const controller = new AbortController();
   let held: HeldLease = lease;
   let renewing: Promise<void> = Promise.resolve();
+  const lost = (why: string) => {
+    const error = new LeaseLostError(`the state-store lease of ${holder} ${why}; stopping before further Kong writes`, {
+      context: { holder, purpose: options.purpose },
+    });
+    if (!controller.signal.aborted) controller.abort(error);
+    return controller.signal.reason as LeaseLostError;
+  };
+  // Past this moment a request started now could outlast the lease: the signal aborts, no new write starts.
+  let expiryTimer: NodeJS.Timeout | undefined;
+  const armDeadline = () => {
+    clearTimeout(expiryTimer);
+    expiryTimer = setTimeout(
+      () => lost('could not be renewed in time'),
+      Math.max(0, confirmedAt + ttlMs - budgetMs - Date.now()),
+    );
+    expiryTimer.unref();
+  };
+  armDeadline();
+  /** Renews by ETag. `true`: ours for another TTL; `false`: taken over; an error: the store could not be reached. */
+  const renew = async (): Promise<boolean> => {
+    if (controller.signal.aborted) return false;
+    const sentAt = Date.now();
+    const renewed = await store.renewLease(held, ttlMs);
+    if (!renewed) return false;
+    held = renewed;
+    confirmedAt = sentAt;
+    armDeadline();
+    return true;
+  };
   const heartbeat = setInterval(
     () => {
+      // A renewal that fails to reach the store is tried again at the next beat; the deadline stops the writer if
+      // none succeeds in time.
       renewing = renewing.then(async () => {
-        const renewed = await store.renewLease(held, ttlMs).catch(() => held);
-        if (renewed) held = renewed;
-        else controller.abort(new SnapshotError(`the state-store lease of ${holder} was lost; stopping`));
+        if (!(await renew().catch(() => true))) lost('was taken over');
       });
     },
     Math.max(10, Math.floor(ttlMs / 3)),
   );
   heartbeat.unref();
+  const fence = async (): Promise<void> => {
+    const confirmed = renewing.then(async () => {
+      let ours: boolean;
+      try {
+        ours = await renew();
+      } catch (error) {
+        // The store is unreachable: the lease is still ours while a request started now ends before it can expire.
+        if (!controller.signal.aborted && Date.now() < confirmedAt + ttlMs - budgetMs) return;
+        throw lost(`could not be confirmed (${error instanceof Error ? error.message : String(error)})`);
+      }
+      if (!ours) throw lost(controller.signal.aborted ? 'was lost' : 'was taken over');
+    });
+    // The chain keeps going for the heartbeat whatever this confirmation found.
+    renewing = confirmed.catch(() => undefined);
+    await confirmed;
+  };
   try {
-    let result = await work({ signal: controller.signal, holder });
+    let result = await work({ signal: controller.signal, holder, fence });
     let reruns = 0;
     for (;;) {
       await renewing;
+      const sentAt = Date.now();
       const release = await store.releaseLease(held, ttlMs);
       if (!('pending' in release)) break;
+      // Handed back for the pending run, renewed for another TTL.
       held = release.lease;
+      confirmedAt = sentAt;
+      armDeadline();
       if (options.onPending === 'rerun' && reruns < MAX_PENDING_RERUNS) {
         reruns += 1;
-        result = await work({ signal: controller.signal, holder });
+        result = await work({ signal: controller.signal, holder, fence });
         continue;
       }
       // Release first, then ask: the sync asked for must be able to take the lease. A rerun budget spent leaves
@@ -115,6 +198,7 @@ export async function withLease<T>(
     throw error;
   } finally {
     clearInterval(heartbeat);
+    clearTimeout(expiryTimer);
   }
 }
 

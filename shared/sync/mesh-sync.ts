@@ -9,6 +9,7 @@ import {
   dump,
   type KeptObject,
   plan,
+  type ReconcileOptions,
   reconcile,
   type Scope,
   type SyncOutcome,
@@ -73,7 +74,7 @@ const AUDIT_TYPE: Record<SyncOutcome, AuditDetailType> = {
   planned: 'Sync Planned',
   'rolled-back': 'Sync Failed',
   failed: 'Sync Failed',
-  deferred: 'Sync Planned',
+  deferred: 'Sync Deferred',
 };
 
 /** Lease waits and TTL; tests shorten them. */
@@ -81,6 +82,7 @@ export interface MeshSyncLeaseSettings {
   waitMs?: number;
   ttlMs?: number;
   pollMs?: number;
+  requestBudgetMs?: number;
 }
 
 export interface DesiredKong {
@@ -174,7 +176,8 @@ export async function runMeshSync(
   // Node's default of 10 that is concurrency, not a leak.
   if (options.signal) setMaxListeners(0, options.signal);
   // A dry run writes nothing, so it needs no lease.
-  if (trigger.dryRun) return syncOnce(deps, trigger, settings, options);
+  if (trigger.dryRun)
+    return syncOnce(deps, trigger, settings, { signal: options.signal, onProgress: options.onProgress });
   let first = true;
   // From the first read to the end of the apply (and restore) this run is the only Kong writer: a rotation, a
   // rollback or a freeze cannot slip in between what it compared and what it writes.
@@ -187,8 +190,9 @@ export async function runMeshSync(
       waitMs: options.lease?.waitMs ?? SYNC_LEASE_WAIT_MS,
       ttlMs: options.lease?.ttlMs,
       pollMs: options.lease?.pollMs,
+      requestBudgetMs: options.lease?.requestBudgetMs,
     },
-    async ({ signal, holder }) => {
+    async ({ signal, holder, fence }) => {
       const runSignal = options.signal ? AbortSignal.any([options.signal, signal]) : signal;
       setMaxListeners(0, runSignal);
       // The first pass is the trigger's; a re-run for a "pending" mark is a full sync (the mark says only that
@@ -197,7 +201,7 @@ export async function runMeshSync(
         ? trigger
         : { kind: 'full' as const, reason: `pending after ${trigger.reason}`, dryRun: false };
       first = false;
-      return syncOnce(deps, pass, settings, { ...options, signal: runSignal, holder });
+      return syncOnce(deps, pass, settings, { ...options, signal: runSignal, holder, heldLease: { fence, signal } });
     },
   );
   if (outcome.held) return outcome.result;
@@ -208,7 +212,13 @@ async function syncOnce(
   deps: MeshSyncDeps,
   trigger: SyncTrigger,
   settings: MeshSyncSettings,
-  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; holder?: string },
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    holder?: string;
+    /** The lease this run holds (absent for a dry run): reconcile fences its apply levels with it. */
+    heldLease?: ReconcileOptions['lease'];
+  },
 ): Promise<MeshSyncResult> {
   const startedAt = new Date();
   const runId = trigger.dryRun
@@ -249,16 +259,29 @@ async function syncOnce(
   return { report, failures, kept: report.kept, consumers, frozen: freeze !== undefined, scope };
 }
 
-/** A run that found the lease held past its wait: it marked "pending" and ends; the holder syncs before letting go. */
+/**
+ * A run that found the lease held past its wait: it marked "pending" and ends; the holder syncs before letting go.
+ * It is in run history and in the audit trail like any run, so a trigger that never applied is not silent.
+ */
 async function deferredResult(deps: MeshSyncDeps, trigger: SyncTrigger, heldBy: LeaseRecord): Promise<MeshSyncResult> {
   const startedAt = new Date().toISOString();
+  const reason = `the lease was held by ${heldBy.holder} (${heldBy.purpose}); marked pending`;
   await deps.store.recordRun({
     kind: 'sync',
     trigger: trigger.reason,
     outcome: 'deferred',
     startedAt,
     durationMs: 0,
-    errors: [`the lease was held by ${heldBy.holder} (${heldBy.purpose}); marked pending`],
+    errors: [reason],
+  });
+  await deps.audit.publish(AUDIT_TYPE.deferred, {
+    trigger: trigger.reason,
+    outcome: 'deferred',
+    dryRun: false,
+    serviceId: trigger.kind === 'scoped' ? trigger.serviceId : undefined,
+    heldBy: { holder: heldBy.holder, purpose: heldBy.purpose, until: heldBy.expiresAt },
+    durationMs: 0,
+    errors: [reason],
   });
   const report: SyncReport = {
     outcome: 'deferred',
@@ -280,7 +303,11 @@ async function reconcileMesh(
   deps: MeshSyncDeps,
   trigger: SyncTrigger,
   settings: MeshSyncSettings,
-  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+  options: {
+    signal?: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+    heldLease?: ReconcileOptions['lease'];
+  },
 ) {
   // A Cloud Map service meshgate cannot resolve any more (deleted since the event) widens the run to a full sync
   // rather than guessing; one that feeds nothing yields an empty scope: nothing to do.
@@ -323,6 +350,7 @@ async function reconcileMesh(
     signal: options.signal,
     onProgress: options.onProgress && ((done, total) => options.onProgress?.(done, total)),
     current,
+    lease: options.heldLease,
   });
   return { freeze, failures, consumers, scope, report };
 }

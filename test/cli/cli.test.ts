@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../cli/main.js';
+import { invokeRemote } from '../../cli/remote.js';
 import { DemoMesh } from '../../local/demo/mesh.js';
 import { type LocalStack, startLocalStack } from '../../local/stack.js';
 import { createAwsClients } from '../../shared/aws/clients.js';
@@ -61,7 +62,7 @@ describe('meshgate CLI', () => {
     expect(unknown.err).toBe("meshgate: unknown command 'deploy'\n");
 
     const missing = await meshgate('rollback', 'sync');
-    expect(missing).toMatchObject({ code: 2, err: 'meshgate: missing --to previous|SNAPSHOT_ID\n' });
+    expect(missing).toMatchObject({ code: 2, err: "meshgate: --to: expected 'previous' or a snapshot id (missing)\n" });
   });
 
   it('names a bad configuration variable', async () => {
@@ -140,6 +141,43 @@ describe('meshgate CLI', () => {
     expect(status.instance).toBe(stack.env.MESHGATE_INSTANCE);
     const snapshots = JSON.parse((await meshgate('snapshots', 'list', '--remote', '--json')).out) as unknown[];
     expect(snapshots.length).toBeGreaterThan(0);
+  });
+});
+
+describe('one operator command, three paths', () => {
+  it('gives the same result dispatched here and in the rollback function (--remote)', async () => {
+    await stack.bus.idle();
+    for (const argv of [['status'], ['snapshots', 'list'], ['sync', '--dry-run']]) {
+      const local = await meshgate(...argv, '--json');
+      const remote = await meshgate(...argv, '--json', '--remote');
+      expect({ argv, code: remote.code, err: remote.err }).toEqual({ argv, code: 0, err: '' });
+      expect(JSON.parse(remote.out)).toEqual(JSON.parse(local.out));
+      // Text too: the CLI renders the one result the same way wherever it was computed.
+      expect((await meshgate(...argv, '--remote')).out).toBe((await meshgate(...argv)).out);
+    }
+  });
+
+  it('sends the same JSON the function parses: an invoke by hand gives what the CLI gives', async () => {
+    const fromCli = JSON.parse((await meshgate('snapshots', 'list', '--json')).out) as unknown;
+    const lambda = createAwsClients(stack.env).lambda;
+    const byHand = await invokeRemote(lambda, 'meshgate-local-rollback', { action: 'snapshots-list' });
+    expect(byHand).toEqual(fromCli);
+  });
+
+  it('names the bad field and its value locally, with --remote (before invoking), and in the function', async () => {
+    const message = `--to: expected 'previous' or a snapshot id (got "yesterday")`;
+    const local = await meshgate('rollback', 'sync', '--to', 'yesterday');
+    expect(local).toMatchObject({ code: 2, err: `meshgate: ${message}\n` });
+
+    const invoked = stack.bus.invocations.length;
+    const remote = await meshgate('rollback', 'sync', '--to', 'yesterday', '--remote');
+    expect(remote).toMatchObject({ code: 2, err: `meshgate: ${message}\n` });
+    expect(stack.bus.invocations.length).toBe(invoked);
+
+    const lambda = createAwsClients(stack.env).lambda;
+    await expect(
+      invokeRemote(lambda, 'meshgate-local-rollback', { action: 'rollback-sync', to: 'yesterday' }),
+    ).rejects.toThrow(`invalid operator command: to: expected 'previous' or a snapshot id (got "yesterday")`);
   });
 });
 

@@ -130,12 +130,14 @@ describe('rollback key through the rollback function', () => {
 describe('bad payloads', () => {
   it.each([
     [
-      { action: 'sync', to: 'yesterday' },
-      /invalid rollback payload: to: expected 'previous' or a snapshot id \(got "yesterday"\)/,
+      { action: 'rollback-sync', to: 'yesterday' },
+      /invalid operator command: to: expected 'previous' or a snapshot id \(got "yesterday"\)/,
     ],
-    [{ action: 'key' }, /invalid rollback payload: consumer: /],
-    [{ action: 'freeze', reason: '' }, /invalid rollback payload: reason: /],
-    [{ action: 'explode' }, /invalid rollback payload: action: expected action 'sync', 'key'/],
+    [{ action: 'rollback-key' }, /invalid operator command: consumer: expected a consumer name \(missing\)/],
+    [{ action: 'freeze', reason: '' }, /invalid operator command: reason: expected a reason \(got ""\)/],
+    [{ action: 'explode' }, /invalid operator command: action: expected action 'sync', 'rollback-sync'/],
+    // The payload of an older release: not a rollback now, and not silently a sync either.
+    [{ action: 'sync', to: 'previous' }, /invalid operator command: to: not a field of this action \(got "previous"\)/],
   ])('the rollback function refuses %j, naming the field', async (payload, message) => {
     const before = stack.kong.requests.writes().length;
     await expect(stack.bus.invoke('rollback', payload)).rejects.toThrow(message);

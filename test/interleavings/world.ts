@@ -28,9 +28,13 @@ import { MESH, NAMESPACE, type SyncWorld } from '../sync/world.js';
 
 export const CONSUMERS = ['alice', 'bob'] as const;
 export const ROTATION_FUNCTION = 'meshgate-model-rotateKeys';
-/** Short lease waits so that busy writers really defer ("pending") or give up within an interleaving. */
-export const LEASE = { waitMs: 150, ttlMs: 5_000, pollMs: 3 };
-export const SYNC_LEASE = { waitMs: 40, ttlMs: 5_000, pollMs: 3 };
+/**
+ * Short lease waits so that busy writers really defer ("pending") or give up within an interleaving. The request
+ * budget is the Kong double's scale (its injected delays are tens of ms), so a holder stops writing only when it
+ * truly could not renew for 4 s, not because a loaded machine delayed one renewal.
+ */
+export const LEASE = { waitMs: 150, ttlMs: 5_000, pollMs: 3, requestBudgetMs: 1_000 };
+export const SYNC_LEASE = { waitMs: 40, ttlMs: 5_000, pollMs: 3, requestBudgetMs: 1_000 };
 
 /** Which writer a Kong write came from: the "frozen" invariant allows only the operator's rollbacks. */
 export type WriterKind = 'sync' | 'rotation' | 'rollback';

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runMeshSync } from '../../shared/sync/mesh-sync.js';
 import { findLeaks } from '../support/secrets.js';
 import {
   buildMesh,
@@ -216,6 +217,42 @@ describe('meshSync end to end on the doubles', () => {
 });
 
 describe('audit events', () => {
+  it('a sync that finds the lease held defers: in run history and audited as Sync Deferred, nothing written', async () => {
+    await fullSync();
+    const grant = await world.app.store.tryAcquireLease({ holder: 'freeze#op', purpose: 'freeze:op', ttlMs: 60_000 });
+    if (!grant.acquired) throw new Error('the lease should be free');
+    const auditBefore = world.audit().length;
+    world.kong.requests.clear();
+    try {
+      const result = await runMeshSync(
+        await world.app.meshSyncDeps(),
+        { kind: 'scoped', reason: 'cloudmap:RegisterInstance', serviceId: mesh.ingressServiceId, dryRun: false },
+        world.app.config,
+        { lease: { waitMs: 0, pollMs: 1 } },
+      );
+      expect(result.report.outcome).toBe('deferred');
+    } finally {
+      // The holder finds the "pending" mark at release (it would sync now) and lets go.
+      const release = await world.app.store.releaseLease(grant.lease, 60_000);
+      expect('pending' in release).toBe(true);
+      if ('pending' in release) await world.app.store.releaseLease(release.lease, 60_000);
+    }
+    expect(world.kongWrites()).toBe(0);
+    expect(world.audit().slice(auditBefore)).toEqual([
+      {
+        detailType: 'Sync Deferred',
+        detail: expect.objectContaining({
+          trigger: 'cloudmap:RegisterInstance',
+          outcome: 'deferred',
+          serviceId: mesh.ingressServiceId,
+          heldBy: expect.objectContaining({ holder: 'freeze#op', purpose: 'freeze:op' }),
+        }),
+      },
+    ]);
+    const [run] = await world.app.store.listRuns(1);
+    expect(run).toMatchObject({ kind: 'sync', outcome: 'deferred', trigger: 'cloudmap:RegisterInstance' });
+  });
+
   it('each run emits exactly one audit event with trigger, counts, snapshot id and duration, and no secrets', async () => {
     const runs: { event: unknown; detailType: string; trigger: string; outcome: string }[] = [
       { event: scheduledEvent(), detailType: 'Sync Applied', trigger: 'schedule', outcome: 'applied' },
