@@ -36,6 +36,8 @@ const FIELDS_OF_FLAGS: { [A in OperatorAction]: (flags: CliFlags, by: string) =>
   resume: (_flags, by) => ({ by }),
   status: () => ({}),
   'snapshots-list': () => ({}),
+  // No words of its own: `meshgate doctor --remote` sends it.
+  ping: () => ({}),
 };
 
 /** The option that sets a field, so an error names what the operator typed. */
@@ -116,4 +118,5 @@ const RENDER: { [A in OperatorAction]: (result: CommandResults[A]) => string } =
   resume: ({ wasFrozen }) => (wasFrozen ? 'automatic sync resumed' : 'automatic sync was not frozen'),
   status: renderStatus,
   'snapshots-list': renderSnapshots,
+  ping: (ping) => `Kong ${ping.version} (database ${ping.database}) at ${ping.adminUrl}`,
 };

@@ -462,6 +462,7 @@ class Demo {
           rotationLambdaArn: this.rotationFunctionArn(),
         });
         this.say(`aws: CreateSecret meshgate/consumers/${WORKLOAD_CONSUMER} (key ${created.kid}, iam role ${roleArn})`);
+        await this.publishKeys();
         await this.driftRepair();
         this.say(
           `stub mesh gateway: https://127.0.0.1:${gateway.port} (certificate for ${TLS_UPSTREAM}, signed by the mesh CA)`,
@@ -654,7 +655,6 @@ class Demo {
     );
   }
 
-  /** The 5-minute drift-repair schedule, fired now. */
   /**
    * The rotateKeys schedule publishes every consumer's public keys to the state store's document, the only place
    * meshSync reads them from (it may not read the secrets' values).
@@ -665,6 +665,7 @@ class Demo {
     this.say('rotateKeys schedule fired: public keys published to the state store (jwks.json)');
   }
 
+  /** The 5-minute drift-repair schedule, fired now. */
   private async driftRepair(): Promise<void> {
     const mark = this.audit.records.length;
     this.stack.bus.fireSchedule('meshSync', `meshgate-${this.stack.env.MESHGATE_STAGE}-drift-repair`);

@@ -1,5 +1,5 @@
-import * as z from '../zod.js';
 import { MeshgateError } from '../errors.js';
+import * as z from '../zod.js';
 
 /** An operator's command could not be parsed; the message names every bad field and the value it had. */
 export class CommandError extends MeshgateError {
@@ -15,20 +15,21 @@ export class CommandError extends MeshgateError {
 // Every member is strict: an unknown field is refused rather than ignored, so a typo (`consumr`) or a payload meant
 // for another command (`{"action":"sync","to":"previous"}`, which is not a rollback) never runs something else.
 
-const by = z.string().check(z.minLength(1)).max(256).default('operator');
+const by = z._default(z.string().check(z.minLength(1), z.maxLength(256)), 'operator');
 
 /** `meshgate sync [--dry-run]` (and `plan --remote`): reconcile Kong with the mesh now; also meshSync's direct invoke. */
 export const SyncCommandSchema = z.strictObject({
   action: z.literal('sync'),
   dryRun: z._default(z.boolean(), false),
-  reason: z.string().check(z.maxLength(256)).optional(),
+  reason: z.optional(z.string().check(z.maxLength(256))),
 });
 
 /** `meshgate rollback sync --to previous|ID [--no-freeze]`. */
 export const RollbackSyncCommandSchema = z.strictObject({
   action: z.literal('rollback-sync'),
   to: z
-    .string({ error: "expected 'previous' or a snapshot id" }).check(z.regex(/^(previous|\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6})$/, "expected 'previous' or a snapshot id")),
+    .string({ error: "expected 'previous' or a snapshot id" })
+    .check(z.regex(/^(previous|\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6})$/, "expected 'previous' or a snapshot id")),
   freeze: z._default(z.boolean(), true),
   by,
 });
@@ -36,14 +37,16 @@ export const RollbackSyncCommandSchema = z.strictObject({
 /** `meshgate rollback key --consumer NAME`. */
 export const RollbackKeyCommandSchema = z.strictObject({
   action: z.literal('rollback-key'),
-  consumer: z.string({ error: 'expected a consumer name' }).check(z.minLength(1, 'expected a consumer name')).max(256),
+  consumer: z
+    .string({ error: 'expected a consumer name' })
+    .check(z.minLength(1, 'expected a consumer name'), z.maxLength(256)),
   by,
 });
 
 /** `meshgate freeze --reason TEXT`. */
 export const FreezeCommandSchema = z.strictObject({
   action: z.literal('freeze'),
-  reason: z.string({ error: 'expected a reason' }).check(z.minLength(1, 'expected a reason')).max(512),
+  reason: z.string({ error: 'expected a reason' }).check(z.minLength(1, 'expected a reason'), z.maxLength(512)),
   by,
 });
 
@@ -71,7 +74,7 @@ const MEMBERS = [
 ] as const;
 
 /** Every `action`, for error messages and the CLI's usage. */
-export const OPERATOR_ACTIONS = MEMBERS.map((member) => member.shape.action.value);
+export const OPERATOR_ACTIONS = MEMBERS.map((member) => member.shape.action._zod.def.values[0]);
 
 /**
  * The operator's commands: one JSON shape for the CLI (local), the CLI's `--remote` (the same JSON sent to the
@@ -95,7 +98,7 @@ export interface CommandIssue {
 }
 
 /** The issues of a failed parse, each with the field's path and the value found there. */
-export function commandIssues(raw: unknown, error: z.ZodError): CommandIssue[] {
+export function commandIssues(raw: unknown, error: z.$ZodError): CommandIssue[] {
   return error.issues.flatMap((issue): CommandIssue[] => {
     if (issue.code === 'unrecognized_keys') {
       const parent = valueAt(raw, issue.path);

@@ -34,7 +34,7 @@ describe('operator commands', () => {
   it.each([
     [
       { action: 'undo' },
-      `action: expected action 'sync', 'rollback-sync', 'rollback-key', 'freeze', 'resume', 'status', 'snapshots-list' (got "undo")`,
+      `action: expected action 'sync', 'rollback-sync', 'rollback-key', 'freeze', 'resume', 'status', 'snapshots-list', 'ping' (got "undo")`,
     ],
     [{ action: 'rollback-sync', to: 'yesterday' }, `to: expected 'previous' or a snapshot id (got "yesterday")`],
     [{ action: 'rollback-sync' }, `to: expected 'previous' or a snapshot id (missing)`],
@@ -52,7 +52,7 @@ describe('operator commands', () => {
     [{ action: 'sync', to: 'previous' }, 'to: not a field of this action (got "previous")'],
     [
       { action: 'key', consumer: 'alice' },
-      `action: expected action 'sync', 'rollback-sync', 'rollback-key', 'freeze', 'resume', 'status', 'snapshots-list' (got "key")`,
+      `action: expected action 'sync', 'rollback-sync', 'rollback-key', 'freeze', 'resume', 'status', 'snapshots-list', 'ping' (got "key")`,
     ],
   ])('refuses %j naming the field and its value', (payload, message) => {
     const parse = () => parseCommand(payload);

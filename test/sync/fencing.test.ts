@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await world.reset();
-  await buildMesh(world.clients);
+  await buildMesh(world.clients, world.app.store);
 });
 
 const leaseFile = () => join(world.env.MESHGATE_STATE_DIR as string, world.app.config.MESHGATE_INSTANCE, 'lease.json');

@@ -152,19 +152,20 @@ describe('IAM SimulatePrincipalPolicy (awsQuery, XML)', () => {
   const iam = () => new IAMClient(settings());
 
   it("evaluates a role from serverless.yml with the enforcer's evaluator: allowed, implicitDeny, explicitDeny", async () => {
-    const role = double.functionRoles.meshSync!;
+    // rotateKeys reads consumer keys; it never deletes a secret.
+    const role = double.functionRoles.rotateKeys!;
     const secret = `arn:aws:secretsmanager:${double.region}:${double.account}:secret:meshgate/consumers/alice-AbCdEf`;
     const simulated = await iam().send(
       new SimulatePrincipalPolicyCommand({
         PolicySourceArn: role,
-        ActionNames: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+        ActionNames: ['secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'],
         ResourceArns: [secret],
       }),
     );
     expect(simulated.IsTruncated).toBe(false);
     expect(simulated.EvaluationResults?.map((r) => [r.EvalActionName, r.EvalResourceName, r.EvalDecision])).toEqual([
       ['secretsmanager:GetSecretValue', secret, 'allowed'],
-      ['secretsmanager:PutSecretValue', secret, 'implicitDeny'],
+      ['secretsmanager:DeleteSecret', secret, 'implicitDeny'],
     ]);
 
     double.iam.setStatements(role, [
