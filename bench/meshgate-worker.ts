@@ -11,8 +11,8 @@ import { createMeshSyncApp } from '../shared/app/mesh-sync.js';
 import { loadConfig } from '../shared/config/index.js';
 import type { MeshSyncEvent } from '../shared/events/incoming.js';
 import type { KongState } from '../shared/kong/entities.js';
+import { desiredKong, runMeshSync } from '../shared/mesh-sync/pipeline.js';
 import { reconcile, toDeckFile } from '../shared/reconcile/index.js';
-import { desiredKong, runMeshSync } from '../shared/sync/mesh-sync.js';
 import type { WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 const config = loadConfig(process.env);

@@ -12,19 +12,20 @@ import {
 import { type AwsDouble, startAwsDouble } from '../local/aws/server.js';
 import { type KongDouble, startKongDouble } from '../local/kong/server.js';
 import { mapLimit } from '../shared/concurrency.js';
+import { addConsumer } from '../shared/consumers/index.js';
 import { KongClient } from '../shared/kong/client.js';
 import { DeclarativeKong } from '../shared/kong/declarative.js';
 import type { RotationDeps } from '../shared/rotation/deps.js';
-import { addConsumer, startRotation } from '../shared/rotation/index.js';
 import { type RotationEvent, rotateStep } from '../shared/rotation/steps.js';
-import { directoryStateStore } from '../shared/snapshots/index.js';
+import { startRotation } from '../shared/rotation-schedule/schedule.js';
+import { directoryStateStore } from '../shared/state/index.js';
 
 export const INSTANCE = 'bench';
 export const NAMESPACE = 'bench.local';
 const ROTATION_FUNCTION = 'meshgate-bench-rotateKeys';
 /** Setup calls in flight at once against the AWS double. */
 const SETUP_CONCURRENCY = 16;
-/** The rotation schedule starts this many RotateSecret calls at once (shared/rotation/schedule.ts). */
+/** The rotation schedule starts this many RotateSecret calls at once (shared/rotation-schedule/schedule.ts). */
 export const ROTATION_CONCURRENCY = 8;
 
 /**

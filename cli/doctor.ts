@@ -20,7 +20,7 @@ import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { loadServerlessFunctions } from '../local/bus/rules.js';
 import { type AwsCall, callsOf, type MeshgateFunction } from '../shared/app/calls.js';
 import { errorMessage } from '../shared/errors.js';
-import type { KongPing } from '../shared/rollback/ping.js';
+import type { KongPing } from '../shared/operations/ping.js';
 
 export interface Check {
   ok: boolean;

@@ -5,18 +5,14 @@ import { type CliApp as App, createApp, functionName } from '../shared/app/conte
 import { clientSettings } from '../shared/aws/options.js';
 import { CommandError, parseCommand } from '../shared/commands/index.js';
 import { type Config, loadConfig } from '../shared/config/index.js';
+import { addConsumer, republishUnderLease } from '../shared/consumers/index.js';
 import { errorMessage, MeshgateError } from '../shared/errors.js';
+import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/mesh-sync/pipeline.js';
+import { type KongPing, pingKong } from '../shared/operations/ping.js';
 import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile/index.js';
-import { type KongPing, pingKong } from '../shared/rollback/ping.js';
-import {
-  addConsumer,
-  mintToken,
-  republishUnderLease,
-  startDueRotations,
-  startRotation,
-} from '../shared/rotation/index.js';
-import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/sync/mesh-sync.js';
+import { startDueRotations, startRotation } from '../shared/rotation-schedule/schedule.js';
 import { escapeControl } from '../shared/text.js';
+import { mintToken } from '../shared/tokens/mint.js';
 import { auditCommand, parseSince } from './audit.js';
 import { actionOfWords, commandFromArgv, runOperatorCommand } from './operator.js';
 import { invokeRemote } from './remote.js';

@@ -1,5 +1,5 @@
-import type { StatusReport } from '../shared/rollback/status.js';
-import type { SnapshotMeta } from '../shared/snapshots/store.js';
+import type { StatusReport } from '../shared/operations/status.js';
+import type { SnapshotMeta } from '../shared/state/store.js';
 import { escapeControl as safe } from '../shared/text.js';
 
 /** `meshgate status` as text. */

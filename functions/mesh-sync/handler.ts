@@ -15,7 +15,7 @@ import {
 import { awaitCloudMapOperation, dropIneffectiveEvents, dropMalformedEvents } from '../../shared/lambda/middlewares.js';
 import { logger, metrics } from '../../shared/lambda/observability.js';
 import { recordSyncMetrics, recordThrownSync } from '../../shared/lambda/sync-metrics.js';
-import { describeResult, leftOut, runMeshSync } from '../../shared/sync/mesh-sync.js';
+import { describeResult, leftOut, runMeshSync } from '../../shared/mesh-sync/pipeline.js';
 
 /** meshSync: App Mesh and Cloud Map changes (CloudTrail via EventBridge), the drift-repair schedule, manual runs. */
 export function createMeshSyncHandler(getApp: () => App) {

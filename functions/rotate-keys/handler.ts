@@ -6,19 +6,15 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { lazy } from '../../shared/app/ports.js';
 import { createRotateKeysApp } from '../../shared/app/rotate-keys.js';
+import { RotationError } from '../../shared/consumers/errors.js';
+import { type RepublishResult, republishUnderLease } from '../../shared/consumers/index.js';
 import { errorMessage } from '../../shared/errors.js';
 import { ScheduledEventSchema } from '../../shared/events/incoming.js';
 import { RotationInvocationSchema } from '../../shared/events/rotation.js';
 import { logger as sharedLogger, metrics as sharedMetrics } from '../../shared/lambda/observability.js';
 import { recordRotationOutcome } from '../../shared/lambda/sync-metrics.js';
-import { RotationError } from '../../shared/rotation/errors.js';
-import {
-  type RepublishResult,
-  type RotationDeps,
-  republishUnderLease,
-  rotateStep,
-  startDueRotations,
-} from '../../shared/rotation/index.js';
+import { type RotationDeps, rotateStep } from '../../shared/rotation/index.js';
+import { startDueRotations } from '../../shared/rotation-schedule/schedule.js';
 import type * as z from '../../shared/zod.js';
 
 type ScheduleResult = Awaited<ReturnType<typeof startDueRotations>> & {

@@ -13,12 +13,20 @@ import { auditLogGroup, readAudit, renderAudit } from '../../cli/audit.js';
 import { main as meshgateCli } from '../../cli/main.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
 import { loadConfig } from '../../shared/config/index.js';
+import { addConsumer } from '../../shared/consumers/index.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  describeSecret,
+  findConsumerSecret,
+  holderOf,
+} from '../../shared/consumers/secrets.js';
 import { errorMessage } from '../../shared/errors.js';
 import { KongClient } from '../../shared/kong/client.js';
 import type { KongState } from '../../shared/kong/entities.js';
 import { MANAGED_BY_TAG } from '../../shared/kong/ownership.js';
-import { addConsumer, mintToken, startRotation } from '../../shared/rotation/index.js';
-import { AWSCURRENT, AWSPENDING, describeSecret, findConsumerSecret, holderOf } from '../../shared/rotation/secrets.js';
+import { startRotation } from '../../shared/rotation-schedule/schedule.js';
+import { mintToken } from '../../shared/tokens/mint.js';
 import { JWKS_ENTITY_NAME } from '../../shared/translate/index.js';
 import { LOCAL_INSTANCE, type LocalStack, startLocalStack } from '../stack.js';
 import { issueTestPki, type TestPki } from '../tls/certificates.js';

@@ -5,7 +5,7 @@ import type { AuditPublisher } from '../events/audit.js';
 import type { ConfiguredKong } from '../kong/admin-token.js';
 import { kongClientFromConfig } from '../kong/index.js';
 import type { RotationDeps, RotationLogger } from '../rotation/index.js';
-import type { StateStore } from '../snapshots/index.js';
+import type { StateStore } from '../state/index.js';
 
 // Parts every composition root shares; this module imports no AWS SDK client, so a root that imports it loads only
 // the clients it creates itself.

@@ -6,7 +6,7 @@ import { clientSettings } from '../aws/options.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { EventBridgeAuditPublisher } from '../events/audit.js';
 import type { RotationDeps, RotationLogger } from '../rotation/index.js';
-import { stateStoreFromConfig } from '../snapshots/index.js';
+import { stateStoreFromConfig } from '../state/index.js';
 import { kongOnce, rotationDepsFrom } from './ports.js';
 import { requestSyncByInvoke } from './request-sync.js';
 

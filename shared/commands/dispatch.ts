@@ -1,11 +1,11 @@
 import type { App } from '../app/core.js';
+import { describeResult, leftOut, type ObjectFailure, runMeshSync } from '../mesh-sync/pipeline.js';
+import type { RollbackKeyResult } from '../operations/key-rollback.js';
+import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../operations/operations.js';
+import { type KongPing, pingKong } from '../operations/ping.js';
+import { collectStatus, type StatusReport } from '../operations/status.js';
 import { formatPlan, type PlanSummary } from '../reconcile/index.js';
-import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../rollback/operations.js';
-import { type KongPing, pingKong } from '../rollback/ping.js';
-import { collectStatus, type StatusReport } from '../rollback/status.js';
-import type { RollbackKeyResult } from '../rotation/index.js';
-import type { FreezeState, SnapshotMeta } from '../snapshots/store.js';
-import { describeResult, leftOut, type ObjectFailure, runMeshSync } from '../sync/mesh-sync.js';
+import type { FreezeState, SnapshotMeta } from '../state/store.js';
 import { escapeControl } from '../text.js';
 import type { CommandOf, OperatorAction, OperatorCommand } from './schema.js';
 

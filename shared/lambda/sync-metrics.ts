@@ -1,6 +1,6 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { currentKeyAgeSeconds } from '../rotation/age.js';
-import { leftOut, type MeshSyncResult } from '../sync/mesh-sync.js';
+import { currentKeyAgeSeconds } from '../consumers/age.js';
+import { leftOut, type MeshSyncResult } from '../mesh-sync/pipeline.js';
 
 /** EMF metrics of a sync run; the SyncFailed alarm in serverless.yml watches SyncFailed. */
 export function recordSyncMetrics(metrics: Metrics, result: MeshSyncResult, now = new Date()): void {

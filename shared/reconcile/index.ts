@@ -16,4 +16,4 @@ export {
   planChanges,
   planJson,
 } from './plan.js';
-export { type ReconcileOptions, reconcile, type SyncOutcome, type SyncReport, syncRunSummary } from './sync.js';
+export { type ReconcileOptions, reconcile, type SyncOutcome, type SyncReport, syncRunSummary } from './reconcile.js';

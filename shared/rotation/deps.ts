@@ -1,8 +1,8 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { KeyAlgorithm } from '../consumers/keys.js';
 import type { AuditPublisher } from '../events/audit.js';
 import type { KongApi } from '../kong/api.js';
-import type { StateStore } from '../snapshots/store.js';
-import type { KeyAlgorithm } from './keys.js';
+import type { StateStore } from '../state/store.js';
 
 /** Structured logging as rotation needs it (Powertools' Logger fits). Attributes never carry key material. */
 export interface RotationLogger {

@@ -3,18 +3,11 @@ import {
   ResourceExistsException,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { errorMessage } from '../errors.js';
-import { fencedKong, signalFence } from '../kong/fenced.js';
-import { entityId } from '../kong/ownership.js';
-import { withLease } from '../snapshots/lease.js';
-import type { KeyState } from '../snapshots/store.js';
-import { keyRecordsOf } from './consumers.js';
-import { consumerIdFor, ensureCredentials, removeCredential, retireCredentials } from './credentials.js';
-import { type RotationDeps, silentLogger } from './deps.js';
-import { RotationError } from './errors.js';
-import { signToken, verifyLikeKong } from './jwt.js';
-import { generateKey, type KeyVersion, kidFor, publicKeyOf } from './keys.js';
-import { publishConsumerKeys, readPublication } from './public-keys.js';
+import { consumerIdFor, ensureCredentials, removeCredential, retireCredentials } from '../consumers/credentials.js';
+import { RotationError } from '../consumers/errors.js';
+import { generateKey, type KeyVersion, kidFor, publicKeyOf } from '../consumers/keys.js';
+import { publishConsumerKeys, readPublication } from '../consumers/public-keys.js';
+import { keyRecordsOf } from '../consumers/registry.js';
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -26,7 +19,14 @@ import {
   readKeyVersion,
   readKeyVersionIfAny,
   type VersionsToStages,
-} from './secrets.js';
+} from '../consumers/secrets.js';
+import { errorMessage } from '../errors.js';
+import { fencedKong, signalFence } from '../kong/fenced.js';
+import { entityId } from '../kong/ownership.js';
+import { withLease } from '../state/lease.js';
+import type { KeyState } from '../state/store.js';
+import { signToken, verifyLikeKong } from '../tokens/jwt.js';
+import { type RotationDeps, silentLogger } from './deps.js';
 
 export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 export type RotationStep = (typeof ROTATION_STEPS)[number];

@@ -1,9 +1,10 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readConsumers } from '../consumers/index.js';
+import { AWSCURRENT, MESHGATE_REVOKED, readKeyVersion } from '../consumers/secrets.js';
 import { MeshgateError } from '../errors.js';
 import type { AuditPublisher } from '../events/audit.js';
-import { readConsumers, signToken } from '../rotation/index.js';
-import { AWSCURRENT, MESHGATE_REVOKED, readKeyVersion } from '../rotation/secrets.js';
 import { callerVerdict, sameRole } from './identity.js';
+import { signToken } from './jwt.js';
 
 export class TokenError extends MeshgateError {}
 

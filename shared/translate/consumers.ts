@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { ConsumerKey, ConsumerSpec } from '../consumers/model.js';
 import { type Consumer, type JwtCredential, normalizeEntity } from '../kong/entities.js';
 import { entityId, ownershipTags } from '../kong/ownership.js';
-import type { ConsumerKey, ConsumerSpec } from '../sources/consumers.js';
 import { objectTag } from './provenance.js';
 
 /** The source object of a consumer and its credentials, as translation and read failures name it. */

@@ -1,4 +1,4 @@
-import type { ConsumerSpec } from '../sources/consumers.js';
+import type { ConsumerSpec } from '../consumers/model.js';
 import type { MeshSnapshot } from '../sources/model.js';
 import { translateAppMesh } from './appmesh.js';
 import { translateCloudMap } from './cloudmap.js';

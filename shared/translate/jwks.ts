@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
+import type { ConsumerKey, ConsumerSpec } from '../consumers/model.js';
 import { normalizeEntity } from '../kong/entities.js';
 import { entityId } from '../kong/ownership.js';
-import type { ConsumerKey, ConsumerSpec } from '../sources/consumers.js';
 import { compareStrings, type DesiredState, entityTags, reject } from './desired-state.js';
 import { MESH_CA_KEY, meshCaId, type TranslateOptions } from './exposure.js';
 import { checkPrefixPath, escapeRegex } from './kong-values.js';

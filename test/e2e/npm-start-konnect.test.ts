@@ -13,7 +13,7 @@ describe('npm start -- --kong-mode konnect (the demo against a Konnect control p
     expect(output).toContain('creating target 10.0.1.13:8080 on upstream edge.shop.gateway');
     expect(output).toMatch(/✓ apply rolled back: \d+ completed, [1-9]\d* failed, [1-9]\d* rolled back/);
     expect(output).toContain('✓ legacy-billing still there, never touched');
-    expect(output).toContain('5 services, 4 routes, 1 upstreams, 2 targets, 6 plugins, 1 consumers, 1 jwt credentials');
+    expect(output).toContain('5 services, 4 routes, 1 upstreams, 2 targets, 9 plugins, 1 consumers, 1 jwt credentials');
     expect(output).toContain('All checks passed');
     expect(findLeaks(output)).toEqual([]);
   }, 180_000);

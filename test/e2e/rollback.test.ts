@@ -4,8 +4,10 @@ import { DemoMesh } from '../../local/demo/mesh.js';
 import { ownedState, sameState } from '../../local/demo/observe.js';
 import { LOCAL_INSTANCE, type LocalStack, startLocalStack } from '../../local/stack.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
+import { addConsumer } from '../../shared/consumers/index.js';
 import { KongClient } from '../../shared/kong/client.js';
-import { addConsumer, mintToken, startRotation } from '../../shared/rotation/index.js';
+import { startRotation } from '../../shared/rotation-schedule/schedule.js';
+import { mintToken } from '../../shared/tokens/mint.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
 
 /**

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../../shared/rollback/operations.js';
-import { startRotation } from '../../shared/rotation/schedule.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, holderOf, MESHGATE_REVOKED } from '../../shared/rotation/secrets.js';
-import { OWNED_TAGS, type SyncWorld, startWorld } from '../sync/world.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, holderOf, MESHGATE_REVOKED } from '../../shared/consumers/secrets.js';
+import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../../shared/operations/operations.js';
+import { startRotation } from '../../shared/rotation-schedule/schedule.js';
+import { OWNED_TAGS, type SyncWorld, startWorld } from '../mesh-sync/world.js';
 import { CONSUMERS, type ModelWorld, type Observations, prepareModelWorld } from './world.js';
 
 /**

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { kidFor } from '../../shared/consumers/keys.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, holderOf } from '../../shared/consumers/secrets.js';
 import { entityId } from '../../shared/kong/ownership.js';
-import { rollbackConsumerKey, rollbackSync } from '../../shared/rollback/operations.js';
-import { kidFor } from '../../shared/rotation/keys.js';
-import { startRotation } from '../../shared/rotation/schedule.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, holderOf } from '../../shared/rotation/secrets.js';
+import { rollbackConsumerKey, rollbackSync } from '../../shared/operations/operations.js';
 import { type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
-import { OWNED_TAGS, type SyncWorld, startWorld } from '../sync/world.js';
+import { startRotation } from '../../shared/rotation-schedule/schedule.js';
+import { OWNED_TAGS, type SyncWorld, startWorld } from '../mesh-sync/world.js';
 import { type ModelWorld, type Observations, prepareModelWorld, ROTATION_FUNCTION } from './world.js';
 
 /** One test per way the writers used to lose or resurrect a key, each failing without the lease and its fixes. */
@@ -62,7 +62,7 @@ describe('regressions: one writer at a time, no lost or resurrected key', () => 
     world.aws.registerFunction(ROTATION_FUNCTION, async (event) =>
       rotateStep({ ...(await model.rotationDeps()), lease: { waitMs: 10_000, pollMs: 3 } }, event as RotationEvent),
     );
-    const { runMeshSync } = await import('../../shared/sync/mesh-sync.js');
+    const { runMeshSync } = await import('../../shared/mesh-sync/pipeline.js');
     const sync = runMeshSync(deps, full, world.app.config, { lease: { pollMs: 3 } });
     await sleep(30);
     const rotation = startRotation(world.clients.secretsManager, 'alice');
@@ -87,7 +87,7 @@ describe('regressions: one writer at a time, no lost or resurrected key', () => 
       await gate;
       return mesh;
     };
-    const { runMeshSync } = await import('../../shared/sync/mesh-sync.js');
+    const { runMeshSync } = await import('../../shared/mesh-sync/pipeline.js');
     const sync = runMeshSync(deps, full, world.app.config, { lease: { pollMs: 3 } });
     await sleep(30);
     // The operator's rollback waits for the running sync (the lease), then wins.

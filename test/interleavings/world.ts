@@ -12,19 +12,19 @@ import {
 import { roleEnv } from '../../local/aws/identity.js';
 import { createApp } from '../../shared/app/context.js';
 import { createAwsClients } from '../../shared/aws/clients.js';
+import { addConsumer } from '../../shared/consumers/registry.js';
+import { readKeyVersion } from '../../shared/consumers/secrets.js';
 import type { SyncTrigger } from '../../shared/events/incoming.js';
 import type { KongApi } from '../../shared/kong/api.js';
 import { KongClient } from '../../shared/kong/client.js';
-import type { OperationsDeps } from '../../shared/rollback/operations.js';
-import { addConsumer } from '../../shared/rotation/consumers.js';
+import type { MeshSyncDeps } from '../../shared/mesh-sync/pipeline.js';
+import { runMeshSync } from '../../shared/mesh-sync/pipeline.js';
+import type { OperationsDeps } from '../../shared/operations/operations.js';
 import type { RotationDeps } from '../../shared/rotation/deps.js';
-import { signToken } from '../../shared/rotation/jwt.js';
-import { readKeyVersion } from '../../shared/rotation/secrets.js';
 import { type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
-import type { MeshSyncDeps } from '../../shared/sync/mesh-sync.js';
-import { runMeshSync } from '../../shared/sync/mesh-sync.js';
+import { signToken } from '../../shared/tokens/jwt.js';
+import { MESH, NAMESPACE, type SyncWorld } from '../mesh-sync/world.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
-import { MESH, NAMESPACE, type SyncWorld } from '../sync/world.js';
 
 export const CONSUMERS = ['alice', 'bob'] as const;
 export const ROTATION_FUNCTION = 'meshgate-model-rotateKeys';

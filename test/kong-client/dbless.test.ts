@@ -13,8 +13,8 @@ import { KongClient } from '../../shared/kong/client.js';
 import { DeclarativeKong, type NodeReport } from '../../shared/kong/declarative.js';
 import { emptyKongState, type KongState } from '../../shared/kong/entities.js';
 import { dblessNodes } from '../../shared/kong/fleet.js';
-import { reconcile } from '../../shared/reconcile/sync.js';
-import { directoryStateStore, type StateStore } from '../../shared/snapshots/index.js';
+import { reconcile } from '../../shared/reconcile/reconcile.js';
+import { directoryStateStore, type StateStore } from '../../shared/state/index.js';
 import { call } from '../local/kong/helpers.js';
 import { consumer, INSTANCE, oneOfEachKind, route, service } from '../reconcile/fixtures.js';
 

@@ -11,8 +11,8 @@ import { KongClient } from '../../shared/kong/client.js';
 import type { KongState } from '../../shared/kong/entities.js';
 import { KongError } from '../../shared/kong/errors.js';
 import { konnectControlPlane, konnectErrorFromResponse } from '../../shared/kong/konnect.js';
-import { reconcile } from '../../shared/reconcile/sync.js';
-import { directoryStateStore, type StateStore } from '../../shared/snapshots/index.js';
+import { reconcile } from '../../shared/reconcile/reconcile.js';
+import { directoryStateStore, type StateStore } from '../../shared/state/index.js';
 import { consumer, INSTANCE, oneOfEachKind, route, service, state, target } from '../reconcile/fixtures.js';
 
 /**

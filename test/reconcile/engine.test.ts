@@ -12,8 +12,8 @@ import { diff } from '../../shared/reconcile/diff.js';
 import { dump } from '../../shared/reconcile/dump.js';
 import { ReconcileError } from '../../shared/reconcile/errors.js';
 import { plan } from '../../shared/reconcile/plan.js';
-import { reconcile } from '../../shared/reconcile/sync.js';
-import { directoryStateStore, type StateStore } from '../../shared/snapshots/index.js';
+import { reconcile } from '../../shared/reconcile/reconcile.js';
+import { directoryStateStore, type StateStore } from '../../shared/state/index.js';
 import { INSTANCE, route, service, state, target, upstream } from './fixtures.js';
 import { kongStateArbitrary, largeChange } from './states.js';
 

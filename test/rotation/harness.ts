@@ -10,17 +10,17 @@ import {
 import { credentialsForRole } from '../../local/aws/identity.js';
 import { type AwsDouble, type LambdaHandler, startAwsDouble } from '../../local/aws/server.js';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
+import { ensureCredentials, retireCredentials } from '../../shared/consumers/credentials.js';
+import type { KeyAlgorithm } from '../../shared/consumers/keys.js';
+import { addConsumer, readConsumers } from '../../shared/consumers/registry.js';
+import { AWSCURRENT, AWSPENDING, holderOf } from '../../shared/consumers/secrets.js';
 import type { AuditDetailType, AuditPublisher } from '../../shared/events/audit.js';
 import { KongClient } from '../../shared/kong/client.js';
-import { addConsumer, readConsumers } from '../../shared/rotation/consumers.js';
-import { ensureCredentials, retireCredentials } from '../../shared/rotation/credentials.js';
 import type { RotationDeps } from '../../shared/rotation/deps.js';
-import type { KeyAlgorithm } from '../../shared/rotation/keys.js';
-import { startRotation } from '../../shared/rotation/schedule.js';
-import { AWSCURRENT, AWSPENDING, holderOf } from '../../shared/rotation/secrets.js';
 import { type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
-import { mintToken } from '../../shared/rotation/token.js';
-import { directoryStateStore } from '../../shared/snapshots/index.js';
+import { startRotation } from '../../shared/rotation-schedule/schedule.js';
+import { directoryStateStore } from '../../shared/state/index.js';
+import { mintToken } from '../../shared/tokens/mint.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
 
 export const FUNCTION_NAME = 'meshgate-local-rotateKeys';

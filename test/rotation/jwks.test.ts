@@ -1,12 +1,12 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readConsumers } from '../../shared/consumers/index.js';
 import { emptyKongState } from '../../shared/kong/entities.js';
+import { rollbackKey } from '../../shared/operations/key-rollback.js';
 import { apply } from '../../shared/reconcile/apply.js';
 import { diff } from '../../shared/reconcile/diff.js';
 import { dump } from '../../shared/reconcile/dump.js';
 import { plan } from '../../shared/reconcile/plan.js';
-import { readConsumers } from '../../shared/rotation/index.js';
-import { rollbackKey } from '../../shared/rotation/rollback.js';
 import { jwksPluginId, translate } from '../../shared/translate/index.js';
 import {
   addSyncedConsumer,

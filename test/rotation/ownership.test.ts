@@ -1,7 +1,7 @@
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { kidFor } from '../../shared/consumers/keys.js';
 import { entityId } from '../../shared/kong/ownership.js';
-import { kidFor } from '../../shared/rotation/keys.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
 import {
   addSyncedConsumer,

@@ -1,12 +1,12 @@
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { kidFor } from '../../shared/rotation/keys.js';
-import { republishPublicKeys, withConsumer } from '../../shared/rotation/public-keys.js';
-import { rollbackKey } from '../../shared/rotation/rollback.js';
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, MESHGATE_REVOKED } from '../../shared/rotation/secrets.js';
-import { mintToken } from '../../shared/rotation/token.js';
-import { emptyPublicKeyDocument, type PublicKeyDocument } from '../../shared/snapshots/index.js';
+import { kidFor } from '../../shared/consumers/keys.js';
+import { republishPublicKeys, withConsumer } from '../../shared/consumers/public-keys.js';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, MESHGATE_REVOKED } from '../../shared/consumers/secrets.js';
+import { rollbackKey } from '../../shared/operations/key-rollback.js';
+import { emptyPublicKeyDocument, type PublicKeyDocument } from '../../shared/state/index.js';
+import { mintToken } from '../../shared/tokens/mint.js';
 import {
   addSyncedConsumer,
   INSTANCE,

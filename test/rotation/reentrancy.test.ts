@@ -1,6 +1,6 @@
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readConsumers } from '../../shared/rotation/consumers.js';
+import { readConsumers } from '../../shared/consumers/registry.js';
 import { ROTATION_STEPS, type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
 import {
   addSyncedConsumer,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { kidFor } from '../../shared/rotation/keys.js';
+import { kidFor } from '../../shared/consumers/keys.js';
 import {
   addSyncedConsumer,
   blockingPending,

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createIssueTokenHandler } from '../../functions/issue-token/handler.js';
 import { type FunctionUrl, startFunctionUrl } from '../../local/aws/function-url.js';
 import { credentialsForRole, roleForAccessKey } from '../../local/aws/identity.js';
-import { addConsumer } from '../../shared/rotation/index.js';
+import { addConsumer } from '../../shared/consumers/index.js';
 import { type RotationWorld, startRotationWorld, syncConsumers } from '../rotation/harness.js';
 
 /**

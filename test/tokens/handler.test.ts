@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createIssueTokenHandler } from '../../functions/issue-token/handler.js';
-import { addConsumer } from '../../shared/rotation/index.js';
+import { addConsumer } from '../../shared/consumers/index.js';
 import { type RotationWorld, startRotationWorld, syncConsumers } from '../rotation/harness.js';
 
 /** The function URL event as Lambda delivers it with AWS_IAM auth: the signer's identity in requestContext. */

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { addConsumer } from '../../shared/rotation/index.js';
+import { addConsumer } from '../../shared/consumers/index.js';
 import { callerVerdict, roleOf } from '../../shared/tokens/identity.js';
 import { issueToken, type TokenSettings } from '../../shared/tokens/issue.js';
 import {

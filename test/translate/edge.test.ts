@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import { createLocalJWKSet, exportSPKI, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
+import type { ConsumerSpec } from '../../shared/consumers/model.js';
 import { KongClient } from '../../shared/kong/client.js';
 import { emptyKongState } from '../../shared/kong/entities.js';
 import { apply } from '../../shared/reconcile/apply.js';
 import { diff } from '../../shared/reconcile/diff.js';
 import { dump } from '../../shared/reconcile/dump.js';
 import { plan } from '../../shared/reconcile/plan.js';
-import type { ConsumerSpec } from '../../shared/sources/consumers.js';
 import { jwksOf, type TranslateInput, translate } from '../../shared/translate/index.js';
 
 /**

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ConsumerSpec } from '../../shared/consumers/model.js';
 import { entityKinds } from '../../shared/kong/entities.js';
 import { entityId, ownershipTags } from '../../shared/kong/ownership.js';
-import type { ConsumerSpec } from '../../shared/sources/consumers.js';
 import type { Endpoint, Gateway, GatewayRoute, MeshSnapshot } from '../../shared/sources/model.js';
 import { jwtCredentialFor, type TranslateInput, translate } from '../../shared/translate/index.js';
 

@@ -1,8 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it, vi } from 'vitest';
 import { recordSyncMetrics } from '../../shared/lambda/sync-metrics.js';
+import type { MeshSyncResult } from '../../shared/mesh-sync/pipeline.js';
 import { plan } from '../../shared/reconcile/index.js';
-import type { MeshSyncResult } from '../../shared/sync/mesh-sync.js';
 
 const key = (createdAt: string, stages: string[]) => ({
   kid: createdAt,

@@ -1,0 +1,295 @@
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mapLimit } from '../concurrency.js';
+import { errorMessage } from '../errors.js';
+import type { RotationDeps } from '../rotation/deps.js';
+import { withLease } from '../state/lease.js';
+import type { PublicKeyDocument, PublishedConsumer, PublishedKey } from '../state/public-keys.js';
+import type { KeyState, StateStore } from '../state/store.js';
+import { compareStrings } from '../translate/desired-state.js';
+import { jwkOf } from '../translate/jwks.js';
+import { RotationError } from './errors.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  holderOf,
+  identityOf,
+  type KeyLookup,
+  listConsumerSecrets,
+  MESHGATE_REVOKED,
+  type PublicKeyVersion,
+  secretsLookup,
+  type VersionsToStages,
+} from './secrets.js';
+
+/** The labels whose versions the document keeps (a version without one is never live again). */
+const PUBLISHED_LABELS = [AWSCURRENT, AWSPENDING, AWSPREVIOUS] as const;
+/** Secrets read in parallel when the whole document is republished. */
+const READ_CONCURRENCY = 8;
+
+/** What one writer publishes about one consumer: its secret's labels now and the public keys it knows. */
+export interface ConsumerPublication {
+  consumer: string;
+  secretArn: string;
+  secretName: string;
+  /** VersionIdsToStages as the writer last read (or set) them. */
+  stages: VersionsToStages;
+  /** Public keys of versions the writer has read; versions already in the document need not be repeated. */
+  keys: readonly PublicKeyVersion[];
+}
+
+/**
+ * The document with one consumer's entry replaced: the versions that still hold a published label, from `keys` or
+ * from the entry already there (a version's key never changes, so a writer that moved labels only needs none), the
+ * labels as given, the grace end of AWSPREVIOUS, and the JWKS recomputed. Pure.
+ */
+export function withConsumer(
+  document: PublicKeyDocument,
+  publication: ConsumerPublication,
+  context: { graceMs: number; now: Date; keyState: KeyState },
+): PublicKeyDocument {
+  const prior = document.meshgate.consumers[publication.consumer];
+  // A secret re-created under the same consumer name shares no versions with the one before.
+  const known = new Map<string, PublicKeyVersion>();
+  if (prior?.secretArn === publication.secretArn) for (const key of prior.keys) known.set(key.versionId, key);
+  for (const key of publication.keys) known.set(key.versionId, key);
+  const { stages } = publication;
+  const currentId = holderOf(stages, AWSCURRENT);
+  const current = currentId ? known.get(currentId) : undefined;
+  const promotion = context.keyState.promotions[publication.consumer];
+  const promotedAt =
+    promotion && promotion.versionId === currentId ? promotion.promotedAt : (current?.createdAt ?? undefined);
+  const graceEndsAt =
+    promotedAt === undefined ? undefined : new Date(Date.parse(promotedAt) + context.graceMs).toISOString();
+  const keys: PublishedKey[] = [];
+  for (const [versionId, labels] of Object.entries(stages)) {
+    const key = known.get(versionId);
+    if (!key || !labels.some((label) => (PUBLISHED_LABELS as readonly string[]).includes(label))) continue;
+    const { kid, alg, publicKeyPem, createdAt } = key;
+    keys.push({
+      kid,
+      alg,
+      publicKeyPem,
+      createdAt,
+      versionId,
+      stages: [...labels].sort(),
+      ...(labels.includes(AWSPREVIOUS) && graceEndsAt ? { graceEndsAt } : {}),
+    });
+  }
+  keys.sort((a, b) => compareStrings(a.kid, b.kid));
+  const entry: PublishedConsumer = {
+    consumer: publication.consumer,
+    secretArn: publication.secretArn,
+    secretName: publication.secretName,
+    versionsToStages: stages,
+    keys,
+    publishedAt: context.now.toISOString(),
+  };
+  return withJwks(
+    {
+      ...document,
+      meshgate: { ...document.meshgate, consumers: { ...document.meshgate.consumers, [publication.consumer]: entry } },
+    },
+    context,
+  );
+}
+
+/** The document with only the given consumers' entries (the others confirmed gone), JWKS recomputed. Pure. */
+export function keepingConsumers(
+  document: PublicKeyDocument,
+  consumers: ReadonlySet<string>,
+  context: { now: Date; keyState: KeyState },
+): PublicKeyDocument {
+  const kept = Object.fromEntries(
+    Object.entries(document.meshgate.consumers).filter(([consumer]) => consumers.has(consumer)),
+  );
+  return withJwks({ ...document, meshgate: { ...document.meshgate, consumers: kept } }, context);
+}
+
+/**
+ * The top-level JWKS: every key Kong accepts at `now` (AWSCURRENT, AWSPENDING, AWSPREVIOUS before its grace end),
+ * never a revoked one (labelled MESHGATE_REVOKED, or named by a recorded key rollback). Sorted by kid.
+ */
+function withJwks(document: PublicKeyDocument, context: { now: Date; keyState: KeyState }): PublicKeyDocument {
+  const now = context.now.getTime();
+  const live: PublishedKey[] = [];
+  for (const entry of Object.values(document.meshgate.consumers)) {
+    const revoked = context.keyState.rollbacks[entry.consumer]?.revokeVersionId;
+    for (const key of entry.keys) {
+      if (key.versionId === revoked || key.stages.includes(MESHGATE_REVOKED)) continue;
+      const inGrace = key.graceEndsAt !== undefined && Date.parse(key.graceEndsAt) > now;
+      if (key.stages.includes(AWSCURRENT) || key.stages.includes(AWSPENDING) || inGrace) live.push(key);
+    }
+  }
+  // A kid names one key for good: JWKs already in the document are reused rather than derived again.
+  const known = new Map(document.keys.map((jwk) => [jwk.kid, jwk]));
+  return {
+    keys: live.map((key) => known.get(key.kid) ?? jwkOf(key)).sort((a, b) => compareStrings(a.kid, b.kid)),
+    meshgate: { ...document.meshgate, updatedAt: context.now.toISOString() },
+  };
+}
+
+/**
+ * Why a consumer's entry cannot stand in for its secret, or undefined when it can: absent, written for another
+ * secret, or labels that moved since (AWSCURRENT or AWSPREVIOUS on another version than the listing says). Such a
+ * consumer is a read failure: it keeps what it has in Kong until a publisher catches up.
+ */
+export function staleness(
+  entry: PublishedConsumer | undefined,
+  secretArn: string,
+  stages: VersionsToStages,
+): string | undefined {
+  if (!entry) return 'its public keys are not in the public-key document (run the rotateKeys schedule to publish)';
+  if (entry.secretArn !== secretArn) {
+    return `the public-key document was published for secret ${entry.secretArn}, not ${secretArn}`;
+  }
+  for (const label of [AWSCURRENT, AWSPREVIOUS]) {
+    const listed = holderOf(stages, label);
+    const published = holderOf(entry.versionsToStages, label);
+    if (listed !== published) {
+      return `the public-key document has ${label} on version ${published ?? '(none)'}, Secrets Manager on ${listed ?? '(none)'}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Finds versions in a consumer's entry. AWSCURRENT and an AWSPREVIOUS still in its grace period must be there (a
+ * missing one is a read failure, never absence); a missing AWSPENDING is a version createSecret has not filled yet.
+ */
+export function documentLookup(entry: PublishedConsumer, secretArn: string): KeyLookup {
+  const byVersion = new Map(entry.keys.map((key) => [key.versionId, key]));
+  return async (versionId, role) => {
+    const key = byVersion.get(versionId);
+    if (key) {
+      const { stages: _stages, graceEndsAt: _graceEndsAt, ...publicKey } = key;
+      return publicKey;
+    }
+    if (role === 'pending') return undefined;
+    throw new RotationError(`version ${versionId} of secret ${secretArn} is not in the public-key document`, {
+      context: { secret: secretArn, versionId },
+    });
+  };
+}
+
+/**
+ * Publishes one consumer's keys (conditional write; a lost race re-applies on the newer document). The caller holds
+ * the lease when its labels are the ones Kong is about to follow.
+ */
+export async function publishConsumerKeys(
+  store: StateStore,
+  publication: ConsumerPublication,
+  options: { graceMs: number; now?: Date },
+): Promise<void> {
+  const keyState = await store.readKeyState();
+  const now = options.now ?? new Date();
+  await store.updatePublicKeys((document) => withConsumer(document, publication, { ...options, now, keyState }));
+}
+
+export interface RepublishResult {
+  published: string[];
+  /** Consumers whose secret could not be read: their entries stay as they were. */
+  failures: { object: string; reason: string }[];
+  /** Entries of consumers no longer listed, removed. */
+  removed: string[];
+}
+
+/**
+ * Rebuilds the document from Secrets Manager (the rotateKeys schedule, and after `consumer add` outside meshgate):
+ * every consumer secret's labelled versions read with GetSecretValue, their public halves published. A secret that
+ * cannot be read keeps its entry; an entry whose consumer a successful listing no longer shows is removed.
+ */
+export async function republishPublicKeys(
+  sm: SecretsManagerClient,
+  store: StateStore,
+  options: { graceMs: number; secretPrefix?: string; now?: Date },
+): Promise<RepublishResult> {
+  const secrets = await listConsumerSecrets(sm, options.secretPrefix);
+  const results = await mapLimit(secrets, READ_CONCURRENCY, async (secret) => {
+    const object = secret.Name ?? secret.ARN ?? '(unnamed secret)';
+    try {
+      const { username } = identityOf(secret);
+      const secretArn = secret.ARN ?? object;
+      const publication = await readPublication(sm, {
+        consumer: username,
+        secretArn,
+        secretName: secret.Name ?? secretArn,
+        stages: secret.SecretVersionsToStages ?? {},
+      });
+      return { publication };
+    } catch (error) {
+      return { failure: { object, reason: errorMessage(error) }, username: tryUsername(secret) };
+    }
+  });
+  const keyState = await store.readKeyState();
+  const now = options.now ?? new Date();
+  const listed = new Set<string>();
+  for (const result of results) {
+    const username = result.publication?.consumer ?? result.username;
+    if (username) listed.add(username);
+  }
+  let removed: string[] = [];
+  await store.updatePublicKeys((document) => {
+    removed = Object.keys(document.meshgate.consumers).filter((consumer) => !listed.has(consumer));
+    let next = keepingConsumers(document, listed, { now, keyState });
+    for (const result of results) {
+      if (result.publication)
+        next = withConsumer(next, result.publication, { graceMs: options.graceMs, now, keyState });
+    }
+    return next;
+  });
+  return {
+    published: results.flatMap((result) => (result.publication ? [result.publication.consumer] : [])),
+    failures: results.flatMap((result) => (result.failure ? [result.failure] : [])),
+    removed,
+  };
+}
+
+/** A consumer's publication read from Secrets Manager: the public half of every version holding a published label. */
+export async function readPublication(
+  sm: SecretsManagerClient,
+  secret: Omit<ConsumerPublication, 'keys'>,
+): Promise<ConsumerPublication> {
+  const lookup = secretsLookup(sm, secret.secretArn);
+  const keys: PublicKeyVersion[] = [];
+  for (const label of PUBLISHED_LABELS) {
+    const versionId = holderOf(secret.stages, label);
+    const key = versionId ? await lookup(versionId, label === AWSCURRENT ? 'current' : 'pending') : undefined;
+    if (key && !keys.some((known) => known.versionId === key.versionId)) keys.push(key);
+  }
+  return { ...secret, keys };
+}
+
+function tryUsername(secret: Parameters<typeof identityOf>[0]): string | undefined {
+  try {
+    return identityOf(secret).username;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The rotateKeys schedule's publish step: republishPublicKeys under the state-store lease, so it never writes labels
+ * older than those a rotation step or key rollback (which hold the lease) has just published.
+ */
+export async function republishUnderLease(
+  deps: Pick<RotationDeps, 'secretsManager' | 'store' | 'graceMs' | 'secretPrefix' | 'lease' | 'requestSync' | 'now'>,
+): Promise<RepublishResult> {
+  const outcome = await withLease(
+    deps.store,
+    {
+      purpose: 'rotation:publish-keys',
+      onBusy: 'throw',
+      onPending: async () => deps.requestSync?.('pending after the public keys were republished'),
+      ...deps.lease,
+    },
+    () =>
+      republishPublicKeys(deps.secretsManager, deps.store, {
+        graceMs: deps.graceMs,
+        secretPrefix: deps.secretPrefix,
+        now: deps.now?.(),
+      }),
+  );
+  if (!outcome.held) throw new RotationError('the state-store lease was not granted');
+  return outcome.result;
+}
