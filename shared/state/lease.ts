@@ -104,7 +104,9 @@ export async function withLease<T>(
       );
     }
     await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())) * (0.5 + Math.random() / 2));
-    pollMs = Math.min(pollMs * 2, 1_000);
+    // Capped low: a lease is held for one short write phase (a rotation step, an apply), so waiters that sleep long
+    // leave it idle; a conditional PUT every ≤ 200 ms per waiter is far inside S3's request rates.
+    pollMs = Math.min(pollMs * 2, 200);
   }
 
   const controller = new AbortController();
