@@ -28,7 +28,8 @@ function refuseUnowned(entity: { id: string; tags: string[] | null }, kind: stri
 
 /**
  * Creates with POST (never PUT by id: a PUT would replace an entity that is no longer meshgate's). Kong's 409 (an
- * entity with that id, or with the same username or key, exists) is an ownership conflict: this one is not ours.
+ * entity with the same username or key exists) or primary key violation (one with that id, e.g. under another
+ * consumer) is an ownership conflict: this one is not ours.
  */
 async function createOwned<K extends 'consumer' | 'jwt'>(
   kong: KongApi,
@@ -39,7 +40,7 @@ async function createOwned<K extends 'consumer' | 'jwt'>(
   try {
     await kong.create(kind, entity as never);
   } catch (error) {
-    if (error instanceof KongError && error.isConflict) {
+    if (error instanceof KongError && error.isTaken) {
       throw new RotationError(
         `ownership conflict: Kong ${label} ${entity.id} clashes with an entity meshgate does not own (${error.message})`,
         { cause: error, context: { kind: label, id: entity.id, conflict: true } },
@@ -52,7 +53,9 @@ async function createOwned<K extends 'consumer' | 'jwt'>(
 /**
  * Makes Kong hold the consumer and one credential per key of `spec`, writing only what is missing or different
  * (a redelivered step writes nothing): absent ones are created with POST, owned ones that differ replaced by id.
- * Never touches an entity meshgate does not own; one in the way is an ownership conflict. Returns the writes made.
+ * Reads the consumer's credentials in one list. Never touches an entity meshgate does not own; one in the way is an
+ * ownership conflict.
+ * Returns the writes made.
  */
 export async function ensureCredentials(kong: KongApi, instance: string, spec: ConsumerSpec): Promise<number> {
   let writes = 0;
@@ -66,10 +69,13 @@ export async function ensureCredentials(kong: KongApi, instance: string, spec: C
     await kong.update('consumer', consumer);
     writes += 1;
   }
+  const held = actualConsumer ? await kong.list('jwt', { consumer: consumer.id }) : [];
+  const byId = new Map(held.map((credential) => [credential.id, credential]));
   for (const key of spec.keys) {
     const credential = jwtCredentialFor(instance, spec.username, key);
-    // By id across consumers: a credential with this id under another consumer is in the way too.
-    const actual = await kong.get('jwt', credential.id);
+    // One the consumer does not hold is looked up by id across consumers: another's in the way is a conflict (a
+    // DB-less node's create would replace it rather than refuse).
+    const actual = byId.get(credential.id) ?? (await kong.get('jwt', credential.id));
     if (actual) refuseUnowned(actual, 'jwt credential', instance);
     if (!actual) {
       await createOwned(kong, 'jwt', credential, 'jwt credential');
@@ -91,8 +97,13 @@ export async function retireCredentials(
   keep: ReadonlySet<string>,
 ): Promise<string[]> {
   const consumerId = consumerIdFor(instance, username);
-  const owned = await kong.list('jwt', { tags: ownershipTags(instance) });
-  const stale = owned.filter((credential) => credential.consumer.id === consumerId && !keep.has(credential.key));
+  const owned = await kong.list('jwt', { consumer: consumerId, tags: ownershipTags(instance) }).catch((error) => {
+    // Kong answers 404 for the credentials of a consumer that is gone: nothing to retire.
+    if (error instanceof KongError && error.isNotFound) return [];
+    throw error;
+  });
+  const stale = owned.filter((credential) => !keep.has(credential.key));
+  if (stale.length === 0) return [];
   for (const credential of stale) await kong.delete('jwt', credential);
   await refreshEdgeJwks(kong, instance, { drop: stale.map((credential) => credential.key) });
   return stale.map((credential) => credential.key);

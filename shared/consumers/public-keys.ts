@@ -179,11 +179,26 @@ export function documentLookup(entry: PublishedConsumer, secretArn: string): Key
 export async function publishConsumerKeys(
   store: StateStore,
   publication: ConsumerPublication,
-  options: { graceMs: number; now?: Date },
+  options: { graceMs: number; now?: Date; keyState?: KeyState },
 ): Promise<void> {
-  const keyState = await store.readKeyState();
+  const keyState = options.keyState ?? (await store.readKeyState());
   const now = options.now ?? new Date();
-  await store.updatePublicKeys((document) => withConsumer(document, publication, { ...options, now, keyState }));
+  await store.updatePublicKeys((document) => {
+    const next = withConsumer(document, publication, { ...options, now, keyState });
+    return samePublication(document, next, publication.consumer) ? document : next;
+  });
+}
+
+/** Whether `next` publishes nothing new for `consumer`: the same entry (but its time) and the same JWKS. */
+function samePublication(document: PublicKeyDocument, next: PublicKeyDocument, consumer: string): boolean {
+  const before = document.meshgate.consumers[consumer];
+  const after = next.meshgate.consumers[consumer];
+  if (!before || !after) return false;
+  const { publishedAt: _before, ...was } = before;
+  const { publishedAt: _after, ...is } = after;
+  // A kid names one key for good, so the JWKS is the same when its kids are.
+  const kids = (jwks: PublicKeyDocument['keys']) => jwks.map((jwk) => jwk.kid).join(' ');
+  return JSON.stringify(was) === JSON.stringify(is) && kids(document.keys) === kids(next.keys);
 }
 
 export interface RepublishResult {

@@ -15,11 +15,12 @@ export interface KongApi {
   version(signal?: AbortSignal): Promise<string>;
   /**
    * Every entity of a kind, following `offset` across pages of `size` 1000. `tags` filter with AND on top-level
-   * collections. Targets need `upstream` (id or name): Kong lists them per upstream only.
+   * collections. Targets need `upstream` (id or name): Kong lists them per upstream only. `consumer` (id or
+   * username) lists one consumer's jwt credentials rather than every consumer's.
    */
   list<K extends EntityKind>(
     kind: K,
-    options?: { tags?: string[]; upstream?: string; signal?: AbortSignal },
+    options?: { tags?: string[]; upstream?: string; consumer?: string; signal?: AbortSignal },
   ): Promise<EntityByKind[K][]>;
   /** One entity by id or endpoint key, or undefined on 404. Targets and credentials are read under their parent. */
   get<K extends EntityKind>(

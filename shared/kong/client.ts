@@ -129,10 +129,11 @@ export class KongClient implements KongApi {
 
   async list<K extends EntityKind>(
     kind: K,
-    options: { tags?: string[]; upstream?: string; signal?: AbortSignal } = {},
+    options: { tags?: string[]; upstream?: string; consumer?: string; signal?: AbortSignal } = {},
   ): Promise<EntityByKind[K][]> {
     const tags = options.tags ?? [];
-    const collection = this.prefix + readCollection(kind, kind === 'target' ? options.upstream : undefined);
+    const parent = kind === 'target' ? options.upstream : kind === 'jwt' ? options.consumer : undefined;
+    const collection = this.prefix + readCollection(kind, parent);
     checkTagFilter(tags, collection);
     const query = `?size=${this.pageSize}${tags.length > 0 ? `&tags=${segment(tags.join(','))}` : ''}`;
     const entities: EntityByKind[K][] = [];

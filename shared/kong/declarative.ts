@@ -98,15 +98,18 @@ export class DeclarativeKong implements KongApi {
 
   async list<K extends EntityKind>(
     kind: K,
-    options: { tags?: string[]; upstream?: string; signal?: AbortSignal } = {},
+    options: { tags?: string[]; upstream?: string; consumer?: string; signal?: AbortSignal } = {},
   ): Promise<EntityByKind[K][]> {
     await this.chain;
     const rows = await this.rows(kind, options.signal);
     const tags = options.tags ?? [];
     const upstreamId = options.upstream === undefined ? undefined : await this.idOf('upstream', options.upstream);
+    const consumerId =
+      kind === 'jwt' && options.consumer !== undefined ? await this.idOf('consumer', options.consumer) : undefined;
     return rows
       .filter((row) => tags.every((tag) => (row.tags as string[] | null | undefined)?.includes(tag)))
       .filter((row) => upstreamId === undefined || (row.upstream as Raw | undefined)?.id === upstreamId)
+      .filter((row) => consumerId === undefined || (row.consumer as Raw | undefined)?.id === consumerId)
       .map((row) => entitySchemas[kind].parse(row) as EntityByKind[K]);
   }
 

@@ -48,6 +48,14 @@ export class KongError extends MeshgateError {
     return this.status === 409 || this.code === 5;
   }
 
+  /**
+   * A create found its id or a unique field taken: 409 (code 5), or Kong's 400 primary key violation (code 3) for
+   * an id that exists, e.g. a credential with that id under another consumer.
+   */
+  get isTaken(): boolean {
+    return this.isConflict || this.code === 3;
+  }
+
   get isNotFound(): boolean {
     return this.status === 404;
   }

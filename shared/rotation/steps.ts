@@ -15,6 +15,7 @@ import {
   describeSecret,
   holderOf,
   identityOf,
+  type KeyLookup,
   liveKeysOf,
   readKeyVersion,
   readKeyVersionIfAny,
@@ -302,7 +303,7 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     });
     // Recorded before the label moves: the demoted key's grace period counts from this moment. A record naming a
     // version that never became AWSCURRENT (the move failed) is ignored.
-    await deps.store.updateKeyState((state) => ({
+    const keyState = await deps.store.updateKeyState((state) => ({
       ...state,
       promotions: {
         ...state.promotions,
@@ -325,8 +326,9 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     await clearPendingLabel(context);
     // The labels moved: the document follows (new AWSCURRENT, the demoted key with its grace end) before the old
     // credentials go. Best effort: until it lands the document is stale and syncs keep this consumer as it is.
-    await republish(context);
-    const retired = await retireOldCredentials(context);
+    const known = current ? [current, pending] : [pending];
+    const labels = await republish(context, { known, keyState });
+    const retired = labels ? await retireOldCredentials(context, { stages: labels, known, keyState }) : [];
     await publish(deps, 'Key Rotated', {
       consumer: consumer.username,
       secretId: secretArn,
@@ -363,18 +365,20 @@ async function clearPendingLabel({ deps, event, secretArn, consumer }: StepConte
 
 /**
  * After AWSCURRENT moved, the rotation has succeeded: credentials of keys older than AWSPREVIOUS (or past the grace
- * period) go. A failure here is logged, not thrown; the next sync or rotation retires them.
+ * period) go, decided from the labels and key state finishSecret just wrote and read (`known` holds the promoted and
+ * the demoted key). A failure here is logged, not thrown; the next sync or rotation retires them.
  */
-async function retireOldCredentials({ deps, secretArn, consumer }: StepContext): Promise<string[]> {
+async function retireOldCredentials(
+  { deps, secretArn, consumer }: StepContext,
+  after: { stages: VersionsToStages; known: KeyVersion[]; keyState: KeyState },
+): Promise<string[]> {
   try {
-    const [described, keyState] = await Promise.all([
-      describeSecret(deps.secretsManager, secretArn),
-      deps.store.readKeyState() as Promise<KeyState>,
-    ]);
-    const live = await liveKeysOf(deps.secretsManager, secretArn, described.VersionIdsToStages ?? {}, {
+    const byVersion = new Map(after.known.map((version) => [version.versionId, publicHalf(version)]));
+    const lookup: KeyLookup = async (versionId) => byVersion.get(versionId);
+    const live = await liveKeysOf(lookup, secretArn, after.stages, {
       graceMs: deps.graceMs,
       now: now(deps),
-      ...keyRecordsOf(keyState, consumer.username),
+      ...keyRecordsOf(after.keyState, consumer.username),
     });
     return await retireCredentials(deps.kong, deps.instance, consumer.username, new Set(live.map((key) => key.kid)));
   } catch (error) {
@@ -470,24 +474,35 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
   }
 }
 
-/** Republishes the consumer from its labels as they are now (best effort: logged, never thrown). */
-async function republish(context: StepContext): Promise<void> {
+/**
+ * Republishes the consumer from its labels as they are now (best effort: logged, never thrown); returns those labels,
+ * or undefined when they could not be read. `known` are the versions the step has read (finishSecret: the promoted
+ * and the demoted key), and `keyState` the key state it has just written; without them both are read again.
+ */
+async function republish(
+  context: StepContext,
+  read?: { known: KeyVersion[]; keyState: KeyState },
+): Promise<VersionsToStages | undefined> {
   const { deps, secretArn, consumer } = context;
+  let stages: VersionsToStages | undefined;
   try {
-    const stages = (await describeSecret(deps.secretsManager, secretArn)).VersionIdsToStages ?? {};
-    const publication = await readPublication(deps.secretsManager, {
-      consumer: consumer.username,
-      secretArn,
-      secretName: context.secretName,
-      stages,
+    stages = (await describeSecret(deps.secretsManager, secretArn)).VersionIdsToStages ?? {};
+    const secret = { consumer: consumer.username, secretArn, secretName: context.secretName, stages };
+    const publication = read
+      ? { ...secret, keys: read.known.map(publicHalf) }
+      : await readPublication(deps.secretsManager, secret);
+    await publishConsumerKeys(deps.store, publication, {
+      graceMs: deps.graceMs,
+      now: now(deps),
+      keyState: read?.keyState,
     });
-    await publishConsumerKeys(deps.store, publication, { graceMs: deps.graceMs, now: now(deps) });
   } catch (error) {
     (deps.logger ?? silentLogger).warn('public-key document not updated; the rotateKeys schedule republishes it', {
       consumer: consumer.username,
       error: errorMessage(error),
     });
   }
+  return stages;
 }
 
 /** Publishes the public halves of `versions` with the secret's labels as the step knows them. */
@@ -500,13 +515,16 @@ async function publishKeys(context: StepContext, versions: KeyVersion[]): Promis
       secretArn,
       secretName: context.secretName,
       stages,
-      keys: versions.map((version) => {
-        const { stages: _stages, ...key } = publicKeyOf(version);
-        return key;
-      }),
+      keys: versions.map(publicHalf),
     },
     { graceMs: deps.graceMs, now: now(deps) },
   );
+}
+
+/** A version's public half, without the labels it had when read (the publication carries the labels). */
+function publicHalf(version: KeyVersion) {
+  const { stages: _stages, ...key } = publicKeyOf(version);
+  return key;
 }
 
 function readPending(deps: RotationDeps, secretArn: string, event: RotationEvent): Promise<KeyVersion | undefined> {

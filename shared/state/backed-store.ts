@@ -67,6 +67,12 @@ const PRUNE_CONCURRENCY = 8;
 
 /** The state store over any object backend, with keys `<instance>/snapshots/<id>.json`, `freeze.json`, `runs/<id>.json`. */
 export class BackedStateStore implements StateStore {
+  private parsedPublicKeys?: { etag: string; document: PublicKeyDocument };
+  /** Holders of the runs this store started and has not finished: finishing one needs no read. */
+  private readonly runHolders = new Map<string, string | undefined>();
+  /** Records in each folder as of this store's last listing, plus those it added since (see `prune`). */
+  private readonly recordCounts: Partial<Record<'snapshots' | 'runs', number>> = {};
+
   constructor(
     private readonly backend: ObjectBackend,
     readonly instance: string,
@@ -156,14 +162,21 @@ export class BackedStateStore implements StateStore {
       durationMs: 0,
     });
     await this.prune('runs', this.retention.runs);
+    this.runHolders.set(id, run.holder);
     return id;
   }
 
   async finishRun(id: string, summary: RunSummary): Promise<void> {
     if (!isRecordId(id)) throw new SnapshotError(`'${id}' is not a run id`);
-    const started = await this.get(this.key('runs', `${id}.json`));
-    const holder = started === undefined ? undefined : (JSON.parse(started) as { holder?: string }).holder;
+    const holder = this.runHolders.has(id) ? this.runHolders.get(id) : await this.startedHolder(id);
+    this.runHolders.delete(id);
     await this.put(this.key('runs', `${id}.json`), { id, ...(holder ? { holder } : {}), ...summary });
+  }
+
+  /** The holder a run started by another process recorded. */
+  private async startedHolder(id: string): Promise<string | undefined> {
+    const started = await this.get(this.key('runs', `${id}.json`));
+    return started === undefined ? undefined : (JSON.parse(started) as { holder?: string }).holder;
   }
 
   async listRuns(limit: number): Promise<RunRecord[]> {
@@ -233,6 +246,12 @@ export class BackedStateStore implements StateStore {
 
   async renewLease(lease: HeldLease, ttlMs: number): Promise<HeldLease | undefined> {
     const key = this.key('lease.json');
+    // First by the ETag this holder last wrote: one request while nobody marked the lease in between.
+    const renewed: LeaseRecord = { ...lease.record, expiresAt: new Date(Date.now() + ttlMs).toISOString() };
+    const direct = await this.attempt('renew the lease', () =>
+      this.backend.replaceIfMatch(key, JSON.stringify(renewed), lease.etag),
+    );
+    if (direct !== undefined) return { record: renewed, etag: direct };
     for (;;) {
       const stored = await this.attempt('read the lease', () => this.backend.readVersioned(key));
       if (!stored) return undefined;
@@ -264,6 +283,12 @@ export class BackedStateStore implements StateStore {
 
   async releaseLease(lease: HeldLease, ttlMs: number): Promise<LeaseRelease> {
     const key = this.key('lease.json');
+    // The version this holder last wrote carries no "pending" mark: if it is still the stored one, delete it by ETag
+    // in one request; otherwise (marked, or taken over) read what changed.
+    if (!lease.record.pending) {
+      const removed = await this.attempt('release the lease', () => this.backend.removeIfMatch(key, lease.etag));
+      if (removed) return { released: true };
+    }
     for (;;) {
       const stored = await this.attempt('read the lease', () => this.backend.readVersioned(key));
       if (!stored) return { lost: true };
@@ -306,33 +331,62 @@ export class BackedStateStore implements StateStore {
   }
 
   async readPublicKeys(): Promise<PublicKeyDocument | undefined> {
-    const body = await this.get(this.key(PUBLIC_KEYS_OBJECT));
-    return body === undefined ? undefined : this.parse(PublicKeyDocumentSchema, body, 'jwks');
+    return (await this.readPublicKeysVersioned())?.document;
   }
 
   async updatePublicKeys(change: (document: PublicKeyDocument) => PublicKeyDocument): Promise<PublicKeyDocument> {
     const key = this.key(PUBLIC_KEYS_OBJECT);
     for (;;) {
-      const stored = await this.attempt('read the public keys', () => this.backend.readVersioned(key));
-      const current = stored
-        ? this.parse(PublicKeyDocumentSchema, stored.body, 'jwks')
-        : emptyPublicKeyDocument(this.instance);
+      const stored = await this.readPublicKeysVersioned();
+      const current = stored?.document ?? emptyPublicKeyDocument(this.instance);
       const next = change(current);
+      // Nothing to publish: no write, so a publisher that repeats what is there costs one read.
+      if (stored && next === current) return current;
       const body = JSON.stringify(next);
       const etag = await this.attempt('write the public keys', () =>
         stored ? this.backend.replaceIfMatch(key, body, stored.etag) : this.backend.createIfAbsent(key, body),
       );
-      if (etag !== undefined) return next;
+      if (etag !== undefined) {
+        this.parsedPublicKeys = { etag, document: next };
+        return next;
+      }
     }
   }
 
-  /** Removes the oldest records of a folder beyond `keep`. */
+  /**
+   * The document with its ETag. The last version this store read or wrote is kept parsed: the document grows with
+   * the consumers (≈ 1 KB each) and every rotation step reads it, so an unchanged ETag skips parsing and validating
+   * it again. Callers treat the document as immutable (every change builds a new one).
+   */
+  private async readPublicKeysVersioned(): Promise<{ document: PublicKeyDocument; etag: string } | undefined> {
+    const stored = await this.attempt('read the public keys', () =>
+      this.backend.readVersioned(this.key(PUBLIC_KEYS_OBJECT)),
+    );
+    if (!stored) return undefined;
+    if (stored.etag === '' || this.parsedPublicKeys?.etag !== stored.etag) {
+      this.parsedPublicKeys = { etag: stored.etag, document: this.parse(PublicKeyDocumentSchema, stored.body, 'jwks') };
+    }
+    return this.parsedPublicKeys;
+  }
+
+  /**
+   * Called after a record was added: removes the oldest records of a folder beyond `keep`. The folder is listed
+   * only while it may hold more than `keep`: after a listing this store counts what it adds, so a process that
+   * records a run per rotation step lists once per `keep` records instead of at each. Records other processes add
+   * meanwhile stay until a listing sees them (the folder may briefly hold more than `keep`).
+   */
   private async prune(folder: 'snapshots' | 'runs', keep: number): Promise<void> {
+    const known = this.recordCounts[folder];
+    if (known !== undefined && known + 1 <= keep) {
+      this.recordCounts[folder] = known + 1;
+      return;
+    }
     const ids = await this.ids(folder);
     const expired = ids.slice(0, Math.max(0, ids.length - keep));
     await mapLimit(expired, PRUNE_CONCURRENCY, (id) =>
       this.attempt(`remove ${folder}/${id}`, () => this.backend.remove(this.key(folder, `${id}.json`))),
     );
+    this.recordCounts[folder] = ids.length - expired.length;
   }
 
   /** Record ids under a folder, oldest first (ids sort by time). */

@@ -13,6 +13,9 @@ const LOCK_POLL_MS = 5;
  * `<key>.lock` file created exclusively (`wx`), so two processes sharing the folder cannot both win.
  */
 export class DirectoryBackend implements ObjectBackend {
+  /** Folders this backend has made: a write into one needs no `mkdir` (every state-store write would repeat it). */
+  private readonly folders = new Set<string>();
+
   constructor(readonly location: string) {}
 
   async read(key: string): Promise<string | undefined> {
@@ -26,11 +29,9 @@ export class DirectoryBackend implements ObjectBackend {
 
   async write(key: string, body: string): Promise<void> {
     const path = join(this.location, key);
-    // Snapshots and run history describe the gateway's security config: owner-only, as ~/.ssh would be.
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     // Unique per write: two writers in one process must not share a temp file.
     const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(temporary, body, { encoding: 'utf8', mode: 0o600 });
+    await this.inFolder(path, () => writeFile(temporary, body, { encoding: 'utf8', mode: 0o600 }));
     await rename(temporary, path);
   }
 
@@ -72,10 +73,9 @@ export class DirectoryBackend implements ObjectBackend {
   /** Runs `action` while holding the key's lock file. */
   private async locked<T>(key: string, action: () => Promise<T>): Promise<T> {
     const lock = `${join(this.location, key)}.lock`;
-    await mkdir(dirname(lock), { recursive: true });
     for (;;) {
       try {
-        const handle = await open(lock, 'wx');
+        const handle = await this.inFolder(lock, () => open(lock, 'wx'));
         await handle.close();
         break;
       } catch (error) {
@@ -93,6 +93,26 @@ export class DirectoryBackend implements ObjectBackend {
     } finally {
       await rm(lock, { force: true });
     }
+  }
+
+  /**
+   * Creates `path` with `create`, making its folder first unless this backend made it before (every state-store
+   * write would repeat the `mkdir`); a folder removed since is made again.
+   */
+  private async inFolder<T>(path: string, create: () => Promise<T>): Promise<T> {
+    const folder = dirname(path);
+    if (this.folders.has(folder)) {
+      try {
+        return await create();
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        this.folders.delete(folder);
+      }
+    }
+    // Snapshots and run history describe the gateway's security config: owner-only, as ~/.ssh would be.
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    this.folders.add(folder);
+    return create();
   }
 
   async keys(prefix: string): Promise<string[]> {
