@@ -6,6 +6,7 @@ import {
 import { consumerIdFor, ensureCredentials, removeCredential, retireCredentials } from '../consumers/credentials.js';
 import { RotationError } from '../consumers/errors.js';
 import { generateKey, type KeyVersion, kidFor, publicKeyOf } from '../consumers/keys.js';
+import type { ConsumerKey } from '../consumers/model.js';
 import { publishConsumerKeys, readPublication } from '../consumers/public-keys.js';
 import { keyRecordsOf } from '../consumers/registry.js';
 import {
@@ -17,6 +18,7 @@ import {
   identityOf,
   type KeyLookup,
   liveKeysOf,
+  type PublicKeyVersion,
   readKeyVersion,
   readKeyVersionIfAny,
   type VersionsToStages,
@@ -242,23 +244,26 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     }
     // The pending key's public half is published now (a redelivery publishes it again), so readers of the document
     // know it before any credential for it exists. No lease: it changes no label a sync follows.
-    await publishKeys(context, [current, pending]);
+    await publishKeys(context, [publicHalf(current), publicHalf(pending)]);
     return 'done';
   },
 
   async setSecret(context) {
-    const { deps, event, secretArn, consumer } = context;
+    const { deps, event, secretArn, consumer, stages } = context;
     const sm = deps.secretsManager;
+    const published = await publishedKeys(context);
+    const currentId = holderOf(stages, AWSCURRENT);
     const [current, pending] = await Promise.all([
-      readKeyVersion(sm, secretArn, { stage: AWSCURRENT }),
-      requirePending(deps, secretArn, event),
+      (currentId ? published.get(currentId) : undefined) ??
+        readKeyVersion(sm, secretArn, { stage: AWSCURRENT }).then(publicHalf),
+      published.get(event.ClientRequestToken) ?? requirePending(deps, secretArn, event).then(publicHalf),
     ]);
     // Under the lease and before Kong: a sync never finds a pending credential whose key the document lacks.
     await publishKeys(context, [current, pending]);
     await ensureCredentials(deps.kong, deps.instance, {
       ...consumer,
       secretArn,
-      keys: [publicKeyOf(current), publicKeyOf(pending)],
+      keys: [current, pending].map((key) => labelled(key, stages)),
     });
     return 'done';
   },
@@ -286,20 +291,25 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
   async finishSecret(context) {
     const { deps, event, secretArn, consumer, stages } = context;
     const sm = deps.secretsManager;
-    const pending = await requirePending(deps, secretArn, event);
+    const published = await publishedKeys(context);
+    const pending = published.get(event.ClientRequestToken) ?? publicHalf(await requirePending(deps, secretArn, event));
     if ((await deps.store.readKeyState()).rollbacks[consumer.username]) {
       // Promoting now would fight the recorded rollback: the operator re-runs `rollback key` to finish it first.
       throw new RotationError(`a key rollback of consumer ${consumer.username} is unfinished; re-run rollback key`);
     }
     const currentId = holderOf(stages, AWSCURRENT);
-    const current = currentId ? await readKeyVersionIfAny(sm, secretArn, { versionId: currentId }) : undefined;
-    const previousKid = current?.key.kid;
+    const current = currentId
+      ? (published.get(currentId) ??
+        (await readKeyVersionIfAny(sm, secretArn, { versionId: currentId }).then((read) => read && publicHalf(read))))
+      : undefined;
+    const previousKid = current?.kid;
+    const known = current ? [current, pending] : [pending];
     // Kong must hold the new key's credential before it becomes the signing key (setSecret's write may have been
     // undone since: a restore, an operator); and the current one's, which becomes the key in its grace period.
     await ensureCredentials(deps.kong, deps.instance, {
       ...consumer,
       secretArn,
-      keys: [...(current ? [publicKeyOf(current)] : []), publicKeyOf(pending)],
+      keys: known.map((key) => labelled(key, stages)),
     });
     // Recorded before the label moves: the demoted key's grace period counts from this moment. A record naming a
     // version that never became AWSCURRENT (the move failed) is ignored.
@@ -310,7 +320,7 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
         [consumer.username]: {
           consumer: consumer.username,
           versionId: event.ClientRequestToken,
-          kid: pending.key.kid,
+          kid: pending.kid,
           promotedAt: now(deps).toISOString(),
         },
       },
@@ -326,13 +336,12 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     await clearPendingLabel(context);
     // The labels moved: the document follows (new AWSCURRENT, the demoted key with its grace end) before the old
     // credentials go. Best effort: until it lands the document is stale and syncs keep this consumer as it is.
-    const known = current ? [current, pending] : [pending];
     const labels = await republish(context, { known, keyState });
     const retired = labels ? await retireOldCredentials(context, { stages: labels, known, keyState }) : [];
     await publish(deps, 'Key Rotated', {
       consumer: consumer.username,
       secretId: secretArn,
-      kid: pending.key.kid,
+      kid: pending.kid,
       previousKid,
       retired,
       step: 'finishSecret',
@@ -370,10 +379,10 @@ async function clearPendingLabel({ deps, event, secretArn, consumer }: StepConte
  */
 async function retireOldCredentials(
   { deps, secretArn, consumer }: StepContext,
-  after: { stages: VersionsToStages; known: KeyVersion[]; keyState: KeyState },
+  after: { stages: VersionsToStages; known: PublicKeyVersion[]; keyState: KeyState },
 ): Promise<string[]> {
   try {
-    const byVersion = new Map(after.known.map((version) => [version.versionId, publicHalf(version)]));
+    const byVersion = new Map(after.known.map((key) => [key.versionId, key]));
     const lookup: KeyLookup = async (versionId) => byVersion.get(versionId);
     const live = await liveKeysOf(lookup, secretArn, after.stages, {
       graceMs: deps.graceMs,
@@ -481,16 +490,14 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
  */
 async function republish(
   context: StepContext,
-  read?: { known: KeyVersion[]; keyState: KeyState },
+  read?: { known: PublicKeyVersion[]; keyState: KeyState },
 ): Promise<VersionsToStages | undefined> {
   const { deps, secretArn, consumer } = context;
   let stages: VersionsToStages | undefined;
   try {
     stages = (await describeSecret(deps.secretsManager, secretArn)).VersionIdsToStages ?? {};
     const secret = { consumer: consumer.username, secretArn, secretName: context.secretName, stages };
-    const publication = read
-      ? { ...secret, keys: read.known.map(publicHalf) }
-      : await readPublication(deps.secretsManager, secret);
+    const publication = read ? { ...secret, keys: read.known } : await readPublication(deps.secretsManager, secret);
     await publishConsumerKeys(deps.store, publication, {
       graceMs: deps.graceMs,
       now: now(deps),
@@ -505,8 +512,25 @@ async function republish(
   return stages;
 }
 
-/** Publishes the public halves of `versions` with the secret's labels as the step knows them. */
-async function publishKeys(context: StepContext, versions: KeyVersion[]): Promise<void> {
+/**
+ * The consumer's public keys already in the public-key document, by version id (a version's key never changes, so
+ * the steps after createSecret need not read the private values again); empty when the entry is for another secret.
+ */
+async function publishedKeys({ deps, consumer, secretArn }: StepContext): Promise<Map<string, PublicKeyVersion>> {
+  const entry = (await deps.store.readPublicKeys())?.meshgate.consumers[consumer.username];
+  if (entry?.secretArn !== secretArn) return new Map();
+  return new Map(
+    entry.keys.map(({ stages: _stages, graceEndsAt: _graceEndsAt, ...key }) => [key.versionId, key] as const),
+  );
+}
+
+/** A public key with the labels its version has now, as a credential is built from. */
+function labelled(key: PublicKeyVersion, stages: VersionsToStages): ConsumerKey {
+  return { ...key, stages: stages[key.versionId] ?? [] };
+}
+
+/** Publishes the public `keys` with the secret's labels as the step knows them. */
+async function publishKeys(context: StepContext, keys: PublicKeyVersion[]): Promise<void> {
   const { deps, secretArn, consumer, stages } = context;
   await publishConsumerKeys(
     deps.store,
@@ -515,14 +539,14 @@ async function publishKeys(context: StepContext, versions: KeyVersion[]): Promis
       secretArn,
       secretName: context.secretName,
       stages,
-      keys: versions.map(publicHalf),
+      keys,
     },
     { graceMs: deps.graceMs, now: now(deps) },
   );
 }
 
 /** A version's public half, without the labels it had when read (the publication carries the labels). */
-function publicHalf(version: KeyVersion) {
+function publicHalf(version: KeyVersion): PublicKeyVersion {
   const { stages: _stages, ...key } = publicKeyOf(version);
   return key;
 }

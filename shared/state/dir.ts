@@ -15,6 +15,8 @@ const LOCK_POLL_MS = 5;
 export class DirectoryBackend implements ObjectBackend {
   /** Folders this backend has made: a write into one needs no `mkdir` (every state-store write would repeat it). */
   private readonly folders = new Set<string>();
+  /** The last version of each key read with its ETag (see readVersioned). */
+  private readonly versions = new Map<string, { body: string; etag: string; version: string }>();
 
   constructor(readonly location: string) {}
 
@@ -39,9 +41,27 @@ export class DirectoryBackend implements ObjectBackend {
     await rm(join(this.location, key), { force: true });
   }
 
+  /**
+   * Every write replaces the file by a rename, so a file whose inode, size and modification time are those this
+   * backend last read holds the same bytes: the content and its hash are reused (the public-key document is read
+   * by every rotation step, and grows with the consumers).
+   */
   async readVersioned(key: string): Promise<{ body: string; etag: string } | undefined> {
+    const path = join(this.location, key);
+    const info = await stat(path, { bigint: true }).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    if (!info) return undefined;
+    const version = `${info.ino}:${info.size}:${info.mtimeNs}`;
+    const known = this.versions.get(key);
+    if (known?.version === version) return known;
     const body = await this.read(key);
-    return body === undefined ? undefined : { body, etag: etagOf(body) };
+    if (body === undefined) return undefined;
+    const read = { body, etag: etagOf(body), version };
+    // Only a version read whole is kept: one renamed in between the stat and the read is read again next time.
+    if (Buffer.byteLength(body) === Number(info.size)) this.versions.set(key, read);
+    return read;
   }
 
   createIfAbsent(key: string, body: string): Promise<string | undefined> {
