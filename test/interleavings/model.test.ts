@@ -318,7 +318,7 @@ async function runInterleaving(ops: Op[]): Promise<void> {
 const revokedEver = new Map<string, Set<string>>();
 
 describe('every Kong writer under one lease, interleaved with faults', () => {
-  it(`${RUNS} seeded interleavings: 0 lost keys, 0 resurrected keys, 0 writes while frozen, 0 foreign writes`, async () => {
+  it(`${RUNS} seeded interleavings: 0 lost keys, 0 resurrected keys, 0 writes while frozen, 0 foreign writes, 0 writes after a takeover`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 2, maxLength: 7 }), async (ops) => {
         await runInterleaving(ops);

@@ -7,14 +7,7 @@ import { freezeSync, rollbackConsumerKey, rollbackSync } from '../../shared/oper
 import { type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
 import { startRotation } from '../../shared/rotation-schedule/schedule.js';
 import { OWNED_TAGS, type SyncWorld, startWorld } from '../mesh-sync/world.js';
-import {
-  type ModelWorld,
-  type Observations,
-  prepareModelWorld,
-  ROTATION_FUNCTION,
-  StalledWriter,
-  SYNC_LEASE,
-} from './world.js';
+import { type ModelWorld, type Observations, prepareModelWorld, ROTATION_FUNCTION, StalledWriter } from './world.js';
 
 /** One test per way the writers used to lose or resurrect a key, each failing without the lease and its fixes. */
 
