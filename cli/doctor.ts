@@ -17,10 +17,10 @@ import { type EventBridgeClient, ListRulesCommand, type Rule } from '@aws-sdk/cl
 import { type IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { loadServerlessFunctions } from '../local/bus/rules.js';
 import { type AwsCall, callsOf, type MeshgateFunction } from '../shared/app/calls.js';
 import { errorMessage } from '../shared/errors.js';
 import type { KongPing } from '../shared/operations/ping.js';
+import { readServerlessFunctions } from './serverless-yml.js';
 
 export interface Check {
   ok: boolean;
@@ -180,7 +180,7 @@ export function logsWriteManagementEvents(
 
 /** meshgate's rules as serverless.yml declares them for the stage, present and enabled on the default bus. */
 async function checkRules(eventBridge: EventBridgeClient, options: DoctorOptions): Promise<Check> {
-  const expected = loadServerlessFunctions(options.serverlessYml ?? SERVERLESS_YML, { stage: options.stage }).flatMap(
+  const expected = readServerlessFunctions(options.serverlessYml ?? SERVERLESS_YML, { stage: options.stage }).flatMap(
     (fn) => fn.rules.map((rule) => rule.name),
   );
   const present = new Map<string, Rule>();

@@ -8,14 +8,12 @@ import { type Config, loadConfig } from '../shared/config/index.js';
 import { addConsumer, republishUnderLease } from '../shared/consumers/index.js';
 import { errorMessage, MeshgateError } from '../shared/errors.js';
 import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/mesh-sync/pipeline.js';
-import { type KongPing, pingKong } from '../shared/operations/ping.js';
 import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile/index.js';
 import { startDueRotations, startRotation } from '../shared/rotation-schedule/schedule.js';
 import { escapeControl } from '../shared/text.js';
 import { mintToken } from '../shared/tokens/mint.js';
 import { auditCommand, parseSince } from './audit.js';
-import { actionOfWords, commandFromArgv, runOperatorCommand } from './operator.js';
-import { invokeRemote } from './remote.js';
+import { actionOfWords, commandFromArgv, executeOperatorCommand, runOperatorCommand } from './operator.js';
 
 const USAGE = `meshgate: keeps Kong Gateway in step with the AWS service mesh
 
@@ -228,11 +226,17 @@ const COMMANDS: Record<string, Command> = {
         region: config.AWS_REGION,
         stage,
         remote: flags.remote ?? false,
-        // Remotely, the operator command `ping`, carried out by the rollback function on its network.
-        ping: async () =>
-          flags.remote
-            ? ((await invokeRemote(lambda, functionName(stage, 'rollback'), { action: 'ping' })) as KongPing)
-            : await pingKong(await app().kong(), config),
+        // The operator command `ping`: here, or with --remote by the rollback function on its network.
+        ping: () =>
+          executeOperatorCommand(
+            { action: 'ping' },
+            {
+              remote: flags.remote === true,
+              app,
+              stage,
+              requestSync: async () => {},
+            },
+          ),
       },
     );
     out(renderChecks(checks));

@@ -84,13 +84,26 @@ export interface OperatorRun {
 }
 
 /**
- * Runs an operator command here, or in the deployed rollback function with `--remote` (the same JSON, the same
- * dispatch, the same result), and prints its result as text or JSON. Returns the exit code the result calls for.
+ * Carries out an operator command here, or in the deployed rollback function with `--remote` (the same JSON, the
+ * same dispatch, the same result): the CLI's one path for every operator command.
+ */
+export async function executeOperatorCommand<C extends OperatorCommand>(
+  command: C,
+  run: Pick<OperatorRun, 'remote' | 'app' | 'stage' | 'requestSync' | 'onProgress'>,
+): Promise<CommandResults[C['action']]> {
+  if (!run.remote) {
+    return dispatch(command, { app: run.app(), requestSync: run.requestSync, onProgress: run.onProgress });
+  }
+  const result = await invokeRemote(run.app().clients.lambda, functionName(run.stage, 'rollback'), command);
+  return result as CommandResults[C['action']];
+}
+
+/**
+ * Runs an operator command (executeOperatorCommand) and prints its result as text or JSON. Returns the exit code
+ * the result calls for.
  */
 export async function runOperatorCommand(command: OperatorCommand, run: OperatorRun): Promise<number> {
-  const result = run.remote
-    ? await invokeRemote(run.app().clients.lambda, functionName(run.stage, 'rollback'), command)
-    : await dispatch(command, { app: run.app(), requestSync: run.requestSync, onProgress: run.onProgress });
+  const result = await executeOperatorCommand(command, run);
   const render = RENDER[command.action] as (result: unknown) => string;
   run.out(run.json ? JSON.stringify(result, null, 2) : render(result));
   const outcome = (result as { outcome?: unknown } | undefined)?.outcome;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { z } from 'zod';
 import type { SimulationResult } from './iam/enforce.js';
 
 /** An AWS error as the service models name it; the server renders it in the service's protocol. */
@@ -13,6 +14,25 @@ export class AwsServiceError extends Error {
     super(message);
     this.name = code;
   }
+}
+
+/**
+ * An operation's input parsed against its members; the first bad one fails with the service's validation error
+ * (`invalid` makes it) and the message AWS gives ("1 validation error detected: Value at '…' failed to satisfy …").
+ */
+export function parseMembers<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  invalid: (message: string) => AwsServiceError,
+): z.infer<T> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalid(
+      `1 validation error detected: Value at '${issue?.path.join('.')}' failed to satisfy constraint: ${issue?.message}`,
+    );
+  }
+  return parsed.data;
 }
 
 export interface AwsRequest {

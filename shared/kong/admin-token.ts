@@ -8,7 +8,11 @@ import type { AdminTokenSource } from './http.js';
 import { konnectControlPlane } from './konnect.js';
 
 /** A Kong the app holds for the process: the Admin API client, or a DB-less fleet. */
-export type ConfiguredKong = KongApi & { close(): void };
+export type ConfiguredKong = KongApi & {
+  close(): void;
+  /** How the Kong stores its configuration: `postgres`, `off` (DB-less), `konnect`; undefined when it does not say. */
+  database(signal?: AbortSignal): Promise<string | undefined>;
+};
 
 /**
  * The admin token inside a SecretString: the raw token, or JSON `{"token": "..."}`. Errors name the secret, never

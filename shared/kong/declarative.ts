@@ -90,6 +90,11 @@ export class DeclarativeKong implements KongApi {
     for (const client of this.clients.values()) client.close();
   }
 
+  /** The fleet's nodes run without a database: this client configures them through `/config`. */
+  async database(): Promise<string> {
+    return 'off';
+  }
+
   async version(signal?: AbortSignal): Promise<string> {
     const [url] = await this.nodeUrls();
     const { body } = await this.client(url as string).request('GET', '/', { signal });

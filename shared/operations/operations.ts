@@ -129,6 +129,8 @@ export async function rollbackSync(
           trigger: `rollback:${snapshot.meta.id}`,
           scope: snapshot.meta.scope,
           parallelism: settings.SYNC_PARALLELISM,
+          // The lease's signal stops the writes of a level under way, its fence the levels after.
+          signal: lease.signal,
           lease,
         },
       );

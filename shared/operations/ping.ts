@@ -15,8 +15,6 @@ export interface KongPing {
  */
 export async function pingKong(kong: ConfiguredKong, config: Pick<Config, 'KONG_ADMIN_URL'>): Promise<KongPing> {
   const version = await kong.version();
-  // The database client reads `GET /`'s configuration; the DB-less fleet client configures nodes with database off.
-  const probe = kong as ConfiguredKong & { database?: () => Promise<string | undefined> };
-  const database = typeof probe.database === 'function' ? ((await probe.database()) ?? 'unknown') : 'off';
+  const database = (await kong.database()) ?? 'unknown';
   return { adminUrl: config.KONG_ADMIN_URL, version, database };
 }

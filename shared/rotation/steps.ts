@@ -463,10 +463,11 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
         onPending: async () => deps.requestSync?.('pending after an abandoned rotation'),
         ...deps.lease,
       },
-      async () => {
+      async ({ signal }) => {
         // Frozen: Kong is left alone; the credential belongs to no live stage, so the sync after resume retires it.
         if (await deps.store.getFreeze()) throw new RotationError('sync is frozen');
-        await removeCredential(deps.kong, deps.instance, username as string, kid);
+        // Fenced like the steps: a stalled clean-up whose lease was taken over writes nothing more.
+        await removeCredential(fencedKong(deps.kong, signalFence(signal)), deps.instance, username as string, kid);
       },
     );
     logger.info('rotation abandoned: pending credential and AWSPENDING removed', {

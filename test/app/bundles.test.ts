@@ -1,7 +1,7 @@
 import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { entryPointOf, functionBuildOptions, loadedAtStart, sdkClientOf } from '../../bench/bundles.js';
-import { readServerlessYml } from '../../local/bus/rules.js';
+import { readServerlessYml } from '../../cli/serverless-yml.js';
 
 const settings = (readServerlessYml() as { custom: { esbuild: Record<string, unknown> } }).custom.esbuild;
 

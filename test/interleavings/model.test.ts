@@ -5,7 +5,14 @@ import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, holderOf, MESHGATE_REVOKED } from 
 import { freezeSync, resumeSync, rollbackConsumerKey, rollbackSync } from '../../shared/operations/operations.js';
 import { startRotation } from '../../shared/rotation-schedule/schedule.js';
 import { OWNED_TAGS, type SyncWorld, startWorld } from '../mesh-sync/world.js';
-import { CONSUMERS, type ModelWorld, type Observations, prepareModelWorld } from './world.js';
+import {
+  CONSUMERS,
+  type ModelWorld,
+  type Observations,
+  prepareModelWorld,
+  StalledWriter,
+  SYNC_LEASE,
+} from './world.js';
 
 /**
  * Random interleavings of every Kong writer — mesh changes and their scoped syncs, drift-repair syncs, rotations
@@ -43,10 +50,26 @@ const opArb = fc.oneof(
     at,
   }),
   fc.record({ op: fc.constant('delay' as const), ms: fc.integer({ min: 1, max: 8 }), at }),
+  // A writer stalls past its lease's expiry after its n-th Kong request while another writer takes over and applies.
+  fc.record({
+    op: fc.constant('stall' as const),
+    writer: fc.constantFrom('sync', 'rotate', 'rollbackKey', 'rollbackSync'),
+    consumer,
+    after: fc.integer({ min: 1, max: 4 }),
+    at,
+  }),
 );
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
 
-const figures = { interleavings: 0, operations: 0, faults: 0, failedOperations: 0, violations: 0 };
+const figures = {
+  interleavings: 0,
+  operations: 0,
+  faults: { kong: 0, aws: 0, delay: 0, stall: 0 },
+  /** Stalls after which another writer held the stalled writer's lease (the rest never reached their n-th request). */
+  takeovers: 0,
+  failedOperations: 0,
+  violations: 0,
+};
 
 let world: SyncWorld;
 const seen: Observations = { frozen: false, frozenWrites: [], foreignWrites: [] };
@@ -86,10 +109,14 @@ async function runInterleaving(ops: Op[]): Promise<void> {
   seen.frozenWrites.length = 0;
   seen.foreignWrites.length = 0;
   const redeliver = new Set<string>();
+  const stalls: StalledWriter[] = [];
+  /** Rotations that run as a stalling writer, by consumer (every step of the rotation started by the fault). */
+  const stalledRotations = new Map<string, StalledWriter>();
   world.aws.registerFunction('meshgate-model-rotateKeys', async (event) => {
-    const deps = await model.rotationDeps();
     const { rotateStep } = await import('../../shared/rotation/steps.js');
     const step = event as Parameters<typeof rotateStep>[1];
+    const stalled = CONSUMERS.find((name) => step.SecretId.includes(`/${name}-`));
+    const deps = await model.rotationDeps(stalled ? stalledRotations.get(stalled) : undefined);
     const result = await rotateStep(deps, step);
     // A redelivered step (Secrets Manager retries on a timeout that was not a failure) must change nothing.
     if (CONSUMERS.some((name) => redeliver.has(name) && step.SecretId.includes(`/${name}-`))) {
@@ -106,21 +133,24 @@ async function runInterleaving(ops: Op[]): Promise<void> {
     revokedEver.set(username, set);
   };
 
+  /** A Cloud Map registration and the scoped sync its event starts. */
+  const registerInstance = async (stall?: StalledWriter) => {
+    const id = `search-${next++}`;
+    await model.register(id, `10.0.9.${next}`);
+    registered.add(id);
+    await model.runSync(
+      { kind: 'scoped', reason: 'cloudmap:RegisterInstance', serviceId: model.searchServiceId, dryRun: false },
+      'sync',
+      { stall },
+    );
+  };
+
   const run = async (op: Op): Promise<void> => {
     await sleep(op.at);
     switch (op.op) {
-      case 'register': {
-        const id = `search-${next++}`;
-        await model.register(id, `10.0.9.${next}`);
-        registered.add(id);
-        await model.runSync({
-          kind: 'scoped',
-          reason: 'cloudmap:RegisterInstance',
-          serviceId: model.searchServiceId,
-          dryRun: false,
-        });
+      case 'register':
+        await registerInstance();
         return;
-      }
       case 'deregister': {
         const id = [...registered][0];
         if (!id) return;
@@ -155,7 +185,7 @@ async function runInterleaving(ops: Op[]): Promise<void> {
         await resumeSync(await model.opsDeps(), { by: 'model' });
         return;
       case 'kongFault':
-        figures.faults += 1;
+        figures.faults.kong += 1;
         world.kong.faults.inject({
           method: op.method,
           nth: op.nth,
@@ -165,7 +195,7 @@ async function runInterleaving(ops: Op[]): Promise<void> {
         });
         return;
       case 'awsFault':
-        figures.faults += 1;
+        figures.faults.aws += 1;
         world.aws.faults.inject({
           match: (request) => request.operation === op.operation,
           nth: op.nth,
@@ -174,9 +204,35 @@ async function runInterleaving(ops: Op[]): Promise<void> {
         });
         return;
       case 'delay':
-        figures.faults += 1;
+        figures.faults.delay += 1;
         world.kong.faults.inject({ method: '*', nth: 1, times: 3, delayMs: op.ms });
         return;
+      case 'stall': {
+        figures.faults.stall += 1;
+        // The writer that takes the expired lease over: a full sync willing to wait for it.
+        const stall = new StalledWriter(op.after, () =>
+          model.runSync({ kind: 'full', reason: 'takeover', dryRun: false }, 'sync', {
+            lease: { ...SYNC_LEASE, waitMs: 1_000 },
+          }),
+        );
+        stalls.push(stall);
+        if (op.writer === 'sync') await registerInstance(stall);
+        else if (op.writer === 'rotate') {
+          stalledRotations.set(op.consumer, stall);
+          await startRotation(world.clients.secretsManager, op.consumer);
+        } else if (op.writer === 'rollbackSync') {
+          const request = { to: 'previous', freeze: true, by: 'model' };
+          await rollbackSync(await model.opsDeps(stall), request, world.app.config);
+        } else {
+          await rollbackConsumerKey(
+            await model.opsDeps(stall),
+            { consumer: op.consumer, by: 'model' },
+            world.app.config,
+          );
+          await noteRevoked(op.consumer);
+        }
+        return;
+      }
     }
   };
 
@@ -239,6 +295,11 @@ async function runInterleaving(ops: Op[]): Promise<void> {
   };
   if (check.report.plan.summary.total !== 0)
     violations.push(`not converged: ${check.report.plan.summary.total} change(s)`);
+  // Fencing: a writer whose lease was taken over while it stalled wrote nothing more under that lease.
+  for (const stall of stalls) {
+    if (stall.tookOver) figures.takeovers += 1;
+    violations.push(...stall.staleWrites.map((write) => `write after the lease was taken over: ${write}`));
+  }
   // (vi) no entity without meshgate's tags written.
   violations.push(...seen.foreignWrites.map((write) => `foreign write: ${write}`));
   violations.push(...world.kong.violations.map((violation) => `foreign write: ${JSON.stringify(violation)}`));
@@ -257,7 +318,7 @@ async function runInterleaving(ops: Op[]): Promise<void> {
 const revokedEver = new Map<string, Set<string>>();
 
 describe('every Kong writer under one lease, interleaved with faults', () => {
-  it(`${RUNS} seeded interleavings: 0 lost keys, 0 resurrected keys, 0 writes while frozen, 0 foreign writes`, async () => {
+  it(`${RUNS} seeded interleavings: 0 lost keys, 0 resurrected keys, 0 writes while frozen, 0 foreign writes, 0 writes after a takeover`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 2, maxLength: 7 }), async (ops) => {
         await runInterleaving(ops);

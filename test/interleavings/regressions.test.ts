@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { kidFor } from '../../shared/consumers/keys.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, holderOf } from '../../shared/consumers/secrets.js';
 import { entityId } from '../../shared/kong/ownership.js';
-import { rollbackConsumerKey, rollbackSync } from '../../shared/operations/operations.js';
+import { freezeSync, rollbackConsumerKey, rollbackSync } from '../../shared/operations/operations.js';
 import { type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
 import { startRotation } from '../../shared/rotation-schedule/schedule.js';
 import { OWNED_TAGS, type SyncWorld, startWorld } from '../mesh-sync/world.js';
-import { type ModelWorld, type Observations, prepareModelWorld, ROTATION_FUNCTION } from './world.js';
+import { type ModelWorld, type Observations, prepareModelWorld, ROTATION_FUNCTION, StalledWriter } from './world.js';
 
 /** One test per way the writers used to lose or resurrect a key, each failing without the lease and its fixes. */
 
@@ -203,5 +203,40 @@ describe('regressions: one writer at a time, no lost or resurrected key', () => 
     });
     await startRotation(world.clients.secretsManager, 'alice');
     expect(await model.verdict('alice', await current('alice'))).toBe(true);
+  });
+
+  it('a key rollback that stalls past its lease while another writer takes it over writes nothing more to Kong', async () => {
+    const original = await current('alice');
+    await startRotation(world.clients.secretsManager, 'alice');
+    const bad = await current('alice');
+    // Where the rollback's first Kong write falls: a run of the same rollback (later undone by a rotation).
+    const probe = new StalledWriter(Number.POSITIVE_INFINITY, async () => undefined);
+    await rollbackConsumerKey(await model.opsDeps(probe), { consumer: 'alice', by: 'op' }, world.app.config);
+    const firstWrite = probe.requests.findIndex((request) => /^(create|update|upsert|delete) /.test(request)) + 1;
+    expect(probe.requests.slice(firstWrite)).toContainEqual(expect.stringMatching(/^upsert plugin /));
+    await startRotation(world.clients.secretsManager, 'alice');
+    const badAgain = await current('alice');
+    // The rollback stalls right after that write (the bad key's credential deleted); its lease expires and the
+    // operator's freeze takes it over by ETag. The edge JWKS still lists the bad key: the rollback's next write.
+    const taker = vi.fn(async () => {
+      await freezeSync({ ...(await model.opsDeps()), lease: { waitMs: 2_000, pollMs: 3 } }, { reason: 'x', by: 'op' });
+    });
+    const stall = new StalledWriter(firstWrite, taker);
+    const stalled = rollbackConsumerKey(await model.opsDeps(stall), { consumer: 'alice', by: 'op' }, world.app.config);
+    await expect(stalled).rejects.toThrow(
+      /the state-store lease of rollback:key:alice#\S+ (was taken over|could not be renewed in time)/,
+    );
+    expect(taker).toHaveBeenCalledTimes(1);
+    expect(stall.tookOver).toBe(true);
+    // The stale holder stopped before its next write (the JWKS upsert): after the one it stalled after, it only read.
+    expect(stall.requests[firstWrite - 1]).toMatch(/^delete jwt /);
+    expect(stall.requests.slice(firstWrite).filter((request) => !/^(get|list) /.test(request))).toEqual([]);
+    expect(stall.staleWrites).toEqual([]);
+    // The recorded intent survives the stop: the operator's re-run finishes it.
+    await rollbackConsumerKey(await model.opsDeps(), { consumer: 'alice', by: 'op' }, world.app.config);
+    expect(await current('alice')).toBe(original);
+    expect(await model.verdict('alice', original)).toBe(true);
+    expect(await model.verdict('alice', bad)).toBe(false);
+    expect(await model.verdict('alice', badAgain)).toBe(false);
   });
 });

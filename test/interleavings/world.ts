@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateMeshCommand } from '@aws-sdk/client-app-mesh';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import {
@@ -22,6 +23,8 @@ import { runMeshSync } from '../../shared/mesh-sync/pipeline.js';
 import type { OperationsDeps } from '../../shared/operations/operations.js';
 import type { RotationDeps } from '../../shared/rotation/deps.js';
 import { type RotationEvent, rotateStep } from '../../shared/rotation/steps.js';
+import type { LeaseOptions } from '../../shared/state/lease.js';
+import type { StateStore } from '../../shared/state/store.js';
 import { signToken } from '../../shared/tokens/jwt.js';
 import { MESH, NAMESPACE, type SyncWorld } from '../mesh-sync/world.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
@@ -76,12 +79,124 @@ export function observedKong(kong: KongApi, kind: WriterKind, seen: Observations
   };
 }
 
+/** The lease of a writer that will stall: short, so that it expires within an interleaving. */
+const STALLED_LEASE = { waitMs: 150, ttlMs: 120, pollMs: 3, requestBudgetMs: 60 };
+
+/**
+ * A writer that stalls past its lease's expiry (a paused process: a long GC, a frozen Lambda, a lost network) after
+ * its n-th Kong request, while another writer takes the expired lease over by ETag and applies. Its heartbeat
+ * stalls with it (renewals wait). After it resumes, any Kong write it makes before it takes a new lease is a write
+ * by a stale holder: fencing must make that impossible.
+ */
+export class StalledWriter {
+  readonly lease: Pick<LeaseOptions, 'waitMs' | 'ttlMs' | 'pollMs' | 'requestBudgetMs'> = STALLED_LEASE;
+  /** Kong writes that succeeded after the lease was taken over, while this writer still ran under it. */
+  readonly staleWrites: string[] = [];
+  /** Whether the stall happened and another writer held the lease when it ended. */
+  tookOver = false;
+  /** The Kong requests this writer completed, in order (`get jwt`, `delete jwt <id>`). */
+  readonly requests: string[] = [];
+  private holder: string | undefined;
+  private stale = false;
+  private stalled: Promise<void> | undefined;
+  private leases: StateStore | undefined;
+
+  /**
+   * @param afterRequests the Kong request after whose response the writer stalls
+   * @param takeOver what another writer does meanwhile: take the expired lease and apply
+   */
+  constructor(
+    private readonly afterRequests: number,
+    private readonly takeOver: () => Promise<unknown>,
+  ) {}
+
+  /** The stalling writer's store: its renewals wait while it stalls; a new lease it takes ends its staleness. */
+  store(store: StateStore): StateStore {
+    this.leases = store;
+    return new Proxy(store, {
+      get: (target, property, receiver) => {
+        if (property === 'renewLease') {
+          return async (...args: Parameters<StateStore['renewLease']>) => {
+            await this.stalled;
+            return target.renewLease(...args);
+          };
+        }
+        if (property === 'tryAcquireLease') {
+          return async (request: Parameters<StateStore['tryAcquireLease']>[0]) => {
+            const grant = await target.tryAcquireLease(request);
+            if (grant.acquired) {
+              this.holder = request.holder;
+              this.stale = false;
+            }
+            return grant;
+          };
+        }
+        if (property === 'releaseLease') {
+          return async (...args: Parameters<StateStore['releaseLease']>) => {
+            const release = await target.releaseLease(...args);
+            if (!('pending' in release)) this.holder = undefined;
+            return release;
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  /** The stalling writer's Kong client (innermost, so every fence and signal check of the writer sits above it). */
+  kong(kong: KongApi): KongApi {
+    const request = async <T>(what: string, call: () => Promise<T>, write = false): Promise<T> => {
+      const wasStale = this.stale;
+      const result = await call();
+      if (write && wasStale) this.staleWrites.push(what);
+      this.requests.push(what);
+      if (this.requests.length === this.afterRequests) await this.stall();
+      return result;
+    };
+    return {
+      get batchesWrites() {
+        return kong.batchesWrites;
+      },
+      version: (signal) => request('version', () => kong.version(signal)),
+      list: (kind, options) => request(`list ${kind}`, () => kong.list(kind, options)),
+      get: (kind, key, options) => request(`get ${kind}`, () => kong.get(kind, key, options)),
+      create: (kind, entity, signal) =>
+        request(`create ${kind} ${entity.id}`, () => kong.create(kind, entity, signal), true),
+      update: (kind, entity, signal) =>
+        request(`update ${kind} ${entity.id}`, () => kong.update(kind, entity, signal), true),
+      upsert: (kind, entity, signal) =>
+        request(`upsert ${kind} ${entity.id}`, () => kong.upsert(kind, entity, signal), true),
+      delete: (kind, entity, signal) =>
+        request(`delete ${kind} ${entity.id}`, () => kong.delete(kind, entity, signal), true),
+    };
+  }
+
+  private stall(): Promise<void> {
+    this.stalled = (async () => {
+      // Past the lease's expiry nothing of this writer runs; then another writer takes the lease over and applies.
+      await sleep(STALLED_LEASE.ttlMs + 20);
+      await this.takeOver().catch(() => undefined);
+      const now = await this.leases?.readLease();
+      this.tookOver = this.holder !== undefined && now?.holder !== this.holder;
+      this.stale = this.tookOver;
+    })();
+    return this.stalled.then(async () => {
+      this.stalled = undefined;
+    });
+  }
+}
+
 export interface ModelWorld {
   searchServiceId: string;
-  syncDeps(kind: WriterKind): Promise<MeshSyncDeps>;
-  opsDeps(): Promise<OperationsDeps>;
-  rotationDeps(): Promise<RotationDeps>;
-  runSync(trigger: SyncTrigger, kind?: WriterKind): Promise<unknown>;
+  syncDeps(kind: WriterKind, stall?: StalledWriter): Promise<MeshSyncDeps>;
+  opsDeps(stall?: StalledWriter): Promise<OperationsDeps>;
+  rotationDeps(stall?: StalledWriter): Promise<RotationDeps>;
+  runSync(
+    trigger: SyncTrigger,
+    kind?: WriterKind,
+    options?: { stall?: StalledWriter; lease?: typeof SYNC_LEASE },
+  ): Promise<unknown>;
   register(instanceId: string, ip: string): Promise<void>;
   deregister(instanceId: string): Promise<void>;
   /** Kong's verdict on a token signed with a given version's private key. */
@@ -137,28 +252,39 @@ export async function prepareModelWorld(
   const tokens = new Map<string, string>();
   const model: ModelWorld = {
     searchServiceId,
-    async syncDeps(kind) {
-      return { ...baseSync, kong: observedKong(kong, kind, seen, owned) };
+    async syncDeps(kind, stall) {
+      return {
+        ...baseSync,
+        store: stall ? stall.store(baseSync.store) : baseSync.store,
+        kong: observedKong(stall ? stall.kong(kong) : kong, kind, seen, owned),
+      };
     },
-    async opsDeps() {
+    async opsDeps(stall) {
       const base = await rollbackApp.operationsDeps((reason) =>
         model.runSync({ kind: 'full', reason, dryRun: false }).then(() => undefined),
       );
       // The world's store object (the test observes its freeze writes); the same folder as the rollback app's.
-      return { ...base, store: app.store, kong: observedKong(kong, 'rollback', seen, owned), lease: LEASE };
+      return {
+        ...base,
+        store: stall ? stall.store(app.store) : app.store,
+        kong: observedKong(stall ? stall.kong(kong) : kong, 'rollback', seen, owned),
+        lease: stall?.lease ?? LEASE,
+      };
     },
-    async rotationDeps() {
+    async rotationDeps(stall) {
       const base = await rotationApp.rotationDeps();
       return {
         ...base,
-        store: app.store,
-        kong: observedKong(kong, 'rotation', seen, owned),
-        lease: LEASE,
+        store: stall ? stall.store(app.store) : app.store,
+        kong: observedKong(stall ? stall.kong(kong) : kong, 'rotation', seen, owned),
+        lease: stall?.lease ?? LEASE,
         requestSync: (reason) => model.runSync({ kind: 'full', reason, dryRun: false }).then(() => undefined),
       };
     },
-    async runSync(trigger, kind = 'sync') {
-      return runMeshSync(await model.syncDeps(kind), trigger, app.config, { lease: SYNC_LEASE });
+    async runSync(trigger, kind = 'sync', options = {}) {
+      return runMeshSync(await model.syncDeps(kind, options.stall), trigger, app.config, {
+        lease: options.stall?.lease ?? options.lease ?? SYNC_LEASE,
+      });
     },
     async register(instanceId, ip) {
       await serviceDiscovery.send(

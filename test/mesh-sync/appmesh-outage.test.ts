@@ -1,14 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../local/faults.js';
-import {
-  buildMesh,
-  type Mesh,
-  ownedView as ownedViewOf,
-  registerInstance,
-  type SyncWorld,
-  scheduledEvent,
-  startWorld,
-} from './world.js';
+import { ownedView as ownedViewOf, registerInstance, scheduledEvent, useSyncWorld } from './world.js';
+
+const sync = useSyncWorld({ mesh: 'synced' });
 
 /**
  * App Mesh reached end of support on 2026-09-30: its API may stop answering while MESH_NAMES still names a mesh.
@@ -16,27 +10,8 @@ import {
  * Cloud Map (the default source) still syncs in the same run.
  */
 
-let world: SyncWorld;
-let mesh: Mesh;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  mesh = await buildMesh(world.clients, world.app.store);
-  expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied', leftOut: 0 });
-});
-afterEach(async () => {
-  world.aws.faults.clear();
-  await world.expectUnownedUntouched();
-});
-
-const ownedView = () => ownedViewOf(world.kong);
-const lastAudit = () => world.audit().at(-1)?.detail ?? {};
+const ownedView = () => ownedViewOf(sync.world.kong);
+const lastAudit = () => sync.world.audit().at(-1)?.detail ?? {};
 const error = (status: number, code: string): Partial<FaultRule> => ({ status, body: { code, message: code } });
 
 describe('an App Mesh API that stops answering', () => {
@@ -50,10 +25,10 @@ describe('an App Mesh API that stops answering', () => {
   ] as const) {
     it(`${label}: removes nothing it had produced, is reported once, and Cloud Map still syncs`, async () => {
       const before = await ownedView();
-      world.aws.faults.inject({ path: /^\/v20190125\//, times: Number.POSITIVE_INFINITY, ...fault });
-      await registerInstance(world.clients, mesh.searchServiceId, 'search-2', '10.0.2.2');
+      sync.world.aws.faults.inject({ path: /^\/v20190125\//, times: Number.POSITIVE_INFINITY, ...fault });
+      await registerInstance(sync.world.clients, sync.mesh.searchServiceId, 'search-2', '10.0.2.2');
 
-      const result = await world.invoke(scheduledEvent());
+      const result = await sync.world.invoke(scheduledEvent());
 
       expect(result).toMatchObject({ outcome: 'applied', kept: 1 });
       const after = await ownedView();

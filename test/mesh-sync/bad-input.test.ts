@@ -1,26 +1,13 @@
 import { createServer } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../shared/app/context.js';
 import { ConfigError, echoed, loadConfig } from '../../shared/config/index.js';
 import { checkAdminUrl } from '../../shared/kong/index.js';
 import { startFake } from '../kong-client/fake-server.js';
 import { malformedEvents } from './malformed-events.js';
-import { buildMesh, capturingWarnings, type SyncWorld, scheduledEvent, startWorld } from './world.js';
+import { buildMesh, capturingWarnings, scheduledEvent, useSyncWorld } from './world.js';
 
-let world: SyncWorld;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-});
-afterEach(async () => {
-  await world.expectUnownedUntouched();
-});
+const sync = useSyncWorld({ mesh: 'empty' });
 
 /** The messages of an error and its causes, outermost first. */
 function messages(error: unknown): string[] {
@@ -31,14 +18,14 @@ function messages(error: unknown): string[] {
 
 describe('malformed and unknown events', () => {
   it('drops each of more than 1,000 of them with a logged reason, no Kong request and no crash', async () => {
-    await buildMesh(world.clients, world.app.store);
-    world.aws.requests.clear();
+    await buildMesh(sync.world.clients, sync.world.app.store);
+    sync.world.aws.requests.clear();
     const events = malformedEvents();
     expect(events.length).toBeGreaterThanOrEqual(1000);
 
     const { result: outcomes, warnings } = await capturingWarnings(async () => {
       const results: { family: string; result: unknown }[] = [];
-      for (const { family, event } of events) results.push({ family, result: await world.invoke(event) });
+      for (const { family, event } of events) results.push({ family, result: await sync.world.invoke(event) });
       return results;
     });
 
@@ -55,9 +42,9 @@ describe('malformed and unknown events', () => {
     });
     const reasons = outcomes.map(({ result }) => (result as { reason: string }).reason);
     expect(reasons.filter((reason) => reason.length === 0 || reason.length > 300 || reason.includes('\n'))).toEqual([]);
-    expect(world.kong.requests.entries).toEqual([]);
-    expect(world.aws.requests.entries).toEqual([]);
-    expect(world.audit()).toEqual([]);
+    expect(sync.world.kong.requests.entries).toEqual([]);
+    expect(sync.world.aws.requests.entries).toEqual([]);
+    expect(sync.world.audit()).toEqual([]);
   });
 
   it('names the reason: unknown source, unsupported call, failed call, malformed member', async () => {
@@ -65,14 +52,17 @@ describe('malformed and unknown events', () => {
       .filter(({ family }) => family === 'failed calls')
       .map(({ event }) => event as { detail: Record<string, unknown> });
     const { result } = await capturingWarnings(async () => ({
-      source: await world.invoke({ ...scheduledEvent(), source: 'aws.s3' }),
-      call: await world.invoke({
+      source: await sync.world.invoke({ ...scheduledEvent(), source: 'aws.s3' }),
+      call: await sync.world.invoke({
         ...appMeshCall,
         detail: { ...appMeshCall?.detail, errorCode: undefined, eventName: 'DescribeMesh' },
       }),
-      failed: await world.invoke({ ...appMeshCall, detail: { ...appMeshCall?.detail, errorCode: 'AccessDenied' } }),
-      member: await world.invoke({ ...scheduledEvent(), time: 'yesterday' }),
-      text: await world.invoke('{"version":"0","id":'),
+      failed: await sync.world.invoke({
+        ...appMeshCall,
+        detail: { ...appMeshCall?.detail, errorCode: 'AccessDenied' },
+      }),
+      member: await sync.world.invoke({ ...scheduledEvent(), time: 'yesterday' }),
+      text: await sync.world.invoke('{"version":"0","id":'),
     }));
     expect(result).toEqual({
       source: { status: 'dropped', reason: "unknown event source 'aws.s3'" },
@@ -89,7 +79,7 @@ describe('malformed and unknown events', () => {
 
 describe('a Kong that cannot be used', () => {
   /** An app like the world's, but talking to another Admin API. */
-  const appFor = (url: string) => createApp(loadConfig({ ...world.env, KONG_ADMIN_URL: url }), world.clients);
+  const appFor = (url: string) => createApp(loadConfig({ ...sync.world.env, KONG_ADMIN_URL: url }), sync.world.clients);
 
   async function closedPort(): Promise<number> {
     const server = createServer();
@@ -100,12 +90,14 @@ describe('a Kong that cannot be used', () => {
   }
 
   it('unreachable (a closed port): the run fails naming the connection error, and reports it', async () => {
-    await buildMesh(world.clients, world.app.store);
+    await buildMesh(sync.world.clients, sync.world.app.store);
     const port = await closedPort();
-    const error = await world.invoke(scheduledEvent(), appFor(`http://127.0.0.1:${port}`)).catch((e: unknown) => e);
+    const error = await sync.world
+      .invoke(scheduledEvent(), appFor(`http://127.0.0.1:${port}`))
+      .catch((e: unknown) => e);
 
     expect(messages(error)[0]).toMatch(/^could not read the current Kong state: Kong GET \/\w+.*ECONNREFUSED/);
-    expect(world.audit()).toEqual([
+    expect(sync.world.audit()).toEqual([
       expect.objectContaining({
         detailType: 'Sync Failed',
         detail: expect.objectContaining({ trigger: 'schedule', outcome: 'failed', errors: [messages(error)[0]] }),
@@ -114,10 +106,10 @@ describe('a Kong that cannot be used', () => {
   });
 
   it('a 200 whose body is not JSON: the run fails naming the request and the body problem; nothing is written', async () => {
-    await buildMesh(world.clients, world.app.store);
+    await buildMesh(sync.world.clients, sync.world.app.store);
     const fake = await startFake(() => ({ status: 200, raw: '<html>maintenance</html>' }));
     try {
-      const error = await world.invoke(scheduledEvent(), appFor(fake.url)).catch((e: unknown) => e);
+      const error = await sync.world.invoke(scheduledEvent(), appFor(fake.url)).catch((e: unknown) => e);
       expect(messages(error)[0]).toMatch(/^could not read the current Kong state: Kong GET \/\w+.*JSON/);
       expect(fake.requests.filter(({ method }) => method !== 'GET')).toEqual([]);
     } finally {
@@ -129,16 +121,16 @@ describe('a Kong that cannot be used', () => {
     ['an unexpected shape', { status: 200, body: { items: [] } }, /unexpected shape for a page: data: /],
     ['a 500 after every retry', { status: 500, times: Number.POSITIVE_INFINITY }, /GET \/services.*500/],
   ])('%s: the run fails naming it and writes nothing to Kong', async (_what, fault, reason) => {
-    await buildMesh(world.clients, world.app.store);
-    world.kong.faults.inject({ method: 'GET', path: '/services', ...fault });
-    world.kong.requests.clear();
-    const error = await world.invoke(scheduledEvent()).catch((e: unknown) => e);
-    world.kong.faults.clear();
+    await buildMesh(sync.world.clients, sync.world.app.store);
+    sync.world.kong.faults.inject({ method: 'GET', path: '/services', ...fault });
+    sync.world.kong.requests.clear();
+    const error = await sync.world.invoke(scheduledEvent()).catch((e: unknown) => e);
+    sync.world.kong.faults.clear();
 
     expect(messages(error)[0]).toMatch(/^could not read the current Kong state: /);
     expect(messages(error)[0]).toMatch(reason);
-    expect(world.kongWrites()).toBe(0);
-    expect(world.audit().map(({ detailType }) => detailType)).toEqual(['Sync Failed']);
+    expect(sync.world.kongWrites()).toBe(0);
+    expect(sync.world.audit().map(({ detailType }) => detailType)).toEqual(['Sync Failed']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EventBridgeEvent } from '../../local/aws/server.js';
 import {
   buildMesh,
@@ -7,22 +7,11 @@ import {
   moveOrdersRoute,
   ownedView,
   registerInstance,
-  type SyncWorld,
   scheduledEvent,
-  startWorld,
+  useSyncWorld,
 } from './world.js';
 
-let world: SyncWorld;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-afterEach(async () => {
-  await world.expectUnownedUntouched();
-});
+const sync = useSyncWorld({ mesh: 'kept' });
 
 /** How EventBridge might hand over the CloudTrail events of a sequence of mesh writes. */
 const DELIVERIES: Record<
@@ -45,19 +34,19 @@ const DELIVERIES: Record<
 
 describe('duplicate, reordered and concurrent events', () => {
   it.each(Object.keys(DELIVERIES))('%s: Kong ends equal to one clean full sync', async (delivery) => {
-    await world.reset();
-    const mesh = await buildMesh(world.clients, world.app.store);
-    await world.invoke(scheduledEvent());
+    await sync.world.reset();
+    const mesh = await buildMesh(sync.world.clients, sync.world.app.store);
+    await sync.world.invoke(scheduledEvent());
 
     // A sequence of writes of every kind meshSync reacts to: scoped (Cloud Map) and full (App Mesh) runs,
     // creates, updates and deletes.
-    const first = world.aws.cloudTrail.length;
-    await registerInstance(world.clients, mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
-    await moveOrdersRoute(world.clients, '/v2/orders');
-    await deregisterInstance(world.clients, mesh.ingressServiceId, 'ingress-1');
-    await deleteRoute(world.clients, 'catalog');
-    await registerInstance(world.clients, mesh.searchServiceId, 'search-2', '10.0.2.2');
-    const events = world.aws.cloudTrail.slice(first);
+    const first = sync.world.aws.cloudTrail.length;
+    await registerInstance(sync.world.clients, mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
+    await moveOrdersRoute(sync.world.clients, '/v2/orders');
+    await deregisterInstance(sync.world.clients, mesh.ingressServiceId, 'ingress-1');
+    await deleteRoute(sync.world.clients, 'catalog');
+    await registerInstance(sync.world.clients, mesh.searchServiceId, 'search-2', '10.0.2.2');
+    const events = sync.world.aws.cloudTrail.slice(first);
     expect(events.map((event) => event.detail.eventName)).toEqual([
       'RegisterInstance',
       'UpdateGatewayRoute',
@@ -67,13 +56,13 @@ describe('duplicate, reordered and concurrent events', () => {
     ]);
 
     const results: unknown[] = [];
-    await DELIVERIES[delivery]?.(events, async (event) => results.push(await world.invoke(event)));
+    await DELIVERIES[delivery]?.(events, async (event) => results.push(await sync.world.invoke(event)));
     expect(results).toHaveLength(delivery === 'in reverse order' ? 5 : 10);
-    const delivered = await ownedView(world.kong);
+    const delivered = await ownedView(sync.world.kong);
 
-    await world.resetKong();
-    await world.invoke(scheduledEvent());
-    const clean = await ownedView(world.kong);
+    await sync.world.resetKong();
+    await sync.world.invoke(scheduledEvent());
+    const clean = await ownedView(sync.world.kong);
     expect(delivered).toEqual(clean);
     expect(clean.routes.map((route) => [route.name, route.paths])).toEqual(
       expect.arrayContaining([['shop.edge.orders', ['/v2/orders']]]),

@@ -4,57 +4,32 @@ import {
   TagResourceCommand,
   UpdateGatewayRouteCommand,
 } from '@aws-sdk/client-app-mesh';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  buildMesh,
-  deleteRoute,
-  MESH,
-  names,
-  ownedView as ownedViewOf,
-  type SyncWorld,
-  scheduledEvent,
-  startWorld,
-} from './world.js';
+import { describe, expect, it } from 'vitest';
+import { deleteRoute, MESH, names, ownedView as ownedViewOf, scheduledEvent, useSyncWorld } from './world.js';
+
+const sync = useSyncWorld({ mesh: 'synced' });
 
 /**
  * Failure is not absence: a source object that cannot be read or translated keeps the Kong entities it had; only an
  * object confirmed gone (absent from a successful listing) is removed. Everything else in the same run applies.
  */
 
-let world: SyncWorld;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  await buildMesh(world.clients, world.app.store);
-  expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied', leftOut: 0 });
-});
-afterEach(async () => {
-  world.aws.faults.clear();
-  await world.expectUnownedUntouched();
-});
-
-const ownedView = () => ownedViewOf(world.kong);
-const lastAudit = () => world.audit().at(-1)?.detail ?? {};
+const ownedView = () => ownedViewOf(sync.world.kong);
+const lastAudit = () => sync.world.audit().at(-1)?.detail ?? {};
 
 describe('an object that fails to read or translate keeps what it had in Kong', () => {
   it('a consumer whose public keys cannot be read (no document entry) keeps its consumer and credentials', async () => {
     const before = await ownedView();
     // meshSync reads no secret value (public keys come from the state store's document): the read that fails for
     // one consumer is its document entry.
-    await world.app.store.updatePublicKeys((document) => ({
+    await sync.world.app.store.updatePublicKeys((document) => ({
       ...document,
       meshgate: { ...document.meshgate, consumers: {} },
     }));
     // A confirmed removal in the same run still lands.
-    await deleteRoute(world.clients, 'catalog');
+    await deleteRoute(sync.world.clients, 'catalog');
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     // The edge JWKS keeps the keys it has too: dropping the consumer's would refuse its tokens inside the mesh.
     expect(result).toMatchObject({ outcome: 'applied', kept: 2, leftOut: 0 });
@@ -69,20 +44,20 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
 
   it('a typo in a tag (meshgate:auth=JWT) keeps the route, its service and plugins', async () => {
     const before = await ownedView();
-    const { virtualService } = await world.clients.appMesh.send(
+    const { virtualService } = await sync.world.clients.appMesh.send(
       new DescribeVirtualServiceCommand({
         meshName: MESH,
         virtualServiceName: 'orders.shop.local',
       }),
     );
-    await world.clients.appMesh.send(
+    await sync.world.clients.appMesh.send(
       new TagResourceCommand({
         resourceArn: virtualService?.metadata?.arn,
         tags: [{ key: 'meshgate:auth', value: 'JWT' }],
       }),
     );
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'no-changes', kept: 1, leftOut: 0 });
     expect(await ownedView()).toEqual(before);
@@ -92,15 +67,15 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
 
   it('instances that answer 503 after the retries keep their targets; a route deleted meanwhile is removed', async () => {
     const before = await ownedView();
-    world.aws.faults.inject({
+    sync.world.aws.faults.inject({
       match: (request) => request.operation === 'DiscoverInstances',
       status: 503,
       body: { code: 'ServiceUnavailable', message: 'try later' },
       times: Number.POSITIVE_INFINITY,
     });
-    await deleteRoute(world.clients, 'payments');
+    await deleteRoute(sync.world.clients, 'payments');
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied' });
     const after = await ownedView();
@@ -117,7 +92,7 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
         action: { target: { virtualService: { virtualServiceName: 'orders.shop.local' } } },
       },
     });
-    await world.clients.appMesh.send(
+    await sync.world.clients.appMesh.send(
       new CreateGatewayRouteCommand({
         meshName: MESH,
         virtualGatewayName: 'edge',
@@ -125,7 +100,7 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
         spec: regexRoute('/new(?=/v2)'),
       }),
     );
-    await world.clients.appMesh.send(
+    await sync.world.clients.appMesh.send(
       new UpdateGatewayRouteCommand({
         meshName: MESH,
         virtualGatewayName: 'edge',
@@ -133,9 +108,9 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
         spec: regexRoute('/orders/(\\d+)/\\1'),
       }),
     );
-    await deleteRoute(world.clients, 'catalog');
+    await deleteRoute(sync.world.clients, 'catalog');
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied', kept: 1, leftOut: 1 });
     const after = await ownedView();
@@ -152,9 +127,9 @@ describe('an object that fails to read or translate keeps what it had in Kong', 
   });
 
   it('a route confirmed gone is removed', async () => {
-    await deleteRoute(world.clients, 'orders');
+    await deleteRoute(sync.world.clients, 'orders');
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied', kept: 0, leftOut: 0 });
     expect(names((await ownedView()).routes)).not.toContain('shop.edge.orders');

@@ -1,26 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { worstCaseRequestMs } from '../../shared/kong/http.js';
 import { runMeshSync } from '../../shared/mesh-sync/pipeline.js';
 import { DEFAULT_LEASE_TTL_MS, KONG_REQUEST_BUDGET_MS } from '../../shared/state/lease.js';
-import { buildMesh, ownedView, type SyncWorld, startWorld } from './world.js';
+import { ownedView, useSyncWorld } from './world.js';
 
-let world: SyncWorld;
+const sync = useSyncWorld({ checkUnowned: false });
 
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  await buildMesh(world.clients, world.app.store);
-});
-
-const leaseFile = () => join(world.env.MESHGATE_STATE_DIR as string, world.app.config.MESHGATE_INSTANCE, 'lease.json');
+const leaseFile = () =>
+  join(sync.world.env.MESHGATE_STATE_DIR as string, sync.world.app.config.MESHGATE_INSTANCE, 'lease.json');
 
 /**
  * What a takeover looks like to the holder: its lease expired (it stalled, or could not reach the store) and
@@ -42,20 +32,20 @@ function takeOver() {
 
 describe('fencing: a writer that lost the lease stops writing Kong', () => {
   it('a sync whose lease is taken over during one apply level writes no later level and restores nothing', async () => {
-    world.kong.requests.clear();
+    sync.world.kong.requests.clear();
     let stolen = false;
     let writesAtSteal = 0;
     try {
       const result = await runMeshSync(
-        await world.app.meshSyncDeps(),
+        await sync.world.app.meshSyncDeps(),
         { kind: 'full', reason: 'schedule', dryRun: false },
-        world.app.config,
+        sync.world.app.config,
         {
           onProgress: () => {
             if (stolen) return;
             stolen = true;
             takeOver();
-            writesAtSteal = world.kongWrites();
+            writesAtSteal = sync.world.kongWrites();
           },
         },
       );
@@ -69,29 +59,31 @@ describe('fencing: a writer that lost the lease stops writing Kong', () => {
     }
     // Only the writes of the level under way when the lease was lost reached Kong (the first level: consumers and
     // CA certificates): no route, target or plugin (later levels), and no delete (a restore).
-    const after = world.kong.requests.writes();
+    const after = sync.world.kong.requests.writes();
     expect(after.length).toBeGreaterThanOrEqual(writesAtSteal);
     expect(after.filter((request) => request.method === 'DELETE')).toEqual([]);
-    const kong = await ownedView(world.kong);
+    const kong = await ownedView(sync.world.kong);
     expect([kong.routes.length, kong.targets.length, kong.plugins.length]).toEqual([0, 0, 0]);
     expect(writesAtSteal).toBeGreaterThan(0);
     // The run history says so too.
-    const [run] = await world.app.store.listRuns(1);
+    const [run] = await sync.world.app.store.listRuns(1);
     expect(run).toMatchObject({ kind: 'sync', outcome: 'failed' });
   });
 
   it('a sync whose apply failed does not restore once its lease was taken over', async () => {
-    world.kong.faults.inject({ method: 'POST', path: '/routes', status: 500, times: Number.POSITIVE_INFINITY });
+    sync.world.kong.faults.inject({ method: 'POST', path: '/routes', status: 500, times: Number.POSITIVE_INFINITY });
     let stolen = false;
     try {
       const result = await runMeshSync(
-        await world.app.meshSyncDeps(),
+        await sync.world.app.meshSyncDeps(),
         { kind: 'full', reason: 'schedule', dryRun: false },
-        world.app.config,
+        sync.world.app.config,
         {
           onProgress: () => {
             // A target lands while the routes of the same level fail: the lease is lost before the restore.
-            const targetWritten = world.kong.requests.writes().some((request) => request.path.includes('/targets'));
+            const targetWritten = sync.world.kong.requests
+              .writes()
+              .some((request) => request.path.includes('/targets'));
             if (stolen || !targetWritten) return;
             stolen = true;
             takeOver();
@@ -105,12 +97,12 @@ describe('fencing: a writer that lost the lease stops writing Kong', () => {
       );
       expect(result.report.rolledBack).toEqual([]);
     } finally {
-      world.kong.faults.clear();
+      sync.world.kong.faults.clear();
       await rm(leaseFile(), { force: true });
     }
     // What was written stays for the new holder to reconcile: no delete undid it.
-    expect(world.kong.requests.writes().filter((request) => request.method === 'DELETE')).toEqual([]);
-    expect((await ownedView(world.kong)).services.length).toBeGreaterThan(0);
+    expect(sync.world.kong.requests.writes().filter((request) => request.method === 'DELETE')).toEqual([]);
+    expect((await ownedView(sync.world.kong)).services.length).toBeGreaterThan(0);
   });
 });
 

@@ -1,38 +1,14 @@
 import { RegisterInstanceCommand } from '@aws-sdk/client-servicediscovery';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderStatus } from '../../cli/render.js';
-import {
-  buildMesh,
-  type Mesh,
-  names,
-  ownedView as ownedViewOf,
-  registerInstance,
-  type SyncWorld,
-  scheduledEvent,
-  startWorld,
-} from './world.js';
+import { names, ownedView as ownedViewOf, registerInstance, scheduledEvent, useSyncWorld } from './world.js';
+
+const sync = useSyncWorld();
 
 /** Input an attacker controls (instance addresses, tags, reasons) never turns into something Kong should not do. */
 
-let world: SyncWorld;
-let mesh: Mesh;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  mesh = await buildMesh(world.clients, world.app.store);
-});
-afterEach(async () => {
-  await world.expectUnownedUntouched();
-});
-
-const ownedView = () => ownedViewOf(world.kong);
-const lastAudit = () => world.audit().at(-1)?.detail ?? {};
+const ownedView = () => ownedViewOf(sync.world.kong);
+const lastAudit = () => sync.world.audit().at(-1)?.detail ?? {};
 
 describe('target address policy', () => {
   it('refuses metadata, loopback, unspecified and public addresses as targets, reporting each', async () => {
@@ -42,9 +18,10 @@ describe('target address policy', () => {
       'zero-1': '0.0.0.0',
       'public-1': '8.8.8.8',
     };
-    for (const [id, ip] of Object.entries(hostile)) await registerInstance(world.clients, mesh.searchServiceId, id, ip);
+    for (const [id, ip] of Object.entries(hostile))
+      await registerInstance(sync.world.clients, sync.mesh.searchServiceId, id, ip);
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied', leftOut: 4 });
     const targets = names((await ownedView()).targets, 'target');
@@ -64,19 +41,19 @@ describe('bounded output', () => {
     // 300 instances, each with a 1,000-character weight that fails translation and is quoted in its failure.
     const filler = `9${'\u001b[31m'.repeat(100)}${'w'.repeat(500)}`;
     for (let index = 0; index < 300; index += 1) {
-      await world.clients.serviceDiscovery.send(
+      await sync.world.clients.serviceDiscovery.send(
         new RegisterInstanceCommand({
-          ServiceId: mesh.searchServiceId,
+          ServiceId: sync.mesh.searchServiceId,
           InstanceId: `bad-${index}`,
           Attributes: { AWS_INSTANCE_IPV4: '10.9.0.1', AWS_INSTANCE_PORT: '8080', 'meshgate:weight': filler },
         }),
       );
     }
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied', leftOut: 300 });
-    const audit = world.audit().at(-1);
+    const audit = sync.world.audit().at(-1);
     expect(audit?.detailType).toBe('Sync Applied');
     const text = JSON.stringify(audit?.detail);
     expect(Buffer.byteLength(text)).toBeLessThan(256 * 1024);
@@ -85,9 +62,9 @@ describe('bounded output', () => {
   });
 
   it('a manual-sync reason with terminal escapes is recorded and shown escaped', async () => {
-    await world.invoke({ action: 'sync', reason: '\u001b[2J\u001b[31mall good\r\nforged line' });
+    await sync.world.invoke({ action: 'sync', reason: '\u001b[2J\u001b[31mall good\r\nforged line' });
 
-    const [run] = await world.app.store.listRuns(1);
+    const [run] = await sync.world.app.store.listRuns(1);
     expect(run?.trigger).toBe('\\x1b[2J\\x1b[31mall good\\x0d\\x0aforged line');
     const shown = renderStatus({
       instance: 'x',

@@ -2,14 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceCommand, TagResourceCommand } from '@aws-sdk/client-servicediscovery';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadRoles } from '../../local/aws/iam/roles.js';
 import { roleEnv } from '../../local/aws/identity.js';
 import { createApp } from '../../shared/app/context.js';
 import { createAwsClients } from '../../shared/aws/clients.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
-import { buildMesh, type Mesh, ownedView, type SyncWorld, scheduledEvent, startWorld } from './world.js';
+import { ownedView, scheduledEvent, useSyncWorld } from './world.js';
+
+const sync = useSyncWorld({ checkUnowned: false });
 
 /**
  * TLS to the mesh with the AWS double enforcing serverless.yml's roles: meshSync reads the mesh CA as its own role,
@@ -19,22 +21,15 @@ import { buildMesh, type Mesh, ownedView, type SyncWorld, scheduledEvent, startW
 const MESH_CA_SECRET = 'meshgate/mesh-ca';
 const MESH_CA = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'mesh-ca.pem'), 'utf8');
 
-let world: SyncWorld;
-let mesh: Mesh;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
 beforeEach(async () => {
-  await world.reset();
-  mesh = await buildMesh(world.clients, world.app.store);
-  await world.clients.secretsManager.send(new CreateSecretCommand({ Name: MESH_CA_SECRET, SecretString: MESH_CA }));
+  await sync.world.clients.secretsManager.send(
+    new CreateSecretCommand({ Name: MESH_CA_SECRET, SecretString: MESH_CA }),
+  );
   // The search service's instances serve TLS: Kong's hop to them is https.
-  const { Service } = await world.clients.serviceDiscovery.send(new GetServiceCommand({ Id: mesh.searchServiceId }));
-  await world.clients.serviceDiscovery.send(
+  const { Service } = await sync.world.clients.serviceDiscovery.send(
+    new GetServiceCommand({ Id: sync.mesh.searchServiceId }),
+  );
+  await sync.world.clients.serviceDiscovery.send(
     new TagResourceCommand({ ResourceARN: Service?.Arn, Tags: [{ Key: 'meshgate:protocol', Value: 'https' }] }),
   );
 });
@@ -42,40 +37,40 @@ beforeEach(async () => {
 /** meshSync's app as deployed with MESH_CA_SECRET_ARN set, calling AWS as meshSync's role. */
 function appWithMeshCa() {
   return createApp(
-    loadConfig({ ...world.env, MESH_CA_SECRET_ARN: MESH_CA_SECRET }),
+    loadConfig({ ...sync.world.env, MESH_CA_SECRET_ARN: MESH_CA_SECRET }),
     createAwsClients({
-      ...world.aws.env(),
-      ...roleEnv(world.aws.functionRoles.meshSync as string, 'meshgate-local-meshSync'),
+      ...sync.world.aws.env(),
+      ...roleEnv(sync.world.aws.functionRoles.meshSync as string, 'meshgate-local-meshSync'),
     }),
   );
 }
 
 async function admin(path: string): Promise<Record<string, unknown>[]> {
-  const response = await fetch(`${world.kong.url}${path}`, { headers: { 'Kong-Admin-Token': TEST_ADMIN_TOKEN } });
+  const response = await fetch(`${sync.world.kong.url}${path}`, { headers: { 'Kong-Admin-Token': TEST_ADMIN_TOKEN } });
   return ((await response.json()) as { data: Record<string, unknown>[] }).data;
 }
 
 describe('the mesh CA under IAM enforcement', () => {
   it('meshSync reads the CA with its own role when the stack is deployed with one: https services verify against it', async () => {
     // The roles CloudFormation creates for a stack whose meshCaSecretName names the CA secret.
-    world.aws.iam.setRoles(loadRoles({ env: { MESH_CA_SECRET_ARN: MESH_CA_SECRET } }).roles);
+    sync.world.aws.iam.setRoles(loadRoles({ env: { MESH_CA_SECRET_ARN: MESH_CA_SECRET } }).roles);
 
-    await world.invoke(scheduledEvent(), appWithMeshCa());
+    await sync.world.invoke(scheduledEvent(), appWithMeshCa());
 
     const [ca] = await admin('/ca_certificates');
     expect(ca?.cert).toBe(MESH_CA);
     const search = (await admin('/services')).find((service) => service.name === 'search.shop.local');
     expect(search).toMatchObject({ protocol: 'https', tls_verify: true, ca_certificates: [ca?.id] });
-    expect(world.audit().at(-1)?.detailType).toBe('Sync Applied');
+    expect(sync.world.audit().at(-1)?.detailType).toBe('Sync Applied');
   });
 
   it('the grant covers that one secret only: without a configured CA the role may not read it, and the run fails rather than drop verification', async () => {
     // The default roles: no meshCaSecretName, so no ReadMeshCa statement.
-    await expect(world.invoke(scheduledEvent(), appWithMeshCa())).rejects.toThrow(
+    await expect(sync.world.invoke(scheduledEvent(), appWithMeshCa())).rejects.toThrow(
       /mesh CA|AccessDenied|not authorized/,
     );
 
-    expect((await ownedView(world.kong)).services).toEqual([]);
+    expect((await ownedView(sync.world.kong)).services).toEqual([]);
     expect(await admin('/ca_certificates')).toEqual([]);
   });
 });

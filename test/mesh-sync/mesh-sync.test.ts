@@ -1,53 +1,35 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runMeshSync } from '../../shared/mesh-sync/pipeline.js';
 import { findLeaks } from '../support/secrets.js';
 import {
-  buildMesh,
   deregisterInstance,
-  type Mesh,
   names,
   ownedView as ownedViewOf,
   registerInstance,
-  type SyncWorld,
   scheduledEvent,
-  startWorld,
+  useSyncWorld,
 } from './world.js';
 
-let world: SyncWorld;
-let mesh: Mesh;
+const sync = useSyncWorld();
 
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  mesh = await buildMesh(world.clients, world.app.store);
-});
-afterEach(async () => {
-  await world.expectUnownedUntouched();
-});
-
-const ownedView = () => ownedViewOf(world.kong);
+const ownedView = () => ownedViewOf(sync.world.kong);
 
 /** The last CloudTrail event the AWS double published, as EventBridge would deliver it to meshSync. */
 function lastCloudTrailEvent() {
-  const event = world.aws.cloudTrail.at(-1);
+  const event = sync.world.aws.cloudTrail.at(-1);
   if (!event) throw new Error('the AWS double published no CloudTrail event');
   return event;
 }
 
 async function fullSync() {
-  const result = await world.invoke(scheduledEvent());
+  const result = await sync.world.invoke(scheduledEvent());
   expect(result).toMatchObject({ outcome: 'applied' });
 }
 
 describe('meshSync end to end on the doubles', () => {
   it('a full sync builds the expected Kong state; a second sync plans nothing and writes nothing', async () => {
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied', trigger: 'schedule', leftOut: 0 });
     const kong = await ownedView();
@@ -124,14 +106,14 @@ describe('meshSync end to end on the doubles', () => {
       { username: 'checkout', custom_id: 'arn:aws:iam::123456789012:role/checkout' },
     ]);
     expect(kong.jwts.map(({ key, algorithm, consumer }) => ({ key, algorithm, consumer }))).toEqual([
-      { key: mesh.checkoutKid, algorithm: 'ES256', consumer: { id: kong.consumers[0]?.id } },
+      { key: sync.mesh.checkoutKid, algorithm: 'ES256', consumer: { id: kong.consumers[0]?.id } },
     ]);
     expect(String(kong.jwts[0]?.rsa_public_key)).toContain('BEGIN PUBLIC KEY');
 
-    world.kong.requests.clear();
-    const again = await world.invoke(scheduledEvent());
+    sync.world.kong.requests.clear();
+    const again = await sync.world.invoke(scheduledEvent());
     expect(again).toMatchObject({ outcome: 'no-changes', summary: { total: 0 } });
-    expect(world.kongWrites()).toBe(0);
+    expect(sync.world.kongWrites()).toBe(0);
     expect(await ownedView()).toEqual(kong);
   });
 
@@ -139,15 +121,15 @@ describe('meshSync end to end on the doubles', () => {
     await fullSync();
     const before = await ownedView();
 
-    await registerInstance(world.clients, mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
-    world.kong.requests.clear();
-    world.aws.requests.clear();
-    const result = await world.invoke(lastCloudTrailEvent());
+    await registerInstance(sync.world.clients, sync.mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
+    sync.world.kong.requests.clear();
+    sync.world.aws.requests.clear();
+    const result = await sync.world.invoke(lastCloudTrailEvent());
 
     expect(result).toMatchObject({ outcome: 'applied', trigger: 'cloudmap:RegisterInstance' });
     // Only what the service feeds is read: the gateways (to find those discovered through it), not their routes,
     // the virtual services, the other Cloud Map services or the consumer keys.
-    const awsReads = new Set(world.aws.requests.entries.map((entry) => entry.operation));
+    const awsReads = new Set(sync.world.aws.requests.entries.map((entry) => entry.operation));
     for (const unneeded of [
       'ListGatewayRoutes',
       'DescribeGatewayRoute',
@@ -159,7 +141,7 @@ describe('meshSync end to end on the doubles', () => {
     }
     expect(awsReads).toContain('DiscoverInstances');
     // GET the upstream, GET its targets, POST the new target: the bar is ≤ 4.
-    expect(world.kong.requests.entries.map(({ method, path }) => `${method} ${path}`)).toEqual([
+    expect(sync.world.kong.requests.entries.map(({ method, path }) => `${method} ${path}`)).toEqual([
       'GET /upstreams/edge.shop.gateway',
       expect.stringMatching(/^GET \/upstreams\/[0-9a-f-]{36}\/targets$/),
       expect.stringMatching(/^POST \/upstreams\/[0-9a-f-]{36}\/targets$/),
@@ -175,43 +157,43 @@ describe('meshSync end to end on the doubles', () => {
     await fullSync();
     const before = await ownedView();
 
-    await deregisterInstance(world.clients, mesh.ingressServiceId, 'ingress-2');
-    world.kong.requests.clear();
-    await world.invoke(lastCloudTrailEvent());
-    expect(world.kong.requests.writes().map(({ method }) => method)).toEqual(['DELETE']);
+    await deregisterInstance(sync.world.clients, sync.mesh.ingressServiceId, 'ingress-2');
+    sync.world.kong.requests.clear();
+    await sync.world.invoke(lastCloudTrailEvent());
+    expect(sync.world.kong.requests.writes().map(({ method }) => method)).toEqual(['DELETE']);
     const after = await ownedView();
     expect({ ...after, targets: [] }).toEqual({ ...before, targets: [] });
     expect(names(after.targets, 'target')).toEqual(
       names(before.targets, 'target').filter((address) => address !== '10.0.1.2:8080'),
     );
 
-    await registerInstance(world.clients, mesh.unrelatedServiceId, 'billing-1', '10.0.3.1');
-    world.kong.requests.clear();
-    expect(await world.invoke(lastCloudTrailEvent())).toMatchObject({ outcome: 'no-changes' });
-    expect(world.kongWrites()).toBe(0);
+    await registerInstance(sync.world.clients, sync.mesh.unrelatedServiceId, 'billing-1', '10.0.3.1');
+    sync.world.kong.requests.clear();
+    expect(await sync.world.invoke(lastCloudTrailEvent())).toMatchObject({ outcome: 'no-changes' });
+    expect(sync.world.kongWrites()).toBe(0);
   });
 
   it('while frozen, a mesh event plans and reports (Sync Planned) but writes nothing to Kong', async () => {
     await fullSync();
     const before = await ownedView();
-    await world.app.store.setFreeze({ reason: 'incident 42', by: 'test' });
+    await sync.world.app.store.setFreeze({ reason: 'incident 42', by: 'test' });
 
-    await registerInstance(world.clients, mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
-    const auditBefore = world.audit().length;
-    world.kong.requests.clear();
-    const scoped = await world.invoke(lastCloudTrailEvent());
-    const full = await world.invoke(scheduledEvent());
+    await registerInstance(sync.world.clients, sync.mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
+    const auditBefore = sync.world.audit().length;
+    sync.world.kong.requests.clear();
+    const scoped = await sync.world.invoke(lastCloudTrailEvent());
+    const full = await sync.world.invoke(scheduledEvent());
 
     expect(scoped).toMatchObject({ outcome: 'planned', summary: { creating: 1, total: 1 } });
     expect(full).toMatchObject({ outcome: 'planned', summary: { creating: 1, total: 1 } });
-    expect(world.kongWrites()).toBe(0);
+    expect(sync.world.kongWrites()).toBe(0);
     expect(await ownedView()).toEqual(before);
-    const planned = world.audit().slice(auditBefore);
+    const planned = sync.world.audit().slice(auditBefore);
     expect(planned.map(({ detailType }) => detailType)).toEqual(['Sync Planned', 'Sync Planned']);
     expect(planned[0]?.detail).toMatchObject({ frozen: true, counts: { creating: 1, completed: 0 } });
 
-    await world.app.store.clearFreeze();
-    await world.invoke(scheduledEvent());
+    await sync.world.app.store.clearFreeze();
+    await sync.world.invoke(scheduledEvent());
     expect(names((await ownedView()).targets, 'target')).toContain('10.0.1.3:8080');
   });
 });
@@ -219,37 +201,41 @@ describe('meshSync end to end on the doubles', () => {
 describe('audit events', () => {
   it('a sync that finds the lease held defers: in run history and audited as Sync Deferred, nothing written', async () => {
     await fullSync();
-    const grant = await world.app.store.tryAcquireLease({ holder: 'freeze#op', purpose: 'freeze:op', ttlMs: 60_000 });
+    const grant = await sync.world.app.store.tryAcquireLease({
+      holder: 'freeze#op',
+      purpose: 'freeze:op',
+      ttlMs: 60_000,
+    });
     if (!grant.acquired) throw new Error('the lease should be free');
-    const auditBefore = world.audit().length;
-    world.kong.requests.clear();
+    const auditBefore = sync.world.audit().length;
+    sync.world.kong.requests.clear();
     try {
       const result = await runMeshSync(
-        await world.app.meshSyncDeps(),
-        { kind: 'scoped', reason: 'cloudmap:RegisterInstance', serviceId: mesh.ingressServiceId, dryRun: false },
-        world.app.config,
+        await sync.world.app.meshSyncDeps(),
+        { kind: 'scoped', reason: 'cloudmap:RegisterInstance', serviceId: sync.mesh.ingressServiceId, dryRun: false },
+        sync.world.app.config,
         { lease: { waitMs: 0, pollMs: 1 } },
       );
       expect(result.report.outcome).toBe('deferred');
     } finally {
       // The holder finds the "pending" mark at release (it would sync now) and lets go.
-      const release = await world.app.store.releaseLease(grant.lease, 60_000);
+      const release = await sync.world.app.store.releaseLease(grant.lease, 60_000);
       expect('pending' in release).toBe(true);
-      if ('pending' in release) await world.app.store.releaseLease(release.lease, 60_000);
+      if ('pending' in release) await sync.world.app.store.releaseLease(release.lease, 60_000);
     }
-    expect(world.kongWrites()).toBe(0);
-    expect(world.audit().slice(auditBefore)).toEqual([
+    expect(sync.world.kongWrites()).toBe(0);
+    expect(sync.world.audit().slice(auditBefore)).toEqual([
       {
         detailType: 'Sync Deferred',
         detail: expect.objectContaining({
           trigger: 'cloudmap:RegisterInstance',
           outcome: 'deferred',
-          serviceId: mesh.ingressServiceId,
+          serviceId: sync.mesh.ingressServiceId,
           heldBy: expect.objectContaining({ holder: 'freeze#op', purpose: 'freeze:op' }),
         }),
       },
     ]);
-    const [run] = await world.app.store.listRuns(1);
+    const [run] = await sync.world.app.store.listRuns(1);
     expect(run).toMatchObject({ kind: 'sync', outcome: 'deferred', trigger: 'cloudmap:RegisterInstance' });
   });
 
@@ -265,8 +251,8 @@ describe('audit events', () => {
       },
     ];
     for (const [index, run] of runs.entries()) {
-      await world.invoke(run.event);
-      const audit = world.audit();
+      await sync.world.invoke(run.event);
+      const audit = sync.world.audit();
       expect(audit).toHaveLength(index + 1);
       expect(audit[index]).toMatchObject({
         detailType: run.detailType,
@@ -279,23 +265,28 @@ describe('audit events', () => {
         },
       });
     }
-    const [applied] = world.audit();
+    const [applied] = sync.world.audit();
     expect(applied?.detail).toMatchObject({
       snapshotId: expect.stringMatching(/^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$/),
       counts: { creating: 25, completed: 25, failed: 0 },
     });
-    expect(await world.app.store.load(String(applied?.detail.snapshotId))).toBeDefined();
+    expect(await sync.world.app.store.load(String(applied?.detail.snapshotId))).toBeDefined();
 
     // A failed apply: every route write fails (500 after retries); Kong is put back and the run says so.
-    await registerInstance(world.clients, mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
-    world.kong.faults.inject({ method: 'POST', path: '/upstreams/*', status: 500, times: Number.POSITIVE_INFINITY });
+    await registerInstance(sync.world.clients, sync.mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
+    sync.world.kong.faults.inject({
+      method: 'POST',
+      path: '/upstreams/*',
+      status: 500,
+      times: Number.POSITIVE_INFINITY,
+    });
     const before = await ownedView();
-    const failed = await world.invoke(lastCloudTrailEvent());
-    world.kong.faults.clear();
+    const failed = await sync.world.invoke(lastCloudTrailEvent());
+    sync.world.kong.faults.clear();
     expect(failed).toMatchObject({ outcome: 'rolled-back' });
     expect(await ownedView()).toEqual(before);
-    const failure = world.audit().at(-1);
-    expect(world.audit()).toHaveLength(runs.length + 1);
+    const failure = sync.world.audit().at(-1);
+    expect(sync.world.audit()).toHaveLength(runs.length + 1);
     expect(failure).toMatchObject({
       detailType: 'Sync Failed',
       detail: {
@@ -307,12 +298,12 @@ describe('audit events', () => {
       },
     });
 
-    const secret = await world.clients.secretsManager.send(
+    const secret = await sync.world.clients.secretsManager.send(
       new GetSecretValueCommand({ SecretId: 'meshgate/consumers/checkout' }),
     );
     const { privateKeyPem } = JSON.parse(secret.SecretString ?? '{}') as { privateKeyPem: string };
     const privateKeyBody = privateKeyPem.split('\n')[1] ?? 'unreadable';
-    const published = JSON.stringify(world.audit());
+    const published = JSON.stringify(sync.world.audit());
     expect(findLeaks(published)).toEqual([]);
     expect(published).not.toContain(privateKeyBody);
   });

@@ -4,48 +4,23 @@
  * feeds (service, route, plugins, upstream, target), so it is routable at once rather than at the next drift repair.
  */
 import { CreateServiceCommand, GetServiceCommand } from '@aws-sdk/client-servicediscovery';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  buildMesh,
-  type Mesh,
-  names,
-  ownedView,
-  registerInstance,
-  type SyncWorld,
-  scheduledEvent,
-  startWorld,
-} from './world.js';
+import { describe, expect, it } from 'vitest';
+import { names, ownedView, registerInstance, scheduledEvent, useSyncWorld } from './world.js';
 
-let world: SyncWorld;
-let mesh: Mesh;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  mesh = await buildMesh(world.clients, world.app.store);
-  expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied' });
-});
-afterEach(async () => {
-  await world.expectUnownedUntouched();
-});
+const sync = useSyncWorld({ mesh: 'synced' });
 
 function lastCloudTrailEvent() {
-  const event = world.aws.cloudTrail.at(-1);
+  const event = sync.world.aws.cloudTrail.at(-1);
   if (!event) throw new Error('the AWS double published no CloudTrail event');
   return event;
 }
 
 /** A Cloud Map service exposed with a route and JWT auth, created behind meshgate's back (no event delivered). */
 async function exposeReviews(): Promise<string> {
-  const { Service: search } = await world.clients.serviceDiscovery.send(
-    new GetServiceCommand({ Id: mesh.searchServiceId }),
+  const { Service: search } = await sync.world.clients.serviceDiscovery.send(
+    new GetServiceCommand({ Id: sync.mesh.searchServiceId }),
   );
-  const { Service } = await world.clients.serviceDiscovery.send(
+  const { Service } = await sync.world.clients.serviceDiscovery.send(
     new CreateServiceCommand({
       Name: 'reviews',
       NamespaceId: search?.NamespaceId,
@@ -62,12 +37,12 @@ async function exposeReviews(): Promise<string> {
 describe('a newly exposed Cloud Map service, first registration', () => {
   it('the RegisterInstance event creates its service, route, plugins, upstream and target in that run', async () => {
     const serviceId = await exposeReviews();
-    await registerInstance(world.clients, serviceId, 'reviews-1', '10.0.3.1');
+    await registerInstance(sync.world.clients, serviceId, 'reviews-1', '10.0.3.1');
 
-    const result = await world.invoke(lastCloudTrailEvent());
+    const result = await sync.world.invoke(lastCloudTrailEvent());
 
     expect(result).toMatchObject({ outcome: 'applied', trigger: 'cloudmap:RegisterInstance' });
-    const view = await ownedView(world.kong);
+    const view = await ownedView(sync.world.kong);
     expect(names(view.services)).toContain('reviews.shop.local');
     expect(names(view.upstreams)).toContain('reviews.shop.local');
     expect(view.targets.map((target) => target.target)).toContain('10.0.3.1:8080');
@@ -78,17 +53,17 @@ describe('a newly exposed Cloud Map service, first registration', () => {
     expect(names(plugins).sort()).toContain('jwt');
 
     // Exactly what a full sync makes of it: the drift repair that follows has nothing to do.
-    expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'no-changes' });
+    expect(await sync.world.invoke(scheduledEvent())).toMatchObject({ outcome: 'no-changes' });
   });
 
   it('a later registration of the same service reads and writes only its upstream and targets', async () => {
     const serviceId = await exposeReviews();
-    await registerInstance(world.clients, serviceId, 'reviews-1', '10.0.3.1');
-    await world.invoke(lastCloudTrailEvent());
+    await registerInstance(sync.world.clients, serviceId, 'reviews-1', '10.0.3.1');
+    await sync.world.invoke(lastCloudTrailEvent());
 
-    await registerInstance(world.clients, serviceId, 'reviews-2', '10.0.3.2');
-    world.kong.requests.clear();
-    expect(await world.invoke(lastCloudTrailEvent())).toMatchObject({ outcome: 'applied' });
-    expect(world.kong.requests.count()).toBeLessThanOrEqual(4);
+    await registerInstance(sync.world.clients, serviceId, 'reviews-2', '10.0.3.2');
+    sync.world.kong.requests.clear();
+    expect(await sync.world.invoke(lastCloudTrailEvent())).toMatchObject({ outcome: 'applied' });
+    expect(sync.world.kong.requests.count()).toBeLessThanOrEqual(4);
   });
 });

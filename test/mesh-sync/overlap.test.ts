@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runMeshSync } from '../../shared/mesh-sync/pipeline.js';
-import { buildMesh, type SyncWorld, startWorld } from './world.js';
+import { useSyncWorld } from './world.js';
 
-let world: SyncWorld;
+const sync = useSyncWorld({ checkUnowned: false });
 
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  await buildMesh(world.clients, world.app.store);
-});
-
-const kongReads = () => world.kong.requests.count((entry) => entry.method === 'GET');
+const kongReads = () => sync.world.kong.requests.count((entry) => entry.method === 'GET');
 
 /** Waits (a bounded number of event-loop turns) until `condition` holds; says whether it did. */
 async function eventually(condition: () => boolean, turns = 2_000): Promise<boolean> {
@@ -25,8 +14,8 @@ async function eventually(condition: () => boolean, turns = 2_000): Promise<bool
 
 describe('a full sync reads the mesh and dumps Kong at the same time', () => {
   it('has the Kong dump under way before the mesh read is done, and syncs as before', async () => {
-    const deps = await world.app.meshSyncDeps();
-    world.kong.requests.clear();
+    const deps = await sync.world.app.meshSyncDeps();
+    sync.world.kong.requests.clear();
     let dumpStartedDuringMeshRead = false;
     const result = await runMeshSync(
       {
@@ -38,7 +27,7 @@ describe('a full sync reads the mesh and dumps Kong at the same time', () => {
         },
       },
       { kind: 'full', reason: 'test', dryRun: false },
-      world.app.config,
+      sync.world.app.config,
     );
 
     expect(dumpStartedDuringMeshRead).toBe(true);
@@ -46,7 +35,7 @@ describe('a full sync reads the mesh and dumps Kong at the same time', () => {
   });
 
   it('stops the dump and fails with the mesh read error when the mesh read fails', async () => {
-    const deps = await world.app.meshSyncDeps();
+    const deps = await sync.world.app.meshSyncDeps();
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
@@ -54,12 +43,12 @@ describe('a full sync reads the mesh and dumps Kong at the same time', () => {
       const run = runMeshSync(
         { ...deps, readMesh: async () => Promise.reject(new Error('Cloud Map is down')) },
         { kind: 'full', reason: 'test', dryRun: false },
-        world.app.config,
+        sync.world.app.config,
       );
       await expect(run).rejects.toThrow('Cloud Map is down');
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(unhandled).toEqual([]);
-      expect(world.kong.requests.writes()).toEqual([]);
+      expect(sync.world.kong.requests.writes()).toEqual([]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }

@@ -1,67 +1,48 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_ADMIN_TOKEN } from '../support/secrets.js';
-import {
-  adminView,
-  buildMesh,
-  deleteRoute,
-  names,
-  ownedView as ownedViewOf,
-  type SyncWorld,
-  scheduledEvent,
-  startWorld,
-} from './world.js';
+import { adminView, deleteRoute, names, ownedView as ownedViewOf, scheduledEvent, useSyncWorld } from './world.js';
+
+const sync = useSyncWorld({ checkUnowned: false });
 
 /**
  * Only what is owned: a create never overwrites an entity that is not meshgate's, a clash with a foreign entity is
  * that object's conflict (everything else applies), and an owned parent with foreign children is not deleted.
  */
 
-let world: SyncWorld;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  await buildMesh(world.clients, world.app.store);
-});
 afterEach(() => {
   // Each test makes its own foreign entities (so the suite's unowned baseline differs); meshgate's writes must
   // still never touch one.
-  expect(world.kong.violations).toEqual([]);
+  expect(sync.world.kong.violations).toEqual([]);
 });
 
-const ownedView = () => ownedViewOf(world.kong);
-const lastAudit = () => world.audit().at(-1)?.detail ?? {};
+const ownedView = () => ownedViewOf(sync.world.kong);
+const lastAudit = () => sync.world.audit().at(-1)?.detail ?? {};
 
 /** A write by another team, straight to the Admin API; not meshgate's, so not a guard violation. */
 async function foreignWrite(method: string, path: string, body: Record<string, unknown>) {
-  const response = await fetch(`${world.kong.url}${path}`, {
+  const response = await fetch(`${sync.world.kong.url}${path}`, {
     method,
     headers: { 'Kong-Admin-Token': TEST_ADMIN_TOKEN, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
-  world.kong.violations.length = 0;
+  sync.world.kong.violations.length = 0;
   return (await response.json()) as Record<string, unknown>;
 }
 
 const entity = async (collection: keyof Awaited<ReturnType<typeof adminView>>, id: unknown) =>
-  (await adminView(world.kong))[collection].find((item) => item.id === id);
+  (await adminView(sync.world.kong))[collection].find((item) => item.id === id);
 
 describe('ownership on create and delete', () => {
   it("a create never overwrites a service that is no longer meshgate's; the rest applies", async () => {
-    await world.invoke(scheduledEvent());
+    await sync.world.invoke(scheduledEvent());
     const search = (await ownedView()).services.find((service) => service.name === 'search.shop.local')!;
     // Another team took the service over: meshgate's tags replaced by theirs.
     await foreignWrite('PATCH', `/services/${search.id}`, { tags: ['team:search'], read_timeout: 5000 });
     const taken = await entity('services', search.id);
-    await deleteRoute(world.clients, 'catalog');
+    await deleteRoute(sync.world.clients, 'catalog');
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied' });
     expect(await entity('services', search.id)).toEqual(taken);
@@ -78,7 +59,7 @@ describe('ownership on create and delete', () => {
       tags: ['team:orders'],
     });
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied' });
     const owned = await ownedView();
@@ -94,16 +75,16 @@ describe('ownership on create and delete', () => {
   });
 
   it('an owned service with a foreign plugin on it is kept, not deleted with the plugin', async () => {
-    await world.invoke(scheduledEvent());
+    await sync.world.invoke(scheduledEvent());
     const catalog = (await ownedView()).services.find((service) => service.name === 'shop.edge.catalog')!;
     const plugin = await foreignWrite('POST', '/plugins', {
       name: 'rate-limiting',
       service: { id: catalog.id },
       config: { minute: 10 },
     });
-    await deleteRoute(world.clients, 'catalog');
+    await deleteRoute(sync.world.clients, 'catalog');
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'applied' });
     expect(await entity('plugins', plugin.id)).toBeDefined();

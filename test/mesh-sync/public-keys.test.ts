@@ -5,11 +5,13 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { roleEnv } from '../../local/aws/identity.js';
 import { clientSettings } from '../../shared/aws/options.js';
 import { AWSCURRENT } from '../../shared/consumers/secrets.js';
-import { buildMesh, ownedView as ownedViewOf, type SyncWorld, scheduledEvent, startWorld } from './world.js';
+import { ownedView as ownedViewOf, scheduledEvent, useSyncWorld } from './world.js';
+
+const sync = useSyncWorld({ mesh: 'synced' });
 
 /**
  * Public keys only: meshSync reads consumers from ListSecrets (names, tags, labels) and the state store's public-key
@@ -17,47 +19,32 @@ import { buildMesh, ownedView as ownedViewOf, type SyncWorld, scheduledEvent, st
  * missing or stale is a read failure: it keeps its consumer and credentials in Kong.
  */
 
-let world: SyncWorld;
-
-beforeAll(async () => {
-  world = await startWorld();
-});
-afterAll(async () => {
-  await world?.close();
-});
-beforeEach(async () => {
-  await world.reset();
-  await buildMesh(world.clients, world.app.store);
-  expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied', leftOut: 0 });
-});
-afterEach(async () => {
-  await world.expectUnownedUntouched();
-});
-
-const ownedView = () => ownedViewOf(world.kong);
-const lastAudit = () => world.audit().at(-1)?.detail ?? {};
+const ownedView = () => ownedViewOf(sync.world.kong);
+const lastAudit = () => sync.world.audit().at(-1)?.detail ?? {};
 const SECRET = 'meshgate/consumers/checkout';
 
 describe('meshSync reads public keys only', () => {
   it('a full sync creates the consumer and its credential with zero GetSecretValue calls', async () => {
-    await world.resetKong();
-    world.aws.requests.clear();
+    await sync.world.resetKong();
+    sync.world.aws.requests.clear();
 
-    expect(await world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied', leftOut: 0, kept: 0 });
+    expect(await sync.world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied', leftOut: 0, kept: 0 });
 
     const view = await ownedView();
     expect(view.consumers.map((consumer) => consumer.username)).toEqual(['checkout']);
     expect(view.jwts).toHaveLength(1);
     // The admin token is cached by the warm app: every GetSecretValue here would be a consumer secret's.
-    expect(world.aws.requests.entries.filter((request) => request.operation === 'GetSecretValue')).toEqual([]);
-    expect(world.aws.requests.entries.some((request) => request.operation === 'ListSecrets')).toBe(true);
+    expect(sync.world.aws.requests.entries.filter((request) => request.operation === 'GetSecretValue')).toEqual([]);
+    expect(sync.world.aws.requests.entries.some((request) => request.operation === 'ListSecrets')).toBe(true);
   });
 
   it("meshSync's and rollback's roles are refused GetSecretValue on a consumer secret", async () => {
     for (const fn of ['meshSync', 'rollback'] as const) {
       const sm = new SecretsManagerClient({
-        ...clientSettings({ ...world.aws.env(), ...roleEnv(world.aws.functionRoles[fn]!, `meshgate-local-${fn}`) })
-          .common,
+        ...clientSettings({
+          ...sync.world.aws.env(),
+          ...roleEnv(sync.world.aws.functionRoles[fn]!, `meshgate-local-${fn}`),
+        }).common,
       });
       await expect(sm.send(new GetSecretValueCommand({ SecretId: SECRET }))).rejects.toMatchObject({
         name: 'AccessDeniedException',
@@ -68,12 +55,12 @@ describe('meshSync reads public keys only', () => {
 
   it('a consumer missing from the document keeps its consumer and credentials, reported as kept', async () => {
     const before = await ownedView();
-    await world.app.store.updatePublicKeys((document) => ({
+    await sync.world.app.store.updatePublicKeys((document) => ({
       ...document,
       meshgate: { ...document.meshgate, consumers: {} },
     }));
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     // Nothing changes, the edge JWKS included (it keeps the consumer's keys).
     expect(result).toMatchObject({ outcome: 'no-changes', kept: 2 });
@@ -84,18 +71,18 @@ describe('meshSync reads public keys only', () => {
   it('an entry stale against the listed labels keeps the consumer as it is', async () => {
     const before = await ownedView();
     // An operator moves AWSCURRENT by hand to a new version nothing published: the listing and the document disagree.
-    const { VersionId } = await world.clients.secretsManager.send(
+    const { VersionId } = await sync.world.clients.secretsManager.send(
       new PutSecretValueCommand({
         SecretId: SECRET,
         SecretString: JSON.stringify({ note: 'not a meshgate key' }),
         VersionStages: ['MANUAL'],
       }),
     );
-    const described = await world.clients.secretsManager.send(new DescribeSecretCommand({ SecretId: SECRET }));
+    const described = await sync.world.clients.secretsManager.send(new DescribeSecretCommand({ SecretId: SECRET }));
     const currentId = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) =>
       stages.includes(AWSCURRENT),
     )?.[0];
-    await world.clients.secretsManager.send(
+    await sync.world.clients.secretsManager.send(
       new UpdateSecretVersionStageCommand({
         SecretId: SECRET,
         VersionStage: AWSCURRENT,
@@ -104,7 +91,7 @@ describe('meshSync reads public keys only', () => {
       }),
     );
 
-    const result = await world.invoke(scheduledEvent());
+    const result = await sync.world.invoke(scheduledEvent());
 
     expect(result).toMatchObject({ outcome: 'no-changes', kept: 2 });
     expect(await ownedView()).toEqual(before);

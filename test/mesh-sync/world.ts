@@ -19,7 +19,7 @@ import {
   GetOperationCommand,
   RegisterInstanceCommand,
 } from '@aws-sdk/client-servicediscovery';
-import { expect, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, vi } from 'vitest';
 import { roleEnv } from '../../local/aws/identity.js';
 import { type AwsDouble, type EventBridgeEvent, startAwsDouble } from '../../local/aws/server.js';
 import type { EventBridgeService } from '../../local/aws/services/eventbridge.js';
@@ -91,6 +91,47 @@ export interface SyncWorld {
   /** Fails unless the ownership guard saw no write to an unowned entity and the seeded ones are as they were. */
   expectUnownedUntouched(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The world of a sync test file, filled in by useSyncWorld's hooks. */
+export interface SyncTestWorld {
+  world: SyncWorld;
+  /** The mesh built before each test (absent with `mesh: 'kept'` or `'empty'`). */
+  mesh: Mesh;
+}
+
+/**
+ * Registers a sync test file's hooks: one world for the file; before each test the world reset with the mesh
+ * built (`built`, the default), also synced once by the schedule (`synced`), with no mesh (`empty`), or left as the
+ * last test left it (`kept`); after each test the AWS faults cleared and the unowned Kong entities checked untouched (`checkUnowned:
+ * false` where a file checks its own way).
+ */
+export function useSyncWorld(
+  options: { mesh?: 'kept' | 'empty' | 'built' | 'synced'; checkUnowned?: boolean } = {},
+): SyncTestWorld {
+  const { mesh = 'built', checkUnowned = true } = options;
+  const test = {} as SyncTestWorld;
+  beforeAll(async () => {
+    test.world = await startWorld();
+  });
+  afterAll(async () => {
+    await test.world?.close();
+  });
+  if (mesh !== 'kept') {
+    beforeEach(async () => {
+      await test.world.reset();
+      if (mesh === 'empty') return;
+      test.mesh = await buildMesh(test.world.clients, test.world.app.store);
+      if (mesh === 'synced') {
+        expect(await test.world.invoke(scheduledEvent())).toMatchObject({ outcome: 'applied', leftOut: 0 });
+      }
+    });
+  }
+  afterEach(async () => {
+    test.world.aws.faults.clear();
+    if (checkUnowned) await test.world.expectUnownedUntouched();
+  });
+  return test;
 }
 
 /**

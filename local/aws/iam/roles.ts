@@ -5,7 +5,7 @@
  * allow the call. The physical names CloudFormation would generate (a role's, a bucket's) are deterministic here.
  */
 import { fileURLToPath } from 'node:url';
-import { readServerlessYml } from '../../bus/rules.js';
+import { readServerlessYml } from '../../../cli/serverless-yml.js';
 import { policyDocumentSchema, type Statement } from './policy.js';
 
 export interface Role {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { compilePattern, type EventMatcher, PatternError } from '../../bus/pattern.js';
-import { type AwsContext, AwsServiceError } from '../protocol.js';
+import { type AwsContext, AwsServiceError, parseMembers } from '../protocol.js';
 import type { EventBridgeEvent } from '../server.js';
 import type { LogsService } from './logs.js';
 
@@ -86,17 +86,6 @@ const createArchiveInput = z.object({
 });
 const archiveNameInput = z.object({ ArchiveName: z.string().min(1) });
 
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw validation(
-      `1 validation error detected: Value at '${issue?.path.join('.')}' failed to satisfy constraint: ${issue?.message}`,
-    );
-  }
-  return parsed.data;
-}
-
 /** A bus named directly or by ARN (`arn:aws:events:…:event-bus/<name>`). */
 export function busName(nameOrArn: string | undefined): string {
   if (!nameOrArn) return 'default';
@@ -143,7 +132,7 @@ export function createBusRules() {
 
   const operations = {
     PutRule(raw: Record<string, unknown>, context: Pick<AwsContext, 'region' | 'account'>) {
-      const input = parse(putRuleInput, raw);
+      const input = parseMembers(putRuleInput, raw, validation);
       if (input.ScheduleExpression === undefined && input.EventPattern === undefined) {
         throw validation('Parameter(s) ScheduleExpression or EventPattern must be specified.');
       }
@@ -172,7 +161,7 @@ export function createBusRules() {
       return { RuleArn: rule.arn };
     },
     ListRules(raw: Record<string, unknown>) {
-      const input = parse(listRulesInput, raw);
+      const input = parseMembers(listRulesInput, raw, validation);
       const bus = busName(input.EventBusName);
       const prefix = input.NamePrefix ?? '';
       const limit = input.Limit ?? 100;
@@ -202,22 +191,22 @@ export function createBusRules() {
     },
     // Deleting a rule that does not exist succeeds, as EventBridge documents.
     DeleteRule(raw: Record<string, unknown>) {
-      const input = parse(deleteRuleInput, raw);
+      const input = parseMembers(deleteRuleInput, raw, validation);
       rules.delete(key(busName(input.EventBusName), input.Name));
       return {};
     },
     PutTargets(raw: Record<string, unknown>) {
-      const input = parse(putTargetsInput, raw);
+      const input = parseMembers(putTargetsInput, raw, validation);
       const rule = ruleNamed(input);
       for (const target of input.Targets) rule.targets.set(target.Id, target);
       return { FailedEntryCount: 0, FailedEntries: [] };
     },
     ListTargetsByRule(raw: Record<string, unknown>) {
-      const rule = ruleNamed(parse(ruleNameInput, raw));
+      const rule = ruleNamed(parseMembers(ruleNameInput, raw, validation));
       return { Targets: [...rule.targets.values()] };
     },
     CreateArchive(raw: Record<string, unknown>, context: AwsContext) {
-      const input = parse(createArchiveInput, raw);
+      const input = parseMembers(createArchiveInput, raw, validation);
       if (archives.has(input.ArchiveName)) {
         throw new AwsServiceError('ResourceAlreadyExistsException', `Archive ${input.ArchiveName} already exists.`);
       }
@@ -244,7 +233,7 @@ export function createBusRules() {
       return { ArchiveArn: archive.arn, State: 'ENABLED', CreationTime: archive.creationTime };
     },
     DescribeArchive(raw: Record<string, unknown>) {
-      const { ArchiveName } = parse(archiveNameInput, raw);
+      const { ArchiveName } = parseMembers(archiveNameInput, raw, validation);
       const archive = archives.get(ArchiveName);
       if (!archive) throw new AwsServiceError('ResourceNotFoundException', `Archive ${ArchiveName} does not exist.`);
       return {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { wildcardMatch } from '../iam/policy.js';
-import { type AwsContext, AwsServiceError, type AwsServiceModule, jsonService } from '../protocol.js';
+import { type AwsContext, AwsServiceError, type AwsServiceModule, jsonService, parseMembers } from '../protocol.js';
 
 /**
  * CloudWatch Logs (JSON 1.1, `Logs_20140328`), as far as meshgate's audit trail goes: log groups with retention
@@ -108,17 +108,6 @@ const resourcePolicyDocument = z.object({
 /** The position after the last event served, the direction, and when the token was issued. */
 const tokenSchema = z.tuple([z.enum(['head', 'tail']), z.number(), z.string(), z.number()]);
 
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalid(
-      `1 validation error detected: Value at '${issue?.path.join('.')}' failed to satisfy constraint: ${issue?.message}`,
-    );
-  }
-  return parsed.data;
-}
-
 const asList = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
 
 export function createLogsService(): LogsService {
@@ -198,7 +187,7 @@ export function createLogsService(): LogsService {
 
   const operations = {
     CreateLogGroup(raw: Record<string, unknown>, context: AwsContext) {
-      const { logGroupName } = parse(createLogGroupInput, raw);
+      const { logGroupName } = parseMembers(createLogGroupInput, raw, invalid);
       if (!GROUP_NAME.test(logGroupName)) throw invalid(`Invalid log group name: ${logGroupName}`);
       if (groups.has(logGroupName)) {
         throw new AwsServiceError('ResourceAlreadyExistsException', 'The specified log group already exists');
@@ -213,7 +202,7 @@ export function createLogsService(): LogsService {
       return {};
     },
     PutRetentionPolicy(raw: Record<string, unknown>) {
-      const { logGroupName, retentionInDays } = parse(retentionInput, raw);
+      const { logGroupName, retentionInDays } = parseMembers(retentionInput, raw, invalid);
       if (!(RETENTION_DAYS as readonly number[]).includes(retentionInDays)) {
         throw invalid(
           `1 validation error detected: Value '${retentionInDays}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: [${RETENTION_DAYS.join(', ')}]`,
@@ -223,7 +212,7 @@ export function createLogsService(): LogsService {
       return {};
     },
     DescribeLogGroups(raw: Record<string, unknown>) {
-      const { logGroupNamePrefix = '' } = parse(describeGroupsInput, raw);
+      const { logGroupNamePrefix = '' } = parseMembers(describeGroupsInput, raw, invalid);
       return {
         logGroups: [...groups.values()]
           .filter((group) => group.name.startsWith(logGroupNamePrefix))
@@ -239,7 +228,7 @@ export function createLogsService(): LogsService {
       };
     },
     PutResourcePolicy(raw: Record<string, unknown>) {
-      const { policyName, policyDocument } = parse(resourcePolicyInput, raw);
+      const { policyName, policyDocument } = parseMembers(resourcePolicyInput, raw, invalid);
       if (!resourcePolicyDocument.safeParse(safeJson(policyDocument)).success) {
         throw new AwsServiceError('InvalidParameterException', 'Invalid policy document');
       }
@@ -255,7 +244,7 @@ export function createLogsService(): LogsService {
       };
     },
     CreateLogStream(raw: Record<string, unknown>) {
-      const { logGroupName, logStreamName } = parse(streamInput, raw);
+      const { logGroupName, logStreamName } = parseMembers(streamInput, raw, invalid);
       if (!STREAM_NAME.test(logStreamName)) throw invalid(`Invalid log stream name: ${logStreamName}`);
       const group = groupNamed(logGroupName);
       if (group.streams.has(logStreamName)) {
@@ -265,7 +254,7 @@ export function createLogsService(): LogsService {
       return {};
     },
     PutLogEvents(raw: Record<string, unknown>) {
-      const input = parse(putLogEventsInput, raw);
+      const input = parseMembers(putLogEventsInput, raw, invalid);
       const group = identifiedGroup(input);
       if (!group.streams.has(input.logStreamName)) {
         throw new AwsServiceError('ResourceNotFoundException', 'The specified log stream does not exist.');
@@ -288,7 +277,7 @@ export function createLogsService(): LogsService {
       return Object.keys(rejected).length ? { rejectedLogEventsInfo: rejected } : {};
     },
     FilterLogEvents(raw: Record<string, unknown>) {
-      const input = parse(filterInput, raw);
+      const input = parseMembers(filterInput, raw, invalid);
       const group = identifiedGroup(input);
       if (input.logStreamNames && input.logStreamNamePrefix !== undefined) {
         throw invalid('Cannot specify both LogStreamNames and LogStreamNamePrefix.');
