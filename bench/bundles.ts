@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { BuildOptions, Metafile, Plugin } from 'esbuild';
-import { readServerlessYml } from '../local/bus/rules.js';
+import { readServerlessYml } from '../cli/serverless-yml.js';
 
 /** serverless.yml's functions and their esbuild settings (`custom.esbuild`). */
 const document = () =>

@@ -6,9 +6,6 @@ import { type DeclaredFunction, type ReadOptions, readServerlessFunctions } from
 import { compilePattern, type EventMatcher } from './pattern.js';
 import { parseSchedule, type Schedule } from './schedule.js';
 
-// bench/bundles.ts reads serverless.yml through here (bench/ is being changed elsewhere; its import can move later).
-export { readServerlessYml } from '../../cli/serverless-yml.js';
-
 export type RuleSpec =
   | { kind: 'pattern'; name: string; pattern: Record<string, unknown>; matches: EventMatcher }
   | { kind: 'schedule'; name: string; schedule: Schedule };
