@@ -1,9 +1,9 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { clientSettings } from '../aws/options.js';
+import { S3ObjectClient } from '../aws/s3-objects.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { type App, type AppClients, assembleApp } from './core.js';
 
@@ -24,6 +24,6 @@ export function meshReadingClients(env: NodeJS.ProcessEnv): AppClients {
     appMesh: async () => new (await import('../aws/app-mesh-client.js')).AppMeshClient(common),
     secretsManager: new SecretsManagerClient(common),
     eventBridge: new EventBridgeClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: customEndpoint }),
+    s3: new S3ObjectClient(common, env),
   };
 }

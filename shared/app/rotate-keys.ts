@@ -1,8 +1,8 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientSettings } from '../aws/options.js';
+import { S3ObjectClient } from '../aws/s3-objects.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { EventBridgeAuditPublisher } from '../events/audit.js';
 import type { RotationDeps, RotationLogger } from '../rotation/index.js';
@@ -20,7 +20,7 @@ export function createRotateKeysApp(
   config: Config = processConfig(),
   env: NodeJS.ProcessEnv = process.env,
 ): RotateKeysApp {
-  const { customEndpoint, common } = clientSettings(env);
+  const { common } = clientSettings(env);
   const secretsManager = new SecretsManagerClient(common);
   const audit = new EventBridgeAuditPublisher(
     new EventBridgeClient(common),
@@ -28,7 +28,7 @@ export function createRotateKeysApp(
     config.MESHGATE_INSTANCE,
   );
   // The state store holds the lease the steps that write Kong take; a step that found it held asks for a sync.
-  const store = stateStoreFromConfig(config, new S3Client({ ...common, forcePathStyle: customEndpoint }));
+  const store = stateStoreFromConfig(config, new S3ObjectClient(common, env));
   const requestSync = requestSyncByInvoke(new LambdaClient(common), config.MESHGATE_STAGE);
   return {
     rotationDeps: rotationDepsFrom(config, {

@@ -2,11 +2,11 @@ import { AppMeshClient } from '@aws-sdk/client-app-mesh';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { type CredentialScope, clientSettings, scopedCredentials, setCredentialScope } from './options.js';
+import { S3ObjectClient } from './s3-objects.js';
 
 /**
  * Every AWS SDK v3 client meshgate uses (the CLI's and the tests' set; each function builds only its own, see
@@ -20,7 +20,8 @@ export interface AwsClients {
   tagging: ResourceGroupsTaggingAPIClient;
   secretsManager: SecretsManagerClient;
   eventBridge: EventBridgeClient;
-  s3: S3Client;
+  /** The state store's object calls (not the SDK's S3 client: see s3-objects.ts). */
+  s3: S3ObjectClient;
   lambda: LambdaClient;
 }
 
@@ -35,7 +36,7 @@ export function createAwsClients(
     tagging: new ResourceGroupsTaggingAPIClient(common),
     secretsManager: new SecretsManagerClient(common),
     eventBridge: new EventBridgeClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: customEndpoint }),
+    s3: new S3ObjectClient(common, env),
     lambda: new LambdaClient(common),
   };
 }

@@ -12,7 +12,7 @@ const MAX_BUNDLE_BYTES = 500 * KB;
  * Bundles still over the bar (docs/performance.md says what is left in them): a ceiling a little above this round's
  * size, so that they can only shrink. Lower it when a bundle shrinks; remove the entry when it meets the bar.
  */
-const OVER_THE_BAR: Record<string, number> = { meshSync: 770 * KB, rotateKeys: 760 * KB, rollback: 850 * KB };
+const OVER_THE_BAR: Record<string, number> = { meshSync: 630 * KB, rotateKeys: 620 * KB, rollback: 710 * KB };
 
 async function metafileOf(fn: string): Promise<Metafile> {
   const options = { ...functionBuildOptions(), entryPoints: [entryPointOf(fn)], write: false, outdir: 'out' };
@@ -35,11 +35,10 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
   it('hold only the SDK clients each function calls', { timeout: 60_000 }, async () => {
     const [meshSync, rotateKeys, rollback] = await Promise.all(['meshSync', 'rotateKeys', 'rollback'].map(metafileOf));
 
-    // Keys and audit, plus the state store (the lease) and Lambda (asking meshSync for a sync the lease deferred).
+    // Keys and audit, plus Lambda (asking meshSync for a sync the lease deferred).
     expect(sdkClients(rotateKeys as Metafile)).toEqual([
       'client-eventbridge',
       'client-lambda',
-      'client-s3',
       'client-secrets-manager',
       'client-servicediscovery',
     ]);
@@ -47,7 +46,6 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
       'client-app-mesh',
       'client-eventbridge',
       'client-resource-groups-tagging-api',
-      'client-s3',
       'client-secrets-manager',
       'client-servicediscovery',
     ]);
@@ -56,10 +54,11 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
       'client-eventbridge',
       'client-lambda',
       'client-resource-groups-tagging-api',
-      'client-s3',
       'client-secrets-manager',
       'client-servicediscovery',
     ]);
+    // The state store's S3 calls go through shared/aws/s3-objects.ts (the SDK's signer and HTTP handler), not the
+    // S3 client (≈ 150 KB with its middleware): sdkClients above holds no client-s3.
     // Lambda hands credentials over in the environment: no profile, SSO, STS or metadata providers are bundled.
     for (const metafile of [meshSync, rotateKeys, rollback] as Metafile[]) {
       const providers = Object.keys(metafile.inputs).filter((path) =>
@@ -75,7 +74,6 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
     expect(clientsLoadedAtStart(rotateKeys as Metafile, 'rotateKeys')).toEqual([
       'client-eventbridge',
       'client-lambda',
-      'client-s3',
       'client-secrets-manager',
     ]);
   });
