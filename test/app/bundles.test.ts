@@ -12,7 +12,7 @@ const MAX_BUNDLE_BYTES = 500 * KB;
  * Bundles still over the bar (docs/performance.md says what is left in them): a ceiling a little above this round's
  * size, so that they can only shrink. Lower it when a bundle shrinks; remove the entry when it meets the bar.
  */
-const OVER_THE_BAR: Record<string, number> = { meshSync: 630 * KB, rotateKeys: 620 * KB, rollback: 710 * KB };
+const OVER_THE_BAR: Record<string, number> = { meshSync: 630 * KB, rotateKeys: 530 * KB, rollback: 640 * KB };
 
 async function metafileOf(fn: string): Promise<Metafile> {
   const options = { ...functionBuildOptions(), entryPoints: [entryPointOf(fn)], write: false, outdir: 'out' };
@@ -35,10 +35,9 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
   it('hold only the SDK clients each function calls', { timeout: 60_000 }, async () => {
     const [meshSync, rotateKeys, rollback] = await Promise.all(['meshSync', 'rotateKeys', 'rollback'].map(metafileOf));
 
-    // Keys and audit, plus Lambda (asking meshSync for a sync the lease deferred).
+    // Keys and audit (EventBridge also carries the request for a sync the lease deferred: no Lambda client).
     expect(sdkClients(rotateKeys as Metafile)).toEqual([
       'client-eventbridge',
-      'client-lambda',
       'client-secrets-manager',
       'client-servicediscovery',
     ]);
@@ -52,7 +51,6 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
     expect(sdkClients(rollback as Metafile)).toEqual([
       'client-app-mesh',
       'client-eventbridge',
-      'client-lambda',
       'client-resource-groups-tagging-api',
       'client-secrets-manager',
       'client-servicediscovery',
@@ -73,7 +71,6 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
     // rotateKeys reads no mesh: Cloud Map (DB-less node discovery only) is never loaded at start.
     expect(clientsLoadedAtStart(rotateKeys as Metafile, 'rotateKeys')).toEqual([
       'client-eventbridge',
-      'client-lambda',
       'client-secrets-manager',
     ]);
   });
