@@ -12,7 +12,7 @@ const MAX_BUNDLE_BYTES = 500 * KB;
  * Bundles still over the bar (docs/performance.md says what is left in them): a ceiling a little above this round's
  * size, so that they can only shrink. Lower it when a bundle shrinks; remove the entry when it meets the bar.
  */
-const OVER_THE_BAR: Record<string, number> = { meshSync: 630 * KB, rotateKeys: 530 * KB, rollback: 640 * KB };
+const OVER_THE_BAR: Record<string, number> = { meshSync: 535 * KB, rollback: 545 * KB };
 
 async function metafileOf(fn: string): Promise<Metafile> {
   const options = { ...functionBuildOptions(), entryPoints: [entryPointOf(fn)], write: false, outdir: 'out' };
@@ -88,6 +88,13 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
       // parses with zod/mini through shared/zod.ts.
       const classic = Object.keys(metafile.inputs).filter((path) => path.includes('node_modules/zod/v4/classic/'));
       expect(classic, `${fn} bundles classic zod`).toEqual([]);
+      // No SDK operation a function calls streams events: esbuild.plugins.cjs keeps the protocols' lazy import of
+      // the event-stream codec (≈ 20 KB) out. DB-less Kong's YAML is read with js-yaml, not the 3× larger `yaml`.
+      const bundled = Object.entries(Object.values(metafile.outputs)[0]?.inputs ?? {});
+      const left = bundled
+        .flatMap(([path, { bytesInOutput }]) => (bytesInOutput > 0 ? [path] : []))
+        .filter((path) => /node_modules\/(@smithy\/core\/dist-es\/submodules\/event-streams|yaml)\//.test(path));
+      expect(left, `${fn} bundles event streams or yaml`).toEqual([]);
     });
   });
 });
