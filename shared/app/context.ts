@@ -16,5 +16,5 @@ export interface CliApp extends App {
 
 export function createApp(config: Config = processConfig(), clients: AwsClients = awsClients()): CliApp {
   const requestSync = requestSyncByEvent(clients.eventBridge, config.MESHGATE_STAGE);
-  return { ...assembleApp(config, { ...clients, appMesh: () => clients.appMesh }, requestSync), clients };
+  return { ...assembleApp(config, { ...clients, appMesh: () => clients.appMeshReads }, requestSync), clients };
 }

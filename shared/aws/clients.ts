@@ -5,6 +5,7 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { AppMeshReadClient } from './app-mesh-reads.js';
 import { type CredentialScope, clientSettings, scopedCredentials, setCredentialScope } from './options.js';
 import { S3ObjectClient } from './s3-objects.js';
 
@@ -15,7 +16,10 @@ import { S3ObjectClient } from './s3-objects.js';
  * (the local double) Cloud Map's `data-` host prefix is disabled and S3 uses path-style addressing.
  */
 export interface AwsClients {
+  /** The SDK client: what the local demo and the tests set meshes up with (meshgate itself reads App Mesh below). */
   appMesh: AppMeshClient;
+  /** meshgate's App Mesh reads (not the SDK's client: see app-mesh-reads.ts). */
+  appMeshReads: AppMeshReadClient;
   serviceDiscovery: ServiceDiscoveryClient;
   tagging: ResourceGroupsTaggingAPIClient;
   secretsManager: SecretsManagerClient;
@@ -32,6 +36,7 @@ export function createAwsClients(
   const { customEndpoint, common } = clientSettings(env, credentials);
   return {
     appMesh: new AppMeshClient(common),
+    appMeshReads: new AppMeshReadClient(common, env),
     serviceDiscovery: new ServiceDiscoveryClient({ ...common, disableHostPrefix: customEndpoint }),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     secretsManager: new SecretsManagerClient(common),

@@ -1,15 +1,12 @@
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { Hash } from '@smithy/core/serde';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, HttpRequest } from '@smithy/types';
+import type { AwsCredentialIdentity, HttpRequest } from '@smithy/types';
 import { MeshgateError } from '../errors.js';
+import { type Answer, configuredEndpoint, dnsSuffix, encodeSegment, SignedHttp } from './signed-http.js';
 
 /**
  * The few S3 object calls the state store makes (GetObject, PutObject and DeleteObject, conditional or not, and
  * ListObjectsV2), signed with the SDK's own SigV4 signer over the SDK's own HTTP handler. The S3 client with its
  * middleware (checksums, XML protocol, endpoint rules) was ≈ 150 KB of every function bundle, and compiling it was
- * part of every cold start; these five calls need none of it.
+ * part of every cold start; these five calls need none of it (see signed-http.ts).
  *
  * Endpoints as the SDK resolves them: `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL` (unless
  * `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), addressed path-style (`<endpoint>/<bucket>/<key>`), as meshgate's
@@ -41,39 +38,19 @@ export interface PutCondition {
   ifMatch?: string;
 }
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: string;
-}
-
 /** Answers worth another attempt: throttling (503 SlowDown) and S3's transient server errors. */
 const RETRIED_STATUS = new Set([500, 502, 503, 504]);
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 20_000;
 
 export class S3ObjectClient {
-  private readonly handler = new NodeHttpHandler();
-  private readonly signer: SignatureV4;
+  private readonly http: SignedHttp;
   private readonly endpoint: URL | undefined;
-  private readonly maxAttempts: number;
 
   constructor(
     private readonly options: S3ObjectClientOptions,
     env: NodeJS.ProcessEnv = process.env,
   ) {
-    const credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider = options.credentials ?? defaultProvider();
-    this.signer = new SignatureV4({
-      service: 's3',
-      region: options.region,
-      credentials,
-      sha256: Hash.bind(null, 'sha256'),
-      // S3 signs the path as sent (each segment encoded once) and wants x-amz-content-sha256.
-      uriEscapePath: false,
-      applyChecksum: true,
-    });
-    this.endpoint = configuredEndpoint(env);
-    this.maxAttempts = options.maxAttempts ?? 3;
+    this.http = new SignedHttp({ ...options, service: 's3', s3Signing: true });
+    this.endpoint = configuredEndpoint(env, 'S3');
   }
 
   /** The object and its ETag; an S3Error `NoSuchKey` when it does not exist. */
@@ -118,7 +95,7 @@ export class S3ObjectClient {
   }
 
   destroy(): void {
-    this.handler.destroy();
+    this.http.destroy();
   }
 
   private async send(
@@ -139,31 +116,10 @@ export class S3ObjectClient {
       body: request.body === undefined ? undefined : Buffer.from(request.body),
     };
     const context = { operation: `${method} ${path}`, bucket, ...(key ? { key } : {}) };
-    for (let attempt = 1; ; attempt += 1) {
-      let answer: Answer;
-      try {
-        // Signed again at every attempt (the signature carries the time); the signer signs a copy.
-        const signed = await this.signer.sign(unsigned);
-        answer = await this.exchange(signed as HttpRequest);
-      } catch (error) {
-        if (attempt >= this.maxAttempts) throw new S3Error('NetworkError', 0, String(error), context, error);
-        await backoff(attempt);
-        continue;
-      }
-      if (answer.status < 300) return answer;
-      const failure = s3Failure(answer, context);
-      if (!RETRIED_STATUS.has(answer.status) || attempt >= this.maxAttempts) throw failure;
-      await backoff(attempt);
-    }
-  }
-
-  private async exchange(request: HttpRequest): Promise<Answer> {
-    const { response } = await this.handler.handle(request as never);
-    const chunks: Buffer[] = [];
-    for await (const chunk of response.body as AsyncIterable<Buffer>) chunks.push(chunk);
-    const headers: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(response.headers)) headers[name.toLowerCase()] = value;
-    return { status: response.statusCode, headers, body: Buffer.concat(chunks).toString('utf8') };
+    const outcome = await this.http.send(unsigned, (answer) => RETRIED_STATUS.has(answer.status) && 'transient');
+    if ('failure' in outcome) throw new S3Error('NetworkError', 0, String(outcome.failure), context, outcome.failure);
+    if (outcome.answer.status < 300) return outcome.answer;
+    throw s3Failure(outcome.answer, context);
   }
 
   private address(bucket: string, key: string): { hostname: string; port: string; protocol: string; path: string } {
@@ -174,8 +130,7 @@ export class S3ObjectClient {
       return { hostname: this.endpoint.hostname, port: this.endpoint.port, protocol: this.endpoint.protocol, path };
     }
     const { region } = this.options;
-    const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-    const regional = `s3.${region}.${suffix}`;
+    const regional = `s3.${region}.${dnsSuffix(region)}`;
     // A bucket name with dots cannot be a host label under S3's wildcard certificate: path-style, as the SDK does.
     if (/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket))
       return { hostname: `${bucket}.${regional}`, port: '', protocol: 'https:', path: objectPath };
@@ -186,12 +141,6 @@ export class S3ObjectClient {
       path: `/${encodeSegment(bucket)}${key ? objectPath : ''}`,
     };
   }
-}
-
-function configuredEndpoint(env: NodeJS.ProcessEnv): URL | undefined {
-  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return undefined;
-  const url = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
-  return url ? new URL(url) : undefined;
 }
 
 /** S3's error document (`<Error><Code>…</Code><Message>…</Message></Error>`); HEAD-like answers have none. */
@@ -222,15 +171,4 @@ function xmlText(text: string): string {
     const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
     return String.fromCodePoint(code);
   });
-}
-
-/** RFC 3986 encoding of one path segment (encodeURIComponent leaves `!'()*` as they are; S3 signs them encoded). */
-function encodeSegment(segment: string): string {
-  return encodeURIComponent(segment).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** Full jitter over an exponential ceiling, as the SDK's standard retry strategy. */
-function backoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }
