@@ -43,4 +43,41 @@ const lambdaCredentialsFromEnvironment = {
   },
 };
 
-module.exports = [zodWithoutLocales, lambdaCredentialsFromEnvironment];
+/**
+ * The SDK's HTTP protocols import `@smithy/core/event-streams` with `import()` when an operation streams events; a
+ * CommonJS bundle inlines it (≈ 20 KB with the checksums it needs). No operation meshgate's functions call streams
+ * events (App Mesh, Cloud Map, Tagging, Secrets Manager, EventBridge), so that import gets a module that says so if
+ * ever asked: a new call that streams fails loudly in its first test instead of silently.
+ */
+const noEventStreams = {
+  name: 'no-event-streams',
+  setup(build) {
+    // Only that lazy import: the clients' static imports of the module still resolve (no function bundles those).
+    build.onResolve({ filter: /^@smithy\/core\/event-streams$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: 'event-streams', namespace: 'no-event-streams' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'no-event-streams' }, () => ({
+      contents:
+        "const refuse = () => { throw new Error('event streams are not bundled (esbuild.plugins.cjs)'); };\n" +
+        'export const EventStreamSerde = refuse;\n' +
+        'export const eventStreamSerdeProvider = refuse;\n',
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Each SDK client imports its whole package.json (≈ 2 KB: scripts, dependencies, ...) for one field, its version,
+ * which goes into the User-Agent header. The bundles get the name and version only.
+ */
+const sdkPackageVersionOnly = {
+  name: 'sdk-package-version-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@aws-sdk[\\/]client-[a-z0-9-]+[\\/]package\.json$/ }, async (args) => {
+      const { name, version } = JSON.parse(await require('node:fs/promises').readFile(args.path, 'utf8'));
+      return { contents: JSON.stringify({ name, version }), loader: 'json' };
+    });
+  },
+};
+
+module.exports = [zodWithoutLocales, lambdaCredentialsFromEnvironment, noEventStreams, sdkPackageVersionOnly];

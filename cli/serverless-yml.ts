@@ -118,7 +118,9 @@ export function readServerlessFunctions(path = 'serverless.yml', options: ReadOp
     const rules = (fn.events ?? []).flatMap((event): DeclaredRule[] => {
       if ('eventBridge' in event) {
         const ruleName = substitute(event.eventBridge.name ?? `${deployedName}-rule-${++patternCount}`);
-        return [{ kind: 'pattern', name: ruleName, pattern: event.eventBridge.pattern }];
+        // `${sls:stage}` in a pattern value (meshSync's sync requests match their stage) resolves as in a name.
+        const pattern = substituteStrings(event.eventBridge.pattern, substitute) as Record<string, unknown>;
+        return [{ kind: 'pattern', name: ruleName, pattern }];
       }
       const schedule = typeof event.schedule === 'string' ? { rate: event.schedule } : event.schedule;
       const expressions = Array.isArray(schedule.rate) ? schedule.rate : [schedule.rate];
@@ -193,3 +195,12 @@ const cloudFormationTags: Tags = INTRINSICS.flatMap((intrinsic) => {
         },
   );
 });
+
+/** `value` with `substitute` applied to every string in it (arrays and objects walked). */
+function substituteStrings(value: unknown, substitute: (text: string) => string): unknown {
+  if (typeof value === 'string') return substitute(value);
+  if (Array.isArray(value)) return value.map((item) => substituteStrings(item, substitute));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteStrings(item, substitute)]));
+  return value;
+}

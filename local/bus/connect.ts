@@ -3,12 +3,14 @@
  * function is registered with the double under its deployed and its short name, so `lambda:Invoke` and Secrets
  * Manager rotation (RotationLambdaARN) reach the handler through the bus's serialized `invoke`, and the functions'
  * rules are defined in the double's EventBridge as deploying would (ListRules sees them; the bus routes by them).
+ * Events put on the default bus (meshgate's sync requests) reach the rules too, as CloudTrail's do: on AWS both
+ * arrive on that bus.
  */
 import type { AwsDouble } from '../aws/server.js';
 import type { EventBridgeService } from '../aws/services/eventbridge.js';
 import type { LocalBus } from './bus.js';
 
-/** Returns a function that stops feeding CloudTrail events to the bus. */
+/** Returns a function that stops feeding CloudTrail events and default-bus events to the bus. */
 export function connectAwsDouble(
   double: Pick<AwsDouble, 'onCloudTrail' | 'registerFunction'> &
     Partial<Pick<AwsDouble, 'service' | 'account' | 'region' | 'functionRoles'>>,
@@ -32,5 +34,12 @@ export function connectAwsDouble(
       );
     }
   }
-  return double.onCloudTrail((event) => bus.publish(event));
+  const stopPuts = events?.subscribe((put) => {
+    if (put.bus === 'default') bus.publish(put.event);
+  });
+  const stopCloudTrail = double.onCloudTrail((event) => bus.publish(event));
+  return () => {
+    stopPuts?.();
+    stopCloudTrail();
+  };
 }

@@ -74,10 +74,8 @@ const meshReads = [
   call('appmesh:DescribeVirtualService', `${MESH}/virtualService/doctor`, 'appMesh'),
   call('appmesh:ListTagsForResource', GATEWAY, 'appMesh'),
 ];
-const invokeMeshSync = call(
-  'lambda:InvokeFunction',
-  'arn:{partition}:lambda:{region}:{account}:function:meshgate-{stage}-meshSync',
-);
+/** Asking meshSync for a sync: an event on the default bus that meshSync's rule delivers (events/sync-request.ts). */
+const requestSync = call('events:PutEvents', 'arn:{partition}:events:{region}:{account}:event-bus/default');
 
 export const FUNCTION_CALLS: Record<MeshgateFunction, readonly AwsCall[]> = {
   meshSync: [
@@ -100,7 +98,7 @@ export const FUNCTION_CALLS: Record<MeshgateFunction, readonly AwsCall[]> = {
     call('lambda:InvokeFunction', 'arn:{partition}:lambda:{region}:{account}:function:meshgate-{stage}-rotateKeys'),
     adminToken,
     ...stateStore,
-    invokeMeshSync,
+    requestSync,
     audit,
     deadLetters,
   ],
@@ -114,7 +112,7 @@ export const FUNCTION_CALLS: Record<MeshgateFunction, readonly AwsCall[]> = {
     ),
     adminToken,
     ...stateStore,
-    invokeMeshSync,
+    requestSync,
     audit,
   ],
   issueToken: [

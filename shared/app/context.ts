@@ -1,7 +1,7 @@
 import { type AwsClients, awsClients } from '../aws/clients.js';
 import { type Config, config as processConfig } from '../config/index.js';
+import { requestSyncByEvent } from '../events/sync-request.js';
 import { type App, assembleApp } from './core.js';
-import { requestSyncByInvoke as invokeMeshSync } from './request-sync.js';
 
 export { type App, functionName, lazy } from './core.js';
 
@@ -15,14 +15,6 @@ export interface CliApp extends App {
 }
 
 export function createApp(config: Config = processConfig(), clients: AwsClients = awsClients()): CliApp {
-  const requestSync = requestSyncByInvoke(clients, config.MESHGATE_STAGE);
-  return { ...assembleApp(config, { ...clients, appMesh: () => clients.appMesh }, requestSync), clients };
-}
-
-/** Asks the deployed meshSync for a full sync, asynchronously (as EventBridge would). */
-export function requestSyncByInvoke(
-  clients: Pick<AwsClients, 'lambda'>,
-  stage: string,
-): (reason: string) => Promise<void> {
-  return invokeMeshSync(clients.lambda, stage);
+  const requestSync = requestSyncByEvent(clients.eventBridge, config.MESHGATE_STAGE);
+  return { ...assembleApp(config, { ...clients, appMesh: () => clients.appMeshReads }, requestSync), clients };
 }

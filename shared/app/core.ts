@@ -1,6 +1,6 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { S3ObjectClient } from '../aws/s3-objects.js';
 import type { Config } from '../config/index.js';
 import { readConsumers } from '../consumers/index.js';
 import { type AuditPublisher, EventBridgeAuditPublisher } from '../events/audit.js';
@@ -38,7 +38,7 @@ export interface App {
 export interface AppClients extends SourceClients {
   secretsManager: SecretsManagerClient;
   eventBridge: EventBridgeClient;
-  s3: S3Client;
+  s3: S3ObjectClient;
 }
 
 /**

@@ -1,15 +1,17 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import { AppMeshReadClient } from '../aws/app-mesh-reads.js';
 import { clientSettings } from '../aws/options.js';
+import { S3ObjectClient } from '../aws/s3-objects.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { type App, type AppClients, assembleApp } from './core.js';
 
 /**
  * meshSync's composition root: Cloud Map, the Tagging API, Secrets Manager, S3 and EventBridge. The App Mesh client
- * is loaded only when MESH_NAMES names meshes, at the first read (Cloud Map is the default source).
+ * (App Mesh reads without the SDK client) is created only when MESH_NAMES names meshes, at the first read (Cloud Map
+ * is the default source).
  */
 export function createMeshSyncApp(config: Config = processConfig(), env: NodeJS.ProcessEnv = process.env): App {
   return assembleApp(config, meshReadingClients(env));
@@ -21,9 +23,9 @@ export function meshReadingClients(env: NodeJS.ProcessEnv): AppClients {
   return {
     serviceDiscovery: new ServiceDiscoveryClient({ ...common, disableHostPrefix: customEndpoint }),
     tagging: new ResourceGroupsTaggingAPIClient(common),
-    appMesh: async () => new (await import('../aws/app-mesh-client.js')).AppMeshClient(common),
+    appMesh: () => new AppMeshReadClient(common, env),
     secretsManager: new SecretsManagerClient(common),
     eventBridge: new EventBridgeClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: customEndpoint }),
+    s3: new S3ObjectClient(common, env),
   };
 }

@@ -1,14 +1,13 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientSettings } from '../aws/options.js';
+import { S3ObjectClient } from '../aws/s3-objects.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { EventBridgeAuditPublisher } from '../events/audit.js';
+import { requestSyncByEvent } from '../events/sync-request.js';
 import type { RotationDeps, RotationLogger } from '../rotation/index.js';
 import { stateStoreFromConfig } from '../state/index.js';
 import { kongOnce, rotationDepsFrom } from './ports.js';
-import { requestSyncByInvoke } from './request-sync.js';
 
 /** What rotateKeys needs: the rotation core's dependencies. */
 export interface RotateKeysApp {
@@ -20,16 +19,13 @@ export function createRotateKeysApp(
   config: Config = processConfig(),
   env: NodeJS.ProcessEnv = process.env,
 ): RotateKeysApp {
-  const { customEndpoint, common } = clientSettings(env);
+  const { common } = clientSettings(env);
   const secretsManager = new SecretsManagerClient(common);
-  const audit = new EventBridgeAuditPublisher(
-    new EventBridgeClient(common),
-    config.AUDIT_BUS_NAME,
-    config.MESHGATE_INSTANCE,
-  );
+  const eventBridge = new EventBridgeClient(common);
+  const audit = new EventBridgeAuditPublisher(eventBridge, config.AUDIT_BUS_NAME, config.MESHGATE_INSTANCE);
   // The state store holds the lease the steps that write Kong take; a step that found it held asks for a sync.
-  const store = stateStoreFromConfig(config, new S3Client({ ...common, forcePathStyle: customEndpoint }));
-  const requestSync = requestSyncByInvoke(new LambdaClient(common), config.MESHGATE_STAGE);
+  const store = stateStoreFromConfig(config, new S3ObjectClient(common, env));
+  const requestSync = requestSyncByEvent(eventBridge, config.MESHGATE_STAGE);
   return {
     rotationDeps: rotationDepsFrom(config, {
       secretsManager,

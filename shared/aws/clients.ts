@@ -2,11 +2,12 @@ import { AppMeshClient } from '@aws-sdk/client-app-mesh';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { AppMeshReadClient } from './app-mesh-reads.js';
 import { type CredentialScope, clientSettings, scopedCredentials, setCredentialScope } from './options.js';
+import { S3ObjectClient } from './s3-objects.js';
 
 /**
  * Every AWS SDK v3 client meshgate uses (the CLI's and the tests' set; each function builds only its own, see
@@ -15,12 +16,16 @@ import { type CredentialScope, clientSettings, scopedCredentials, setCredentialS
  * (the local double) Cloud Map's `data-` host prefix is disabled and S3 uses path-style addressing.
  */
 export interface AwsClients {
+  /** The SDK client: what the local demo and the tests set meshes up with (meshgate itself reads App Mesh below). */
   appMesh: AppMeshClient;
+  /** meshgate's App Mesh reads (not the SDK's client: see app-mesh-reads.ts). */
+  appMeshReads: AppMeshReadClient;
   serviceDiscovery: ServiceDiscoveryClient;
   tagging: ResourceGroupsTaggingAPIClient;
   secretsManager: SecretsManagerClient;
   eventBridge: EventBridgeClient;
-  s3: S3Client;
+  /** The state store's object calls (not the SDK's S3 client: see s3-objects.ts). */
+  s3: S3ObjectClient;
   lambda: LambdaClient;
 }
 
@@ -31,11 +36,12 @@ export function createAwsClients(
   const { customEndpoint, common } = clientSettings(env, credentials);
   return {
     appMesh: new AppMeshClient(common),
+    appMeshReads: new AppMeshReadClient(common, env),
     serviceDiscovery: new ServiceDiscoveryClient({ ...common, disableHostPrefix: customEndpoint }),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     secretsManager: new SecretsManagerClient(common),
     eventBridge: new EventBridgeClient(common),
-    s3: new S3Client({ ...common, forcePathStyle: customEndpoint }),
+    s3: new S3ObjectClient(common, env),
     lambda: new LambdaClient(common),
   };
 }

@@ -1,6 +1,7 @@
 import { SyncCommandSchema } from '../commands/schema.js';
 import { escapeControl } from '../text.js';
 import * as z from '../zod.js';
+import { SYNC_REQUEST_DETAIL_TYPE, SYNC_REQUEST_SOURCE } from './sync-request.js';
 
 /**
  * The events meshSync accepts, as zod schemas over EventBridge's envelope. CloudTrail records are parsed tolerantly
@@ -125,8 +126,18 @@ export const ScheduledEventSchema = z.extend(EventBridgeSchema, {
 });
 
 /**
- * A direct invoke (`resume` or a rotation step asking for a sync, `serverless invoke -f meshSync`): the operator
- * command `sync`, the same JSON the rollback function accepts.
+ * rotateKeys or rollback asking for a full sync (a deferred "pending" sync, `resume`): shared/events/sync-request.ts.
+ * The stage is matched by the rule (serverless.yml); the reason is recorded with the run.
+ */
+export const SyncRequestedEventSchema = z.extend(EventBridgeSchema, {
+  source: z.literal(SYNC_REQUEST_SOURCE),
+  'detail-type': z.literal(SYNC_REQUEST_DETAIL_TYPE),
+  detail: z.object({ stage: z.string(), reason: z.string() }),
+});
+
+/**
+ * A direct invoke (`serverless invoke -f meshSync`, the console): the operator command `sync`, the same JSON the
+ * rollback function accepts.
  */
 export const ManualSyncEventSchema = SyncCommandSchema;
 
@@ -135,6 +146,7 @@ export const MeshSyncEventSchema = z.union([
   CloudMapChangeEventSchema,
   CloudMapServiceEventSchema,
   ScheduledEventSchema,
+  SyncRequestedEventSchema,
   ManualSyncEventSchema,
 ]);
 
@@ -152,6 +164,8 @@ export function triggerFor(event: MeshSyncEvent): SyncTrigger {
   switch (event.source) {
     case 'aws.events':
       return { kind: 'full', reason: 'schedule', dryRun: false };
+    case SYNC_REQUEST_SOURCE:
+      return { kind: 'full', reason: escapeControl(event.detail.reason), dryRun: false };
     case 'aws.appmesh':
       return { kind: 'full', reason: `appmesh:${event.detail.eventName}`, dryRun: false };
     case 'aws.servicediscovery':
@@ -188,7 +202,7 @@ export function describeRejection(raw: unknown, error: z.$ZodError): string {
   const detail = record.detail as Record<string, unknown> | undefined;
   if (
     typeof record.source === 'string' &&
-    !['aws.appmesh', 'aws.servicediscovery', 'aws.events'].includes(record.source)
+    !['aws.appmesh', 'aws.servicediscovery', 'aws.events', SYNC_REQUEST_SOURCE].includes(record.source)
   ) {
     return `unknown event source ${quote(record.source)}`;
   }

@@ -351,9 +351,9 @@ async function statusHash(client: KongHttp): Promise<string> {
 async function readDocument(client: KongHttp, signal?: AbortSignal): Promise<Document> {
   const { body } = await client.request('GET', '/config', { signal });
   const text = (body as { config?: unknown } | undefined)?.config;
-  // Loaded on first use: only a DB-less deployment pays for a YAML parser (Kong exports its configuration as YAML).
-  const { parse } = await import('yaml');
-  const document = typeof text === 'string' ? parse(text) : undefined;
+  // Kong exports its configuration as YAML only (lyaml). Imported on first use: only DB-less runs the parser's setup.
+  const { parseYaml } = await import('./yaml.js');
+  const document = typeof text === 'string' ? parseYaml(text) : undefined;
   if (typeof document !== 'object' || document === null || Array.isArray(document))
     throw new KongError('GET /config did not answer a declarative configuration', { method: 'GET', path: '/config' });
   return document as Document;

@@ -1,11 +1,10 @@
-import type { FinalizeRequestMiddleware, MiddlewareStack } from '@smithy/types';
 import { errorMessage, MeshgateError } from '../errors.js';
 import type { ReadFailure } from './model.js';
 
 /**
  * A mesh source could not read something. When `unreachable`, the service gave no answer at all (connection refused,
  * DNS, timeout, missing credentials) and the run fails; otherwise the error concerns one object (5xx or throttling
- * after the SDK's retries, access denied to it) and becomes a ReadFailure for it while the read goes on: that
+ * after the client's retries, access denied to it) and becomes a ReadFailure for it while the read goes on: that
  * object keeps what it had in Kong, the rest of the mesh syncs.
  */
 export class SourceError extends MeshgateError {
@@ -68,35 +67,6 @@ export async function readAws<T>(call: string, request: () => Promise<T>, signal
       },
     });
   }
-}
-
-/**
- * The SDK classifies LimitExceededException as throttling and retries it, but it reports a service quota, which no
- * retry fixes. Installed on a client, inside the retry loop, this turns it into a SourceError, which the retry
- * strategy does not retry: the call fails at once and the object it read is recorded as a failure. Idempotent.
- */
-export function refuseLimitExceededRetries<I extends object, O extends object>(client: {
-  middlewareStack: MiddlewareStack<I, O>;
-}): void {
-  const middleware: FinalizeRequestMiddleware<I, O> = (next) => async (args) => {
-    try {
-      return await next(args);
-    } catch (error) {
-      if (error instanceof Error && error.name === 'LimitExceededException') {
-        throw new SourceError(`${describeAwsError(error)} (a service quota; not retried)`, {
-          cause: error,
-          context: { code: error.name, status: httpStatus(error), unreachable: false },
-        });
-      }
-      throw error;
-    }
-  };
-  client.middlewareStack.add(middleware, {
-    name: 'meshgateRefuseLimitExceededRetries',
-    step: 'finalizeRequest',
-    priority: 'low',
-    override: true,
-  });
 }
 
 /**

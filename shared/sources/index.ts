@@ -1,6 +1,6 @@
-import type { AppMeshClient } from '@aws-sdk/client-app-mesh';
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import type { AppMeshReads } from '../aws/app-mesh-reads.js';
 import type { Config } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { CloudMapSource } from './cloudmap/index.js';
@@ -18,8 +18,8 @@ export { SourceError } from './errors.js';
 export interface SourceClients {
   serviceDiscovery: ServiceDiscoveryClient;
   tagging: ResourceGroupsTaggingAPIClient;
-  /** Called only when MESH_NAMES names meshes, at the first read: the App Mesh client can be loaded then. */
-  appMesh: () => AppMeshClient | Promise<AppMeshClient>;
+  /** Called only when MESH_NAMES names meshes, at the first read: the App Mesh client is created then. */
+  appMesh: () => AppMeshReads;
 }
 
 /** The sources the configuration asks for: App Mesh when MESH_NAMES names meshes, Cloud Map always. */
@@ -40,14 +40,15 @@ export function createSources(
 }
 
 /**
- * The App Mesh source, loaded (its module and the App Mesh SDK client) at its first read: a deployment that reads
+ * The App Mesh source, loaded (its module, and its client created) at its first read: a deployment that reads
  * Cloud Map only, the default, never loads them, which keeps meshSync's cold start short.
  */
 function deferredAppMeshSource(meshNames: readonly string[], clients: SourceClients): MeshSource {
   let loaded: Promise<MeshSource> | undefined;
   const source = () => {
-    loaded ??= Promise.all([import('./appmesh/index.js'), clients.appMesh()]).then(
-      ([{ AppMeshSource }, appMesh]) => new AppMeshSource({ meshNames, appMesh, cloudMap: clients.serviceDiscovery }),
+    loaded ??= import('./appmesh/index.js').then(
+      ({ AppMeshSource }) =>
+        new AppMeshSource({ meshNames, appMesh: clients.appMesh(), cloudMap: clients.serviceDiscovery }),
     );
     return loaded;
   };

@@ -1,10 +1,4 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { type PutCondition, S3Error, type S3ObjectClient } from '../aws/s3-objects.js';
 import type { ObjectBackend } from './backed-store.js';
 
 /**
@@ -15,49 +9,31 @@ export class S3Backend implements ObjectBackend {
   readonly location: string;
 
   constructor(
-    private readonly s3: S3Client,
+    private readonly s3: S3ObjectClient,
     private readonly bucket: string,
   ) {
     this.location = `s3://${bucket}`;
   }
 
   async read(key: string): Promise<string | undefined> {
-    try {
-      const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return await response.Body?.transformToString('utf8');
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+    return (await this.readVersioned(key))?.body;
   }
 
   async write(key: string, body: string): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }),
-    );
+    await this.s3.putObject(this.bucket, key, body);
   }
 
   async remove(key: string): Promise<void> {
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    await this.s3.deleteObject(this.bucket, key);
   }
 
   async keys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return keys.sort();
+    return (await this.s3.listKeys(this.bucket, prefix)).sort();
   }
 
   async readVersioned(key: string): Promise<{ body: string; etag: string } | undefined> {
     try {
-      const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { body: (await response.Body?.transformToString('utf8')) ?? '', etag: response.ETag ?? '' };
+      return await this.s3.getObject(this.bucket, key);
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;
@@ -65,38 +41,24 @@ export class S3Backend implements ObjectBackend {
   }
 
   createIfAbsent(key: string, body: string): Promise<string | undefined> {
-    return this.putIf(key, body, { IfNoneMatch: '*' });
+    return this.putIf(key, body, { ifNoneMatch: '*' });
   }
 
   replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
-    return this.putIf(key, body, { IfMatch: etag });
+    return this.putIf(key, body, { ifMatch: etag });
   }
 
   /** A conditional PutObject; the new ETag, or undefined when the condition no longer holds. */
-  private async putIf(
-    key: string,
-    body: string,
-    condition: { IfNoneMatch: '*' } | { IfMatch: string },
-  ): Promise<string | undefined> {
-    const output = await this.conditional(() =>
-      this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentType: 'application/json',
-          ...condition,
-        }),
-      ),
-    );
-    return output === undefined ? undefined : (output.ETag ?? '');
+  private putIf(key: string, body: string, condition: PutCondition): Promise<string | undefined> {
+    return this.conditional(() => this.s3.putObject(this.bucket, key, body, condition));
   }
 
   async removeIfMatch(key: string, etag: string): Promise<boolean> {
-    const output = await this.conditional(() =>
-      this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag })),
-    );
-    return output !== undefined;
+    const done = await this.conditional(async () => {
+      await this.s3.deleteObject(this.bucket, key, etag);
+      return true;
+    });
+    return done === true;
   }
 
   /**
@@ -107,14 +69,14 @@ export class S3Backend implements ObjectBackend {
     try {
       return await send();
     } catch (error) {
-      const name = (error as { name?: string }).name;
-      if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || isMissing(error)) return undefined;
+      const lost = error instanceof S3Error && /^(PreconditionFailed|ConditionalRequestConflict)$/.test(error.code);
+      if (lost || isMissing(error)) return undefined;
       throw error;
     }
   }
 }
 
 function isMissing(error: unknown): boolean {
-  const name = (error as { name?: string }).name;
-  return name === 'NoSuchKey' || name === 'NotFound';
+  // `Http404`: an answer without an error document (what the SDK named NotFound); NoSuchBucket stays an error.
+  return error instanceof S3Error && (error.code === 'NoSuchKey' || error.code === 'Http404');
 }

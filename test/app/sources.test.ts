@@ -1,7 +1,7 @@
-import type { AppMeshClient } from '@aws-sdk/client-app-mesh';
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { describe, expect, it, vi } from 'vitest';
+import type { AppMeshReads } from '../../shared/aws/app-mesh-reads.js';
 import { createSources } from '../../shared/sources/index.js';
 
 // Clients that must not be called: these tests look at what is created, not at what is read.
@@ -9,7 +9,7 @@ const unused = {} as ServiceDiscoveryClient & ResourceGroupsTaggingAPIClient;
 
 describe('mesh sources of a composition root', () => {
   it('never asks for the App Mesh client when MESH_NAMES is empty (Cloud Map only, the default)', () => {
-    const appMesh = vi.fn(() => ({}) as AppMeshClient);
+    const appMesh = vi.fn(() => ({}) as AppMeshReads);
     const sources = createSources(
       { MESH_NAMES: [], CLOUDMAP_NAMESPACES: [] },
       { serviceDiscovery: unused, tagging: unused, appMesh },
@@ -20,8 +20,9 @@ describe('mesh sources of a composition root', () => {
   });
 
   it('asks for the App Mesh client once, at the first App Mesh read, when MESH_NAMES names meshes', async () => {
-    const send = vi.fn(async () => ({ virtualGateways: [] }));
-    const appMesh = vi.fn(() => ({ send, middlewareStack: { add: vi.fn() } }) as unknown as AppMeshClient);
+    const listVirtualGateways = vi.fn(async () => ({ virtualGateways: [] }));
+    const listVirtualServices = vi.fn(async () => ({ virtualServices: [] }));
+    const appMesh = vi.fn(() => ({ listVirtualGateways, listVirtualServices }) as unknown as AppMeshReads);
     const [appMeshSource] = createSources(
       { MESH_NAMES: ['apps'], CLOUDMAP_NAMESPACES: [] },
       { serviceDiscovery: unused, tagging: unused, appMesh },
@@ -32,6 +33,6 @@ describe('mesh sources of a composition root', () => {
     await appMeshSource?.read();
     await appMeshSource?.read();
     expect(appMesh).toHaveBeenCalledTimes(1);
-    expect(send).toHaveBeenCalled();
+    expect(listVirtualGateways).toHaveBeenCalled();
   });
 });

@@ -125,9 +125,29 @@ describe('IAM in serverless.yml', () => {
     const resources = invoke
       .flatMap((statement) => asList(statement.Resource))
       .map((resource) => (resource as { 'Fn::Sub': string })['Fn::Sub']);
-    // Itself (RotateSecret) and meshSync (a step that found the lease held asks for a sync); nothing else.
+    // Itself (RotateSecret) only: a step that found the lease held asks meshSync for a sync with an event.
     const ARN =
       /^arn:\$\{AWS::Partition\}:lambda:\$\{AWS::Region\}:\$\{AWS::AccountId\}:function:meshgate-\$\{sls:stage\}-(\w+)$/;
-    expect(resources.map((resource) => ARN.exec(resource)?.[1]).sort()).toEqual(['meshSync', 'rotateKeys']);
+    expect(resources.map((resource) => ARN.exec(resource)?.[1]).sort()).toEqual(['rotateKeys']);
+  });
+
+  it('lets rotateKeys and rollback ask meshSync for a sync on the default bus, where a rule of meshSync takes it', () => {
+    const putsOnDefaultBus = (fn: string) =>
+      statementsOf(document.functions[fn]!.role!)
+        .filter((statement) => asList(statement.Action).includes('events:PutEvents'))
+        .flatMap((statement) => asList(statement.Resource))
+        .some((resource) => String((resource as { 'Fn::Sub'?: string })['Fn::Sub']).endsWith(':event-bus/default'));
+    expect(['meshSync', 'rotateKeys', 'rollback', 'issueToken'].filter(putsOnDefaultBus)).toEqual([
+      'rotateKeys',
+      'rollback',
+    ]);
+    const rules = (document.functions.meshSync as unknown as { events: { eventBridge?: { pattern: unknown } }[] })
+      .events;
+    expect(rules.map((event) => event.eventBridge?.pattern)).toContainEqual({
+      source: ['meshgate'],
+      'detail-type': ['Sync Requested'],
+      // serverless.yml's own variable, resolved at deploy.
+      detail: { stage: ['$' + '{sls:stage}'] },
+    });
   });
 });

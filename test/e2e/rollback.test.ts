@@ -79,7 +79,7 @@ describe('rollback sync, freeze and resume through the rollback function', () =>
     expect(meshSyncOutcomes(mark)).toEqual(['planned', 'planned']);
     expect(sameState(good, await owned())).toBe(true);
 
-    // Resume lifts the freeze and asks meshSync (an async Lambda invoke) to converge with the mesh as it is now.
+    // Resume lifts the freeze and asks meshSync (an event its rule delivers) to converge with the mesh as it is now.
     expect(await settled(stack.bus.invoke('rollback', sample('rollback-resume.json')))).toEqual({ wasFrozen: true });
     expect(await routeNames()).toEqual(['shop.edge.orders']);
     expect(await targets()).toEqual(['10.0.1.11:8080', '10.0.1.12:8080']);

@@ -24,6 +24,7 @@ describe('meshSync events', () => {
       { kind: 'scoped', reason: 'cloudmap:DeregisterInstance', serviceId: 'srv-p5zdwlg5uvvzjita' },
     ],
     ['schedule-drift-repair.json', { kind: 'full', reason: 'schedule' }],
+    ['sync-requested.json', { kind: 'full', reason: 'pending after rotation finishSecret', dryRun: false }],
     ['manual-sync.json', { kind: 'full', reason: 'operator check', dryRun: true }],
   ])('%s becomes a %o sync', (file, expected) => {
     const event = MeshSyncEventSchema.parse(sample(file));

@@ -1,24 +1,23 @@
-import {
-  AppMeshClient,
-  DescribeGatewayRouteCommand,
-  DescribeVirtualGatewayCommand,
-  DescribeVirtualServiceCommand,
-  ForbiddenException,
-  ListGatewayRoutesCommand,
-  ListTagsForResourceCommand,
-  ListVirtualGatewaysCommand,
-  ListVirtualServicesCommand,
-} from '@aws-sdk/client-app-mesh';
 import { DiscoverInstancesCommand, NamespaceNotFound, ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { AppMeshError, type AppMeshReads } from '../../shared/aws/app-mesh-reads.js';
 import { AppMeshSource } from '../../shared/sources/appmesh/index.js';
 import { readMesh } from '../../shared/sources/index.js';
 
-const appMesh = new AppMeshClient({ region: 'us-east-1' });
 const cloudMap = new ServiceDiscoveryClient({ region: 'us-east-1' });
-const appMeshMock = mockClient(appMesh);
 const cloudMapMock = mockClient(cloudMap);
+/** meshgate's App Mesh reads, each call answered by the mesh `serveMesh` serves. */
+const appMesh = {
+  listVirtualGateways: vi.fn(),
+  listVirtualServices: vi.fn(),
+  listGatewayRoutes: vi.fn(),
+  listTagsForResource: vi.fn(),
+  describeVirtualGateway: vi.fn(),
+  describeGatewayRoute: vi.fn(),
+  describeVirtualService: vi.fn(),
+} satisfies AppMeshReads;
+const appMeshCalls = () => Object.values(appMesh).flatMap((read) => read.mock.calls);
 
 const arn = (path: string) => `arn:aws:appmesh:us-east-1:123456789012:mesh/${path}`;
 const metadata = (path: string) => ({ arn: arn(path), version: 1 });
@@ -42,29 +41,25 @@ function serveMesh(options: {
     inFlight -= 1;
     return value;
   };
-  appMeshMock
-    .on(ListVirtualGatewaysCommand)
-    .callsFake(() =>
-      answer({ virtualGateways: options.gateways.map((g) => ({ meshName: 'm', virtualGatewayName: g.name })) }),
-    );
-  appMeshMock.on(ListVirtualServicesCommand).callsFake(() =>
+  appMesh.listVirtualGateways.mockImplementation(() =>
+    answer({ virtualGateways: options.gateways.map((g) => ({ meshName: 'm', virtualGatewayName: g.name })) }),
+  );
+  appMesh.listVirtualServices.mockImplementation(() =>
     answer({
       virtualServices: (options.services ?? []).map((s) => ({ meshName: 'm', virtualServiceName: s.name })),
     }),
   );
-  appMeshMock.on(DescribeVirtualGatewayCommand).callsFake((input) => {
+  appMesh.describeVirtualGateway.mockImplementation((input: { virtualGatewayName: string }) => {
     const gateway = options.gateways.find((g) => g.name === input.virtualGatewayName);
     return answer({
-      virtualGateway: {
-        meshName: 'm',
-        virtualGatewayName: gateway?.name,
-        metadata: metadata(`m/virtualGateway/${gateway?.name}`),
-        status: { status: gateway?.status ?? 'ACTIVE' },
-        spec: { listeners: [{ portMapping: { port: 8080, protocol: 'http' } }] },
-      },
+      meshName: 'm',
+      virtualGatewayName: gateway?.name,
+      metadata: metadata(`m/virtualGateway/${gateway?.name}`),
+      status: { status: gateway?.status ?? 'ACTIVE' },
+      spec: { listeners: [{ portMapping: { port: 8080, protocol: 'http' } }] },
     });
   });
-  appMeshMock.on(ListGatewayRoutesCommand).callsFake((input) => {
+  appMesh.listGatewayRoutes.mockImplementation((input: { virtualGatewayName: string }) => {
     const gateway = options.gateways.find((g) => g.name === input.virtualGatewayName);
     return answer({
       gatewayRoutes: (gateway?.routes ?? []).map((name) => ({
@@ -74,36 +69,32 @@ function serveMesh(options: {
       })),
     });
   });
-  appMeshMock.on(DescribeGatewayRouteCommand).callsFake((input) =>
+  appMesh.describeGatewayRoute.mockImplementation((input: { virtualGatewayName: string; gatewayRouteName: string }) =>
     answer({
-      gatewayRoute: {
-        meshName: 'm',
-        virtualGatewayName: input.virtualGatewayName,
-        gatewayRouteName: input.gatewayRouteName,
-        metadata: metadata(`m/virtualGateway/${input.virtualGatewayName}/gatewayRoute/${input.gatewayRouteName}`),
-        status: { status: options.inactiveRoutes?.includes(input.gatewayRouteName) ? 'INACTIVE' : 'ACTIVE' },
-        spec: {
-          httpRoute: {
-            match: { prefix: `/${input.gatewayRouteName}` },
-            action: { target: { virtualService: { virtualServiceName: 'svc.m.local' } } },
-          },
+      meshName: 'm',
+      virtualGatewayName: input.virtualGatewayName,
+      gatewayRouteName: input.gatewayRouteName,
+      metadata: metadata(`m/virtualGateway/${input.virtualGatewayName}/gatewayRoute/${input.gatewayRouteName}`),
+      status: { status: options.inactiveRoutes?.includes(input.gatewayRouteName) ? 'INACTIVE' : 'ACTIVE' },
+      spec: {
+        httpRoute: {
+          match: { prefix: `/${input.gatewayRouteName}` },
+          action: { target: { virtualService: { virtualServiceName: 'svc.m.local' } } },
         },
       },
     }),
   );
-  appMeshMock.on(DescribeVirtualServiceCommand).callsFake((input) => {
+  appMesh.describeVirtualService.mockImplementation((input: { virtualServiceName: string }) => {
     const service = options.services?.find((s) => s.name === input.virtualServiceName);
     return answer({
-      virtualService: {
-        meshName: 'm',
-        virtualServiceName: service?.name,
-        metadata: metadata(`m/virtualService/${service?.name}`),
-        status: { status: service?.status ?? 'ACTIVE' },
-        spec: {},
-      },
+      meshName: 'm',
+      virtualServiceName: service?.name,
+      metadata: metadata(`m/virtualService/${service?.name}`),
+      status: { status: service?.status ?? 'ACTIVE' },
+      spec: {},
     });
   });
-  appMeshMock.on(ListTagsForResourceCommand).callsFake((input) => {
+  appMesh.listTagsForResource.mockImplementation((input: { resourceArn: string }) => {
     const gateway = options.gateways.find((g) => arn(`m/virtualGateway/${g.name}`) === input.resourceArn);
     return answer({ tags: Object.entries(gateway?.tags ?? {}).map(([key, value]) => ({ key, value })) });
   });
@@ -113,11 +104,11 @@ function serveMesh(options: {
 const source = () => new AppMeshSource({ meshNames: ['m'], appMesh, cloudMap });
 
 beforeEach(() => {
-  appMeshMock.reset();
+  for (const read of Object.values(appMesh)) read.mockReset();
   cloudMapMock.reset();
 });
 
-describe('App Mesh source (SDK mock)', () => {
+describe('App Mesh source (its reads faked)', () => {
   it('keeps at most 5 App Mesh calls in flight however many objects there are', async () => {
     const stats = serveMesh({
       gateways: Array.from({ length: 12 }, (_, i) => ({ name: `gw-${i}`, routes: ['a', 'b', 'c'] })),
@@ -146,7 +137,7 @@ describe('App Mesh source (SDK mock)', () => {
     expect(snapshot.gatewayRoutes.map((route) => route.name)).toEqual(['kept']);
     expect(snapshot.virtualServices.map((service) => service.name)).toEqual(['a.m.local']);
     expect(snapshot.failures).toEqual([]);
-    expect(appMeshMock.commandCalls(ListGatewayRoutesCommand)).toHaveLength(1);
+    expect(appMesh.listGatewayRoutes).toHaveBeenCalledTimes(1);
   });
 
   it('keeps a gateway whose Cloud Map service is missing, records why, and lists no endpoints', async () => {
@@ -177,9 +168,9 @@ describe('App Mesh source (SDK mock)', () => {
 
   it('records a gateway App Mesh refuses to describe (403) as a failure of that gateway, and goes on', async () => {
     serveMesh({ gateways: [{ name: 'gw' }] });
-    appMeshMock
-      .on(DescribeVirtualGatewayCommand)
-      .rejects(new ForbiddenException({ message: 'not authorized', $metadata: { httpStatusCode: 403 } }));
+    appMesh.describeVirtualGateway.mockRejectedValue(
+      new AppMeshError('ForbiddenException', { status: 403, headers: {}, body: '' }, 1, 'not authorized', {}),
+    );
 
     const snapshot = await readMesh([source()]);
     expect(snapshot.gateways).toEqual([]);
@@ -199,6 +190,6 @@ describe('App Mesh source (SDK mock)', () => {
     controller.abort(new Error('Lambda timeout near'));
 
     await expect(readMesh([source()], controller.signal)).rejects.toThrow('Lambda timeout near');
-    expect(appMeshMock.calls()).toHaveLength(0);
+    expect(appMeshCalls()).toHaveLength(0);
   });
 });

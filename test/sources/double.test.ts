@@ -1,11 +1,10 @@
-import { AppMeshClient, DescribeVirtualGatewayCommand } from '@aws-sdk/client-app-mesh';
 import { ListServicesCommand } from '@aws-sdk/client-servicediscovery';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsDouble, startAwsDouble } from '../../local/aws/server.js';
+import { AppMeshReadClient } from '../../shared/aws/app-mesh-reads.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
 import { AppMeshSource } from '../../shared/sources/appmesh/index.js';
 import { CloudMapSource } from '../../shared/sources/cloudmap/index.js';
-import { refuseLimitExceededRetries } from '../../shared/sources/errors.js';
 import {
   createSources,
   readMesh,
@@ -49,14 +48,14 @@ const calls = (operation: string, path?: string) =>
 const bothSources = (meshNames = ['apps', 'edge'], namespaces = ['apps.local', 'ops.local']) =>
   createSources({ MESH_NAMES: meshNames, CLOUDMAP_NAMESPACES: namespaces }, sourceClients(clients));
 
-/** The CLI's clients as the sources take them (the App Mesh client through a factory). */
-const sourceClients = (all: AwsClients) => ({ ...all, appMesh: () => all.appMesh });
+/** The CLI's clients as the sources take them (meshgate's App Mesh reads through a factory). */
+const sourceClients = (all: AwsClients) => ({ ...all, appMesh: () => all.appMeshReads });
 
 describe('mesh sources against the AWS double', () => {
   it('reads two meshes page by page: gateways, routes, services, instances, tags', async () => {
     const source = new AppMeshSource({
       meshNames: ['apps', 'edge'],
-      appMesh: clients.appMesh,
+      appMesh: clients.appMeshReads,
       cloudMap: clients.serviceDiscovery,
       pageSize: 2,
     });
@@ -119,7 +118,7 @@ describe('mesh sources against the AWS double', () => {
     await expectGolden('combined', snapshot);
   });
 
-  it('rides out throttling and 5xx through the SDK retry with the same result', async () => {
+  it("rides out throttling and 5xx through the clients' retries with the same result", async () => {
     double.faults.inject({
       match: (request) => request.operation === 'DescribeVirtualGateway',
       nth: 2,
@@ -173,27 +172,35 @@ describe('mesh sources against the AWS double', () => {
     await expectGolden('object-failures', snapshot);
   });
 
-  it('makes the SDK give up at once on LimitExceededException, which it would otherwise retry as throttling', async () => {
-    const describeGateway = new DescribeVirtualGatewayCommand({ meshName: 'apps', virtualGatewayName: 'grpc-gw' });
-    const quotaError = {
+  it('gives up at once on LimitExceededException, which the SDK would retry as throttling; retries 429', async () => {
+    const describeGateway = { meshName: 'apps', virtualGatewayName: 'grpc-gw' };
+    const reads = new AppMeshReadClient({ region: double.region }, double.env());
+    double.faults.inject({
       match: (request: { operation?: string }) => request.operation === 'DescribeVirtualGateway',
       times: 2,
       status: 400,
       body: { code: 'LimitExceededException', message: 'quota exceeded' },
-    };
-    double.faults.inject(quotaError);
-    const plain = new AppMeshClient({ region: double.region });
-    const retried = await plain.send(describeGateway);
-    expect(retried.virtualGateway?.virtualGatewayName).toBe('grpc-gw');
-    expect(calls('DescribeVirtualGateway')).toHaveLength(3);
+    });
+    const quota = await reads.describeVirtualGateway(describeGateway).catch((error: unknown) => error);
+    expect(quota).toMatchObject({
+      name: 'LimitExceededException',
+      message: 'quota exceeded',
+      $metadata: { httpStatusCode: 400, attempts: 1 },
+    });
+    expect(calls('DescribeVirtualGateway')).toHaveLength(1);
 
     double.faults.clear();
     double.requests.clear();
-    double.faults.inject(quotaError);
-    const refusing = new AppMeshClient({ region: double.region });
-    refuseLimitExceededRetries(refusing);
-    await expect(refusing.send(describeGateway)).rejects.toThrow('LimitExceededException (HTTP 400): quota exceeded');
-    expect(calls('DescribeVirtualGateway')).toHaveLength(1);
+    double.faults.inject({
+      match: (request: { operation?: string }) => request.operation === 'DescribeVirtualGateway',
+      times: 2,
+      status: 429,
+      body: { code: 'TooManyRequestsException', message: 'slow down' },
+    });
+    const virtualGateway = await reads.describeVirtualGateway(describeGateway);
+    expect(virtualGateway.virtualGatewayName).toBe('grpc-gw');
+    expect(calls('DescribeVirtualGateway')).toHaveLength(3);
+    reads.destroy();
   });
 
   it('records each mesh App Mesh keeps answering 503 for as a failure of that mesh; Cloud Map still syncs', async () => {
@@ -212,7 +219,7 @@ describe('mesh sources against the AWS double', () => {
     expect(meshFailures[0]?.reason).toMatch(
       /^App Mesh ListVirtualGateways mesh\/(apps|edge) failed: ServiceUnavailableException \(HTTP 503\): down for maintenance$/,
     );
-    // The SDK retried before giving up (3 attempts per call by default).
+    // The client retried before giving up (3 attempts per call, as the SDK's standard mode).
     expect(calls('ListVirtualGateways').length).toBeGreaterThanOrEqual(3);
   });
 

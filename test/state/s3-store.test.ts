@@ -1,4 +1,4 @@
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsDouble, startAwsDouble } from '../../local/aws/server.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
@@ -8,6 +8,8 @@ import { stateStoreContract } from './contract.js';
 
 let double: AwsDouble;
 let clients: AwsClients;
+/** The real SDK client, to create buckets (the store itself makes its calls through its own S3 client). */
+let sdk: S3Client;
 let bucket: string;
 let buckets = 0;
 const savedEnv = { ...process.env };
@@ -17,15 +19,17 @@ beforeAll(async () => {
   // The SDK reads endpoint and credentials from the environment, as it does on Lambda.
   Object.assign(process.env, double.env());
   clients = createAwsClients(process.env);
+  sdk = new S3Client({ region: double.region, forcePathStyle: true });
 });
 afterAll(async () => {
   clients.s3.destroy();
+  sdk.destroy();
   await double.close();
   process.env = savedEnv;
 });
 beforeEach(async () => {
   bucket = `meshgate-snapshots-${++buckets}`;
-  await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await sdk.send(new CreateBucketCommand({ Bucket: bucket }));
 });
 
 describe('S3 state store', () => {

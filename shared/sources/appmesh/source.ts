@@ -1,26 +1,15 @@
-import {
-  type AppMeshClient,
-  DescribeGatewayRouteCommand,
-  DescribeVirtualGatewayCommand,
-  DescribeVirtualServiceCommand,
-  type GatewayRouteRef,
-  ListGatewayRoutesCommand,
-  ListTagsForResourceCommand,
-  ListVirtualGatewaysCommand,
-  ListVirtualServicesCommand,
-  type VirtualGatewayRef,
-  type VirtualServiceRef,
-} from '@aws-sdk/client-app-mesh';
+import type { GatewayRouteRef, VirtualGatewayRef, VirtualServiceRef } from '@aws-sdk/client-app-mesh';
 import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import type { AppMeshReads } from '../../aws/app-mesh-reads.js';
 import { mapLimit, paginate } from '../../concurrency.js';
 import { discoverEndpoints } from '../cloudmap/endpoints.js';
-import { ReadFailures, readAws, refuseLimitExceededRetries } from '../errors.js';
+import { ReadFailures, readAws } from '../errors.js';
 import type { CloudMapServiceRef, Gateway, GatewayRoute, MeshSnapshot, MeshSource, VirtualService } from '../model.js';
 import { discoveryFromTags, type GatewayWithoutInstances, toGateway, toGatewayRoute, toTags } from './normalize.js';
 
 export interface AppMeshSourceOptions {
   meshNames: readonly string[];
-  appMesh: AppMeshClient;
+  appMesh: AppMeshReads;
   /** Reads the instances of gateways tagged with a Cloud Map service. */
   cloudMap: ServiceDiscoveryClient;
   /** Most objects read at once (each object's calls run one after another); App Mesh publishes no rate quota. */
@@ -60,9 +49,7 @@ function isFedBy(gateway: GatewayWithoutInstances, cloudMap: CloudMapServiceRef)
 export class AppMeshSource implements MeshSource {
   readonly name = APP_MESH_SOURCE;
 
-  constructor(private readonly options: AppMeshSourceOptions) {
-    refuseLimitExceededRetries(options.appMesh);
-  }
+  constructor(private readonly options: AppMeshSourceOptions) {}
 
   read(signal?: AbortSignal): Promise<MeshSnapshot> {
     return new AppMeshRead(this.options, signal).run();
@@ -77,7 +64,7 @@ export class AppMeshSource implements MeshSource {
 /** One read of the meshes; collects the failures of objects it could not read. */
 class AppMeshRead {
   private readonly failures: ReadFailures;
-  private readonly appMesh: AppMeshClient;
+  private readonly appMesh: AppMeshReads;
   private readonly limit: number;
 
   constructor(
@@ -152,9 +139,7 @@ class AppMeshRead {
   private listGateways(mesh: string): Promise<VirtualGatewayRef[]> {
     return paginate<VirtualGatewayRef>(async (nextToken) => {
       const page = await this.call('ListVirtualGateways', `mesh/${mesh}`, (abortSignal) =>
-        this.appMesh.send(new ListVirtualGatewaysCommand({ meshName: mesh, nextToken, limit: this.options.pageSize }), {
-          abortSignal,
-        }),
+        this.appMesh.listVirtualGateways({ meshName: mesh, nextToken, limit: this.options.pageSize }, abortSignal),
       );
       return { items: page.virtualGateways, nextToken: page.nextToken };
     });
@@ -163,9 +148,7 @@ class AppMeshRead {
   private listVirtualServices(mesh: string): Promise<VirtualServiceRef[]> {
     return paginate<VirtualServiceRef>(async (nextToken) => {
       const page = await this.call('ListVirtualServices', `mesh/${mesh}`, (abortSignal) =>
-        this.appMesh.send(new ListVirtualServicesCommand({ meshName: mesh, nextToken, limit: this.options.pageSize }), {
-          abortSignal,
-        }),
+        this.appMesh.listVirtualServices({ meshName: mesh, nextToken, limit: this.options.pageSize }, abortSignal),
       );
       return { items: page.virtualServices, nextToken: page.nextToken };
     });
@@ -175,7 +158,7 @@ class AppMeshRead {
     const limit = this.options.pageSize === undefined ? undefined : Math.min(this.options.pageSize, MAX_TAGS_PAGE);
     return paginate(async (nextToken) => {
       const page = await this.call('ListTagsForResource', object, (abortSignal) =>
-        this.appMesh.send(new ListTagsForResourceCommand({ resourceArn: arn, nextToken, limit }), { abortSignal }),
+        this.appMesh.listTagsForResource({ resourceArn: arn, nextToken, limit }, abortSignal),
       );
       return { items: page.tags, nextToken: page.nextToken };
     }).then(toTags);
@@ -186,8 +169,8 @@ class AppMeshRead {
     const meshName = ref.meshName ?? '';
     const virtualGatewayName = ref.virtualGatewayName ?? '';
     const object = gatewayObject(ref);
-    const { virtualGateway } = await this.call('DescribeVirtualGateway', object, (abortSignal) =>
-      this.appMesh.send(new DescribeVirtualGatewayCommand({ meshName, virtualGatewayName }), { abortSignal }),
+    const virtualGateway = await this.call('DescribeVirtualGateway', object, (abortSignal) =>
+      this.appMesh.describeVirtualGateway({ meshName, virtualGatewayName }, abortSignal),
     );
     if (virtualGateway?.status?.status !== 'ACTIVE') return undefined;
     return toGateway(virtualGateway, await this.tags(virtualGateway.metadata?.arn ?? ref.arn ?? '', object));
@@ -202,9 +185,9 @@ class AppMeshRead {
     const object = gatewayObject(ref);
     const routes = await paginate<GatewayRouteRef>(async (nextToken) => {
       const page = await this.call('ListGatewayRoutes', object, (abortSignal) =>
-        this.appMesh.send(
-          new ListGatewayRoutesCommand({ meshName, virtualGatewayName, nextToken, limit: this.options.pageSize }),
-          { abortSignal },
+        this.appMesh.listGatewayRoutes(
+          { meshName, virtualGatewayName, nextToken, limit: this.options.pageSize },
+          abortSignal,
         ),
       );
       return { items: page.gatewayRoutes, nextToken: page.nextToken };
@@ -270,10 +253,8 @@ class AppMeshRead {
     const virtualGatewayName = ref.virtualGatewayName ?? '';
     const gatewayRouteName = ref.gatewayRouteName ?? '';
     const object = routeObject(ref);
-    const { gatewayRoute } = await this.call('DescribeGatewayRoute', object, (abortSignal) =>
-      this.appMesh.send(new DescribeGatewayRouteCommand({ meshName, virtualGatewayName, gatewayRouteName }), {
-        abortSignal,
-      }),
+    const gatewayRoute = await this.call('DescribeGatewayRoute', object, (abortSignal) =>
+      this.appMesh.describeGatewayRoute({ meshName, virtualGatewayName, gatewayRouteName }, abortSignal),
     );
     if (gatewayRoute?.status?.status !== 'ACTIVE') return undefined;
     return toGatewayRoute(gatewayRoute, await this.tags(gatewayRoute.metadata?.arn ?? ref.arn ?? '', object));
@@ -283,8 +264,8 @@ class AppMeshRead {
     const meshName = ref.meshName ?? '';
     const virtualServiceName = ref.virtualServiceName ?? '';
     const object = serviceObject(ref);
-    const { virtualService } = await this.call('DescribeVirtualService', object, (abortSignal) =>
-      this.appMesh.send(new DescribeVirtualServiceCommand({ meshName, virtualServiceName }), { abortSignal }),
+    const virtualService = await this.call('DescribeVirtualService', object, (abortSignal) =>
+      this.appMesh.describeVirtualService({ meshName, virtualServiceName }, abortSignal),
     );
     if (virtualService?.status?.status !== 'ACTIVE') return undefined;
     const arn = virtualService.metadata?.arn ?? ref.arn ?? '';

@@ -1,9 +1,11 @@
 import { AppMeshClient, CreateMeshCommand, DescribeMeshCommand } from '@aws-sdk/client-app-mesh';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsDouble, type EventBridgeEvent, startAwsDouble } from '../../../local/aws/server.js';
 import { createLocalBus, type Handler, type LocalBus } from '../../../local/bus/bus.js';
 import { connectAwsDouble } from '../../../local/bus/connect.js';
 import { loadServerlessFunctions } from '../../../local/bus/rules.js';
+import { requestSyncByEvent } from '../../../shared/events/sync-request.js';
 
 describe('AWS double → local bus → handler', () => {
   let double: AwsDouble;
@@ -61,6 +63,24 @@ describe('AWS double → local bus → handler', () => {
       },
     });
     expect(event).toEqual(double.cloudTrail[0]);
+  });
+
+  it('delivers a sync request put on the default bus to meshSync, for its own stage only', async () => {
+    const eventBridge = new EventBridgeClient({
+      endpoint: double.url,
+      region: double.region,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    });
+    await requestSyncByEvent(eventBridge, 'local')('pending after rotation finishSecret');
+    await requestSyncByEvent(eventBridge, 'prod')('another stage');
+    await bus.idle();
+
+    expect(received.map((delivery) => delivery.function)).toEqual(['meshSync']);
+    expect(received[0]?.event).toMatchObject({
+      source: 'meshgate',
+      'detail-type': 'Sync Requested',
+      detail: { stage: 'local', reason: 'pending after rotation finishSecret' },
+    });
   });
 
   it('routes lambda invokes by deployed and short name through the bus', async () => {
