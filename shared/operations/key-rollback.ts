@@ -48,7 +48,14 @@ export async function rollbackKey(
   sm: SecretsManagerClient,
   kong: KongApi,
   store: StateStore,
-  options: { username: string; instance: string; by?: string; graceMs?: number },
+  options: {
+    username: string;
+    instance: string;
+    by?: string;
+    graceMs?: number;
+    /** Confirms the caller still holds the lease (see LeaseContext.fence) before the labels and the document move. */
+    fence?: () => Promise<void>;
+  },
 ): Promise<RollbackKeyResult> {
   const { username, instance } = options;
   const listed = await findConsumerSecret(sm, username);
@@ -81,6 +88,8 @@ export async function rollbackKey(
   });
   await removeCredential(kong, instance, username, intent.revokeKid);
 
+  // A holder that lost the lease stops here too, not only before Kong writes: the labels are the next writer's.
+  await options.fence?.();
   const currentId = holderOf(stages, AWSCURRENT);
   if (currentId !== intent.restoreVersionId) {
     await sm.send(
@@ -121,6 +130,7 @@ export async function rollbackKey(
   });
   const retired = await retireCredentials(kong, instance, username, new Set(keys.map((key) => key.kid)));
   // The labels moved: the document follows before the intent goes, so no reader ever sees the revoked key live.
+  await options.fence?.();
   await publishConsumerKeys(
     store,
     { consumer: username, secretArn, secretName: listed.Name ?? secretArn, stages: after, keys: [] },

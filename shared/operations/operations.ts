@@ -232,13 +232,14 @@ export async function rollbackConsumerKey(
   const result = await underLease(
     deps,
     { kind: 'rollback', trigger: `key:${request.consumer}` },
-    ({ signal }) =>
+    ({ signal, fence }) =>
       // Its writes stop as soon as the lease can no longer be vouched for; a re-run finishes the recorded intent.
       rollbackKey(deps.secretsManager, fencedKong(deps.kong, signalFence(signal)), deps.store, {
         username: request.consumer,
         instance: settings.MESHGATE_INSTANCE,
         by: request.by,
         graceMs: settings.KEY_GRACE_PERIOD,
+        fence,
       }),
     (_result, startedAt) => ({
       outcome: 'applied',

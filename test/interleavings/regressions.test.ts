@@ -239,4 +239,27 @@ describe('regressions: one writer at a time, no lost or resurrected key', () => 
     expect(await model.verdict('alice', bad)).toBe(false);
     expect(await model.verdict('alice', badAgain)).toBe(false);
   });
+
+  it('a key rollback that stalls past its lease after its Kong writes leaves the labels to the next writer', async () => {
+    await startRotation(world.clients.secretsManager, 'alice');
+    // Where the rollback's last Kong write before the labels falls (the edge JWKS without the revoked key).
+    const probe = new StalledWriter(Number.POSITIVE_INFINITY, async () => undefined);
+    await rollbackConsumerKey(await model.opsDeps(probe), { consumer: 'alice', by: 'op' }, world.app.config);
+    const lastWrite = probe.requests.findIndex((request) => /^upsert plugin /.test(request)) + 1;
+    expect(lastWrite).toBeGreaterThan(0);
+    await startRotation(world.clients.secretsManager, 'alice');
+    const bad = await current('alice');
+    const taker = vi.fn(async () => {
+      await freezeSync({ ...(await model.opsDeps()), lease: { waitMs: 2_000, pollMs: 3 } }, { reason: 'x', by: 'op' });
+    });
+    const stall = new StalledWriter(lastWrite, taker);
+    const stalled = rollbackConsumerKey(await model.opsDeps(stall), { consumer: 'alice', by: 'op' }, world.app.config);
+    await expect(stalled).rejects.toThrow(/the state-store lease of rollback:key:alice#\S+/);
+    expect(stall.tookOver).toBe(true);
+    // Stopped before the labels: AWSCURRENT is still the key being rolled back; the recorded intent finishes it.
+    expect(await current('alice')).toBe(bad);
+    await rollbackConsumerKey(await model.opsDeps(), { consumer: 'alice', by: 'op' }, world.app.config);
+    expect(await current('alice')).not.toBe(bad);
+    expect(await model.verdict('alice', bad)).toBe(false);
+  });
 });
