@@ -7,9 +7,16 @@ import type {
   VirtualServiceData,
   VirtualServiceRef,
 } from '@aws-sdk/client-app-mesh';
-import type { AwsCredentialIdentity, HttpRequest } from '@smithy/types';
 import { MeshgateError } from '../errors.js';
-import { type Answer, configuredEndpoint, dnsSuffix, encodeSegment, SignedHttp } from './signed-http.js';
+import {
+  type Answer,
+  configuredEndpoint,
+  dnsSuffix,
+  encodeSegment,
+  requestTo,
+  type SignedClientOptions,
+  SignedHttp,
+} from './signed-http.js';
 
 /**
  * The seven App Mesh reads meshgate makes (REST-JSON `GET`s under `/v20190125`), signed with the SDK's own SigV4
@@ -82,13 +89,6 @@ export class AppMeshError extends MeshgateError {
   }
 }
 
-export interface AppMeshReadClientOptions {
-  region: string;
-  credentials?: AwsCredentialIdentity;
-  /** Attempts per call, the first included (default 3, the SDK's standard retry mode). */
-  maxAttempts?: number;
-}
-
 const API = '/v20190125';
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 
@@ -96,7 +96,7 @@ export class AppMeshReadClient implements AppMeshReads {
   private readonly http: SignedHttp;
   private readonly endpoint: URL;
 
-  constructor(options: AppMeshReadClientOptions, env: NodeJS.ProcessEnv = process.env) {
+  constructor(options: SignedClientOptions, env: NodeJS.ProcessEnv = process.env) {
     this.http = new SignedHttp({ ...options, service: 'appmesh' });
     this.endpoint =
       configuredEndpoint(env, 'APP_MESH') ?? new URL(`https://appmesh.${options.region}.${dnsSuffix(options.region)}`);
@@ -132,11 +132,7 @@ export class AppMeshReadClient implements AppMeshReads {
   }
 
   describeVirtualGateway({ meshName, virtualGatewayName }: GatewayName, signal?: AbortSignal) {
-    return this.get<VirtualGatewayData>(
-      ['meshes', meshName, 'virtualGateways', virtualGatewayName],
-      {},
-      signal,
-    );
+    return this.get<VirtualGatewayData>(['meshes', meshName, 'virtualGateways', virtualGatewayName], {}, signal);
   }
 
   describeGatewayRoute({ meshName, virtualGatewayName, gatewayRouteName }: GatewayRouteName, signal?: AbortSignal) {
@@ -148,11 +144,7 @@ export class AppMeshReadClient implements AppMeshReads {
   }
 
   describeVirtualService({ meshName, virtualServiceName }: VirtualServiceName, signal?: AbortSignal) {
-    return this.get<VirtualServiceData>(
-      ['meshes', meshName, 'virtualServices', virtualServiceName],
-      {},
-      signal,
-    );
+    return this.get<VirtualServiceData>(['meshes', meshName, 'virtualServices', virtualServiceName], {}, signal);
   }
 
   destroy(): void {
@@ -164,19 +156,10 @@ export class AppMeshReadClient implements AppMeshReads {
     parameters: Record<string, string | number | undefined>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const { hostname, port, protocol } = this.endpoint;
     const path = `${this.endpoint.pathname.replace(/\/$/, '')}${API}/${segments.map(encodeSegment).join('/')}`;
     const query: Record<string, string> = {};
     for (const [name, value] of Object.entries(parameters)) if (value !== undefined) query[name] = String(value);
-    const request: HttpRequest = {
-      method: 'GET',
-      protocol,
-      hostname,
-      ...(port ? { port: Number(port) } : {}),
-      path,
-      query,
-      headers: { host: port ? `${hostname}:${port}` : hostname, accept: 'application/json' },
-    };
+    const request = requestTo(this.endpoint, { method: 'GET', path, query, headers: { accept: 'application/json' } });
     const outcome = await this.http.send(request, retryKind, signal);
     if ('failure' in outcome) throw outcome.failure;
     const { answer, attempts } = outcome;

@@ -1,6 +1,13 @@
-import type { AwsCredentialIdentity, HttpRequest } from '@smithy/types';
 import { MeshgateError } from '../errors.js';
-import { type Answer, configuredEndpoint, dnsSuffix, encodeSegment, SignedHttp } from './signed-http.js';
+import {
+  type Answer,
+  configuredEndpoint,
+  dnsSuffix,
+  encodeSegment,
+  requestTo,
+  type SignedClientOptions,
+  SignedHttp,
+} from './signed-http.js';
 
 /**
  * The few S3 object calls the state store makes (GetObject, PutObject and DeleteObject, conditional or not, and
@@ -26,13 +33,6 @@ export class S3Error extends MeshgateError {
   }
 }
 
-export interface S3ObjectClientOptions {
-  region: string;
-  credentials?: AwsCredentialIdentity;
-  /** Attempts per call, the first included (default 3, the SDK's standard retry mode). */
-  maxAttempts?: number;
-}
-
 export interface PutCondition {
   ifNoneMatch?: '*';
   ifMatch?: string;
@@ -46,7 +46,7 @@ export class S3ObjectClient {
   private readonly endpoint: URL | undefined;
 
   constructor(
-    private readonly options: S3ObjectClientOptions,
+    private readonly options: SignedClientOptions,
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.http = new SignedHttp({ ...options, service: 's3', s3Signing: true });
@@ -104,17 +104,14 @@ export class S3ObjectClient {
     key: string,
     request: { query?: Record<string, string>; headers?: Record<string, string>; body?: string } = {},
   ): Promise<Answer> {
-    const { hostname, port, protocol, path } = this.address(bucket, key);
-    const unsigned: HttpRequest = {
+    const { path, ...endpoint } = this.address(bucket, key);
+    const unsigned = requestTo(endpoint, {
       method,
-      protocol,
-      hostname,
-      ...(port ? { port: Number(port) } : {}),
       path,
       query: request.query ?? {},
-      headers: { host: port ? `${hostname}:${port}` : hostname, ...request.headers },
+      headers: request.headers ?? {},
       body: request.body === undefined ? undefined : Buffer.from(request.body),
-    };
+    });
     const context = { operation: `${method} ${path}`, bucket, ...(key ? { key } : {}) };
     const outcome = await this.http.send(unsigned, (answer) => RETRIED_STATUS.has(answer.status) && 'transient');
     if ('failure' in outcome) throw new S3Error('NetworkError', 0, String(outcome.failure), context, outcome.failure);

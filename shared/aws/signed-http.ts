@@ -9,13 +9,17 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, HttpRequest 
  * backoff: what meshgate's small clients (S3 objects, App Mesh reads) share instead of a full SDK client each, whose
  * middleware, protocol and endpoint rules weigh ≈ 50–150 KB in a bundle.
  */
-export interface SignedHttpOptions {
-  /** The SigV4 signing name (`s3`, `appmesh`). */
-  service: string;
+/** What a small client's constructor takes, as an SDK client's: region, credentials when not the process's, attempts. */
+export interface SignedClientOptions {
   region: string;
   credentials?: AwsCredentialIdentity;
   /** Attempts per call, the first included (default 3, the SDK's standard retry mode). */
   maxAttempts?: number;
+}
+
+export interface SignedHttpOptions extends SignedClientOptions {
+  /** The SigV4 signing name (`s3`, `appmesh`). */
+  service: string;
   /** S3 signs the path as sent (each segment encoded once) and wants x-amz-content-sha256. */
   s3Signing?: boolean;
 }
@@ -91,6 +95,21 @@ export class SignedHttp {
     for (const [name, value] of Object.entries(response.headers)) headers[name.toLowerCase()] = value;
     return { status: response.statusCode, headers, body: Buffer.concat(chunks).toString('utf8') };
   }
+}
+
+/** An unsigned request to `endpoint` (its scheme, host and port) for `path`. */
+export function requestTo(
+  endpoint: { protocol: string; hostname: string; port: string },
+  request: Pick<HttpRequest, 'method' | 'path' | 'query' | 'headers' | 'body'>,
+): HttpRequest {
+  const { protocol, hostname, port } = endpoint;
+  return {
+    ...request,
+    protocol,
+    hostname,
+    ...(port ? { port: Number(port) } : {}),
+    headers: { host: port ? `${hostname}:${port}` : hostname, ...request.headers },
+  };
 }
 
 /**
