@@ -1,6 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectBackend } from './backed-store.js';
 
 /** A `.lock` file older than this was left by a process that died inside a conditional write; it is broken. */
@@ -11,6 +22,10 @@ const LOCK_POLL_MS = 5;
  * Objects as files under a directory (MESHGATE_STATE_DIR); writes go through a temp file and a rename. Conditional
  * writes have S3's semantics: the ETag is the content's hash, and compare-and-write happens while holding a
  * `<key>.lock` file created exclusively (`wx`), so two processes sharing the folder cannot both win.
+ *
+ * File calls are synchronous: state files are small and local, so each call takes microseconds, far less than the
+ * thread-pool round trip of an asynchronous one (a rotation step makes dozens); only the wait for another process's
+ * lock yields.
  */
 export class DirectoryBackend implements ObjectBackend {
   /** Folders this backend has made: a write into one needs no `mkdir` (every state-store write would repeat it). */
@@ -21,24 +36,15 @@ export class DirectoryBackend implements ObjectBackend {
   constructor(readonly location: string) {}
 
   async read(key: string): Promise<string | undefined> {
-    try {
-      return await readFile(join(this.location, key), 'utf8');
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return this.readNow(key);
   }
 
   async write(key: string, body: string): Promise<void> {
-    const path = join(this.location, key);
-    // Unique per write: two writers in one process must not share a temp file.
-    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await this.inFolder(path, () => writeFile(temporary, body, { encoding: 'utf8', mode: 0o600 }));
-    await rename(temporary, path);
+    this.writeNow(key, body);
   }
 
   async remove(key: string): Promise<void> {
-    await rm(join(this.location, key), { force: true });
+    rmSync(join(this.location, key), { force: true });
   }
 
   /**
@@ -47,16 +53,12 @@ export class DirectoryBackend implements ObjectBackend {
    * by every rotation step, and grows with the consumers).
    */
   async readVersioned(key: string): Promise<{ body: string; etag: string } | undefined> {
-    const path = join(this.location, key);
-    const info = await stat(path, { bigint: true }).catch((error: unknown) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
+    const info = statSync(join(this.location, key), { bigint: true, throwIfNoEntry: false });
     if (!info) return undefined;
     const version = `${info.ino}:${info.size}:${info.mtimeNs}`;
     const known = this.versions.get(key);
     if (known?.version === version) return known;
-    const body = await this.read(key);
+    const body = this.readNow(key);
     if (body === undefined) return undefined;
     const read = { body, etag: etagOf(body), version };
     // Only a version read whole is kept: one renamed in between the stat and the read is read again next time.
@@ -65,81 +67,35 @@ export class DirectoryBackend implements ObjectBackend {
   }
 
   createIfAbsent(key: string, body: string): Promise<string | undefined> {
-    return this.locked(key, async () => {
-      if ((await this.read(key)) !== undefined) return undefined;
-      await this.write(key, body);
+    return this.locked(key, () => {
+      if (this.readNow(key) !== undefined) return undefined;
+      this.writeNow(key, body);
       return etagOf(body);
     });
   }
 
   replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
-    return this.locked(key, async () => {
-      const current = await this.read(key);
+    return this.locked(key, () => {
+      const current = this.readNow(key);
       if (current === undefined || etagOf(current) !== etag) return undefined;
-      await this.write(key, body);
+      this.writeNow(key, body);
       return etagOf(body);
     });
   }
 
   removeIfMatch(key: string, etag: string): Promise<boolean> {
-    return this.locked(key, async () => {
-      const current = await this.read(key);
+    return this.locked(key, () => {
+      const current = this.readNow(key);
       if (current === undefined || etagOf(current) !== etag) return false;
-      await this.remove(key);
+      rmSync(join(this.location, key), { force: true });
       return true;
     });
-  }
-
-  /** Runs `action` while holding the key's lock file. */
-  private async locked<T>(key: string, action: () => Promise<T>): Promise<T> {
-    const lock = `${join(this.location, key)}.lock`;
-    for (;;) {
-      try {
-        const handle = await this.inFolder(lock, () => open(lock, 'wx'));
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const age = await stat(lock).then(
-          (info) => Date.now() - info.mtimeMs,
-          () => 0,
-        );
-        if (age > STALE_LOCK_MS) await rm(lock, { force: true });
-        else await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
-      }
-    }
-    try {
-      return await action();
-    } finally {
-      await rm(lock, { force: true });
-    }
-  }
-
-  /**
-   * Creates `path` with `create`, making its folder first unless this backend made it before (every state-store
-   * write would repeat the `mkdir`); a folder removed since is made again.
-   */
-  private async inFolder<T>(path: string, create: () => Promise<T>): Promise<T> {
-    const folder = dirname(path);
-    if (this.folders.has(folder)) {
-      try {
-        return await create();
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        this.folders.delete(folder);
-      }
-    }
-    // Snapshots and run history describe the gateway's security config: owner-only, as ~/.ssh would be.
-    await mkdir(folder, { recursive: true, mode: 0o700 });
-    this.folders.add(folder);
-    return create();
   }
 
   async keys(prefix: string): Promise<string[]> {
     const folder = prefix.endsWith('/') ? prefix.slice(0, -1) : dirname(prefix);
     try {
-      const names = await readdir(join(this.location, folder));
-      return names
+      return readdirSync(join(this.location, folder))
         .map((name) => `${folder}/${name}`)
         .filter((key) => key.startsWith(prefix) && !key.endsWith('.tmp') && !key.endsWith('.lock'))
         .sort();
@@ -147,6 +103,69 @@ export class DirectoryBackend implements ObjectBackend {
       if (isNotFound(error)) return [];
       throw error;
     }
+  }
+
+  private readNow(key: string): string | undefined {
+    try {
+      return readFileSync(join(this.location, key), 'utf8');
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private writeNow(key: string, body: string): void {
+    const path = join(this.location, key);
+    // Unique per write: two writers in one process must not share a temp file.
+    const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    this.inFolder(path, () => writeFileSync(temporary, body, { encoding: 'utf8', mode: 0o600 }));
+    renameSync(temporary, path);
+  }
+
+  /**
+   * Runs `action` while holding the key's lock file. Within one process the action runs without yielding, so only
+   * another process can hold the lock; its holder is waited for.
+   */
+  private async locked<T>(key: string, action: () => T): Promise<T> {
+    const lock = `${join(this.location, key)}.lock`;
+    for (;;) {
+      try {
+        closeSync(this.inFolder(lock, () => openSync(lock, 'wx')));
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        // Gone since (released): the next attempt takes it.
+        const held = statSync(lock, { throwIfNoEntry: false });
+        const age = held ? Date.now() - held.mtimeMs : 0;
+        if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
+        else await sleep(LOCK_POLL_MS);
+      }
+    }
+    try {
+      return action();
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  }
+
+  /**
+   * Creates `path` with `create`, making its folder first unless this backend made it before (every state-store
+   * write would repeat the `mkdir`); a folder removed since is made again.
+   */
+  private inFolder<T>(path: string, create: () => T): T {
+    const folder = dirname(path);
+    if (this.folders.has(folder)) {
+      try {
+        return create();
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        this.folders.delete(folder);
+      }
+    }
+    // Snapshots and run history describe the gateway's security config: owner-only, as ~/.ssh would be.
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    this.folders.add(folder);
+    return create();
   }
 }
 
