@@ -6,6 +6,7 @@ import {
   PUBLIC_KEYS_OBJECT,
   type PublicKeyDocument,
   PublicKeyDocumentSchema,
+  serializePublicKeys,
 } from './public-keys.js';
 import {
   countEntities,
@@ -68,6 +69,8 @@ const PRUNE_CONCURRENCY = 8;
 /** The state store over any object backend, with keys `<instance>/snapshots/<id>.json`, `freeze.json`, `runs/<id>.json`. */
 export class BackedStateStore implements StateStore {
   private parsedPublicKeys?: { etag: string; document: PublicKeyDocument };
+  /** The JSON of the document's entries and keys, by object (see serializePublicKeys). */
+  private readonly publicKeyTexts = new WeakMap<object, string>();
   /** Holders of the runs this store started and has not finished: finishing one needs no read. */
   private readonly runHolders = new Map<string, string | undefined>();
   /** Records in each folder as of this store's last listing, plus those it added since (see `prune`). */
@@ -342,7 +345,7 @@ export class BackedStateStore implements StateStore {
       const next = change(current);
       // Nothing to publish: no write, so a publisher that repeats what is there costs one read.
       if (stored && next === current) return current;
-      const body = JSON.stringify(next);
+      const body = serializePublicKeys(next, this.publicKeyTexts);
       const etag = await this.attempt('write the public keys', () =>
         stored ? this.backend.replaceIfMatch(key, body, stored.etag) : this.backend.createIfAbsent(key, body),
       );

@@ -54,3 +54,24 @@ export const PUBLIC_KEYS_OBJECT = 'jwks.json';
 export function emptyPublicKeyDocument(instance: string): PublicKeyDocument {
   return { keys: [], meshgate: { instance, updatedAt: new Date(0).toISOString(), consumers: {} } };
 }
+
+/**
+ * The document as JSON, exactly as `JSON.stringify` writes it, reusing the text of each consumer entry and JWK it
+ * has serialized before (by object identity: a change builds new objects for what it changes and keeps the others),
+ * so publishing one consumer's keys does not serialize every consumer again.
+ */
+export function serializePublicKeys(document: PublicKeyDocument, texts: WeakMap<object, string>): string {
+  const text = (value: object): string => {
+    let json = texts.get(value);
+    if (json === undefined) {
+      json = JSON.stringify(value);
+      texts.set(value, json);
+    }
+    return json;
+  };
+  const { consumers, ...head } = document.meshgate;
+  const entries = Object.entries(consumers).map(([name, entry]) => `${JSON.stringify(name)}:${text(entry)}`);
+  const fields = JSON.stringify(head).slice(1, -1);
+  const meshgate = `{${fields}${fields ? ',' : ''}"consumers":{${entries.join(',')}}}`;
+  return `{"keys":[${document.keys.map(text).join(',')}],"meshgate":${meshgate}}`;
+}

@@ -7,6 +7,7 @@ import { publishConsumerKeys } from '../../shared/consumers/public-keys.js';
 import { BackedStateStore, type ObjectBackend } from '../../shared/state/backed-store.js';
 import { DirectoryBackend } from '../../shared/state/dir.js';
 import { withLease } from '../../shared/state/lease.js';
+import { emptyPublicKeyDocument, serializePublicKeys } from '../../shared/state/public-keys.js';
 
 /**
  * What the state store asks of its backend (on S3: requests). Every rotation step that writes Kong takes the lease,
@@ -142,5 +143,24 @@ describe('state store requests', () => {
     await rm(join(folder, 'prod'), { recursive: true, force: true });
     await store.setFreeze({ reason: 'again', by: 'y' });
     expect((await store.getFreeze())?.reason).toBe('again');
+  });
+});
+
+describe('serializePublicKeys', () => {
+  it('writes what JSON.stringify writes, reusing the text of what did not change', async () => {
+    const texts = new WeakMap<object, string>();
+    await publishConsumerKeys(store, publication, { graceMs: 3_600_000 });
+    const first = (await store.readPublicKeys())!;
+    expect(serializePublicKeys(first, texts)).toBe(JSON.stringify(first));
+    await publishConsumerKeys(
+      store,
+      { ...publication, consumer: 'bob', secretName: 'meshgate/consumers/bob' },
+      { graceMs: 3_600_000 },
+    );
+    const second = (await store.readPublicKeys())!;
+    expect(serializePublicKeys(second, texts)).toBe(JSON.stringify(second));
+    expect(serializePublicKeys(emptyPublicKeyDocument('prod'), texts)).toBe(
+      JSON.stringify(emptyPublicKeyDocument('prod')),
+    );
   });
 });
