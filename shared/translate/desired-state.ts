@@ -5,6 +5,7 @@ import {
   emptyKongState,
   entityKinds,
   type KongState,
+  withTags,
 } from '../kong/entities.js';
 import { ownershipTags } from '../kong/ownership.js';
 import { withObjectTag } from './provenance.js';
@@ -100,8 +101,7 @@ export class DesiredState {
     }
     for (const { kind, key, entity } of pending) {
       // Every entity names its source object, so a later run that cannot read or translate it keeps it in Kong.
-      const tagged = { ...entity, tags: withObjectTag(entity.tags, object) };
-      this.entitiesOf(kind).set(key, { entity: tagged, object });
+      this.entitiesOf(kind).set(key, { entity: withTags(entity, withObjectTag(entity.tags, object)), object });
     }
     return true;
   }

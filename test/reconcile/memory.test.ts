@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyKongState, normalizeEntity } from '../../shared/kong/entities.js';
 import { diff } from '../../shared/reconcile/diff.js';
+import { translate } from '../../shared/translate/index.js';
 
 const tags = ['managed-by:meshgate', 'meshgate:instance=default'];
 
@@ -11,6 +12,34 @@ describe('the plan holds the desired entities, not copies (peak memory of a larg
     const [change] = diff(emptyKongState(), desired);
     expect(change?.action).toBe('create');
     expect(change?.entity).toBe(desired.services[0]);
+  });
+
+  it('a translated entity, tagged with its source object, is written itself', () => {
+    const { state } = translate({
+      mesh: {
+        gateways: [],
+        gatewayRoutes: [],
+        virtualServices: [],
+        failures: [],
+        cloudMapServices: [
+          {
+            id: 'srv-1',
+            arn: 'arn:srv-1',
+            namespace: 'shop.local',
+            name: 'orders',
+            tags: { 'meshgate:expose': 'true' },
+            endpoints: [{ instanceId: 'i-1', host: '10.0.0.1', port: 8080, healthy: true, attributes: {} }],
+          },
+        ],
+      },
+      consumers: [],
+      options: { instance: 'unit', tracingHeader: 'x-request-id' },
+    });
+    const changes = diff(emptyKongState(), state);
+    expect(changes.map(({ kind }) => kind).sort()).toEqual(['plugin', 'route', 'service', 'target', 'upstream']);
+    const desired = [...state.services, ...state.routes, ...state.plugins, ...state.upstreams, ...state.targets];
+    for (const change of changes) expect(desired).toContain(change.entity);
+    expect(state.services[0]?.tags).toContain('meshgate:object=cloudmap:shop.local%2Forders');
   });
 
   it('an entity not built by normalizeEntity (a snapshot read from a file) still gets Kong defaults', () => {
