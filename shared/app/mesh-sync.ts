@@ -3,7 +3,7 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
-import { clientSettings } from '../aws/options.js';
+import { clientSettings, serviceDiscoveryConfig } from '../aws/options.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { type App, type AppClients, assembleApp } from './core.js';
 
@@ -17,9 +17,10 @@ export function createMeshSyncApp(config: Config = processConfig(), env: NodeJS.
 
 /** The clients of a function that reads the mesh and writes Kong (meshSync; rollback, whose `status` reads it). */
 export function meshReadingClients(env: NodeJS.ProcessEnv): AppClients {
-  const { customEndpoint, common } = clientSettings(env);
+  const settings = clientSettings(env);
+  const { customEndpoint, common } = settings;
   return {
-    serviceDiscovery: new ServiceDiscoveryClient({ ...common, disableHostPrefix: customEndpoint }),
+    serviceDiscovery: new ServiceDiscoveryClient(serviceDiscoveryConfig(settings)),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     appMesh: async () => new (await import('../aws/app-mesh-client.js')).AppMeshClient(common),
     secretsManager: new SecretsManagerClient(common),

@@ -6,7 +6,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { type CredentialScope, clientSettings, scopedCredentials, setCredentialScope } from './options.js';
+import {
+  type CredentialScope,
+  clientSettings,
+  scopedCredentials,
+  serviceDiscoveryConfig,
+  setCredentialScope,
+} from './options.js';
 
 /**
  * Every AWS SDK v3 client meshgate uses (the CLI's and the tests' set; each function builds only its own, see
@@ -28,10 +34,11 @@ export function createAwsClients(
   env: NodeJS.ProcessEnv = process.env,
   credentials?: AwsCredentialIdentity,
 ): AwsClients {
-  const { customEndpoint, common } = clientSettings(env, credentials);
+  const settings = clientSettings(env, credentials);
+  const { customEndpoint, common } = settings;
   return {
     appMesh: new AppMeshClient(common),
-    serviceDiscovery: new ServiceDiscoveryClient({ ...common, disableHostPrefix: customEndpoint }),
+    serviceDiscovery: new ServiceDiscoveryClient(serviceDiscoveryConfig(settings)),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     secretsManager: new SecretsManagerClient(common),
     eventBridge: new EventBridgeClient(common),
