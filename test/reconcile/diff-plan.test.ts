@@ -61,9 +61,9 @@ describe('diff', () => {
     const canonical = (set: readonly string[] | null | undefined) =>
       set && set.length > 0 ? [...new Set(set)].sort() : null;
     const routeFields = fc.record({
-      protocols: fc.constantFrom(['http'], ['https', 'http'], ['http', 'https', 'http'], ['http', 'https']),
-      methods: fc.constantFrom(null, [], ['GET'], ['GET', 'POST'], ['POST', 'GET']),
-      paths: fc.constantFrom(['/a'], ['/a', '/b'], ['/b', '/a']),
+      protocols: fc.constantFrom<string[]>(['http'], ['https', 'http'], ['http', 'https', 'http'], ['http', 'https']),
+      methods: fc.constantFrom<string[] | null>(null, [], ['GET'], ['GET', 'POST'], ['POST', 'GET']),
+      paths: fc.constantFrom<string[]>(['/a'], ['/a', '/b'], ['/b', '/a']),
       tags: fc.constantFrom(TAGS, [...TAGS].reverse(), [...TAGS, TAGS[0] ?? ''], [...TAGS, 'team:x']),
       strip_path: fc.boolean(),
     });

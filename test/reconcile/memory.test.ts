@@ -42,6 +42,33 @@ describe('the plan holds the desired entities, not copies (peak memory of a larg
     expect(state.services[0]?.tags).toContain('meshgate:object=cloudmap:shop.local%2Forders');
   });
 
+  it('entities alike share one nested record (health checks, plugin config) instead of a copy each', () => {
+    const exposed = (name: string) => ({
+      id: `srv-${name}`,
+      arn: `arn:srv-${name}`,
+      namespace: 'shop.local',
+      name,
+      tags: { 'meshgate:expose': 'true' },
+      endpoints: [],
+    });
+    const { state } = translate({
+      mesh: {
+        gateways: [],
+        gatewayRoutes: [],
+        virtualServices: [],
+        failures: [],
+        cloudMapServices: [exposed('orders'), exposed('payments')],
+      },
+      consumers: [],
+      options: { instance: 'unit', tracingHeader: 'x-request-id' },
+    });
+    const [first, second] = state.upstreams;
+    expect(first?.healthchecks).toEqual(second?.healthchecks);
+    expect(first?.healthchecks).toBe(second?.healthchecks);
+    expect(state.plugins.map(({ config }) => config)).toEqual([state.plugins[0]?.config, state.plugins[0]?.config]);
+    expect(state.plugins[1]?.config).toBe(state.plugins[0]?.config);
+  });
+
   it('an entity not built by normalizeEntity (a snapshot read from a file) still gets Kong defaults', () => {
     const desired = emptyKongState();
     desired.services.push({ id: 's1', name: 'orders', host: 'orders.internal', tags } as never);
