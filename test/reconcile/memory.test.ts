@@ -1,9 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { emptyKongState, normalizeEntity } from '../../shared/kong/entities.js';
 import { diff } from '../../shared/reconcile/diff.js';
+import type { Endpoint } from '../../shared/sources/model.js';
 import { translate } from '../../shared/translate/index.js';
 
 const tags = ['managed-by:meshgate', 'meshgate:instance=default'];
+
+/** The desired state of exposed Cloud Map services, each with `endpoints`. */
+function translatedServices(names: string[], endpoints: Endpoint[] = []) {
+  const exposed = (name: string) => ({
+    id: `srv-${name}`,
+    arn: `arn:srv-${name}`,
+    namespace: 'shop.local',
+    name,
+    tags: { 'meshgate:expose': 'true' },
+    endpoints,
+  });
+  const mesh = {
+    gateways: [],
+    gatewayRoutes: [],
+    virtualServices: [],
+    failures: [],
+    cloudMapServices: names.map(exposed),
+  };
+  return translate({ mesh, consumers: [], options: { instance: 'unit', tracingHeader: 'x-request-id' } }).state;
+}
 
 describe('the plan holds the desired entities, not copies (peak memory of a large sync)', () => {
   it('a create writes the translated entity itself', () => {
@@ -15,26 +36,10 @@ describe('the plan holds the desired entities, not copies (peak memory of a larg
   });
 
   it('a translated entity, tagged with its source object, is written itself', () => {
-    const { state } = translate({
-      mesh: {
-        gateways: [],
-        gatewayRoutes: [],
-        virtualServices: [],
-        failures: [],
-        cloudMapServices: [
-          {
-            id: 'srv-1',
-            arn: 'arn:srv-1',
-            namespace: 'shop.local',
-            name: 'orders',
-            tags: { 'meshgate:expose': 'true' },
-            endpoints: [{ instanceId: 'i-1', host: '10.0.0.1', port: 8080, healthy: true, attributes: {} }],
-          },
-        ],
-      },
-      consumers: [],
-      options: { instance: 'unit', tracingHeader: 'x-request-id' },
-    });
+    const state = translatedServices(
+      ['orders'],
+      [{ instanceId: 'i-1', host: '10.0.0.1', port: 8080, healthy: true, attributes: {} }],
+    );
     const changes = diff(emptyKongState(), state);
     expect(changes.map(({ kind }) => kind).sort()).toEqual(['plugin', 'route', 'service', 'target', 'upstream']);
     const desired = [...state.services, ...state.routes, ...state.plugins, ...state.upstreams, ...state.targets];
@@ -43,25 +48,7 @@ describe('the plan holds the desired entities, not copies (peak memory of a larg
   });
 
   it('entities alike share one nested record (health checks, plugin config) instead of a copy each', () => {
-    const exposed = (name: string) => ({
-      id: `srv-${name}`,
-      arn: `arn:srv-${name}`,
-      namespace: 'shop.local',
-      name,
-      tags: { 'meshgate:expose': 'true' },
-      endpoints: [],
-    });
-    const { state } = translate({
-      mesh: {
-        gateways: [],
-        gatewayRoutes: [],
-        virtualServices: [],
-        failures: [],
-        cloudMapServices: [exposed('orders'), exposed('payments')],
-      },
-      consumers: [],
-      options: { instance: 'unit', tracingHeader: 'x-request-id' },
-    });
+    const state = translatedServices(['orders', 'payments']);
     const [first, second] = state.upstreams;
     expect(first?.healthchecks).toEqual(second?.healthchecks);
     expect(first?.healthchecks).toBe(second?.healthchecks);
