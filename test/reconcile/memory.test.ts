@@ -47,13 +47,15 @@ describe('the plan holds the desired entities, not copies (peak memory of a larg
     expect(state.services[0]?.tags).toContain('meshgate:object=cloudmap:shop.local%2Forders');
   });
 
-  it('entities alike share one nested record (health checks, plugin config) instead of a copy each', () => {
+  it('entities alike share one nested value (health checks, plugin config, tags) instead of a copy each', () => {
     const state = translatedServices(['orders', 'payments']);
     const [first, second] = state.upstreams;
     expect(first?.healthchecks).toEqual(second?.healthchecks);
     expect(first?.healthchecks).toBe(second?.healthchecks);
     expect(state.plugins.map(({ config }) => config)).toEqual([state.plugins[0]?.config, state.plugins[0]?.config]);
     expect(state.plugins[1]?.config).toBe(state.plugins[0]?.config);
+    // The service and the upstream of one exposed Cloud Map service carry the same tags: one array.
+    expect(state.services[0]?.tags).toBe(state.upstreams[0]?.tags);
   });
 
   it('an entity not built by normalizeEntity (a snapshot read from a file) still gets Kong defaults', () => {
