@@ -3,7 +3,7 @@ import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { AppMeshReadClient } from '../aws/app-mesh-reads.js';
-import { clientSettings } from '../aws/options.js';
+import { clientSettings, serviceDiscoveryConfig } from '../aws/options.js';
 import { S3ObjectClient } from '../aws/s3-objects.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { type App, type AppClients, assembleApp } from './core.js';
@@ -19,9 +19,10 @@ export function createMeshSyncApp(config: Config = processConfig(), env: NodeJS.
 
 /** The clients of a function that reads the mesh and writes Kong (meshSync; rollback, whose `status` reads it). */
 export function meshReadingClients(env: NodeJS.ProcessEnv): AppClients {
-  const { customEndpoint, common } = clientSettings(env);
+  const settings = clientSettings(env);
+  const { common } = settings;
   return {
-    serviceDiscovery: new ServiceDiscoveryClient({ ...common, disableHostPrefix: customEndpoint }),
+    serviceDiscovery: new ServiceDiscoveryClient(serviceDiscoveryConfig(settings)),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     appMesh: () => new AppMeshReadClient(common, env),
     secretsManager: new SecretsManagerClient(common),

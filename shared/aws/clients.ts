@@ -6,7 +6,13 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { AppMeshReadClient } from './app-mesh-reads.js';
-import { type CredentialScope, clientSettings, scopedCredentials, setCredentialScope } from './options.js';
+import {
+  type CredentialScope,
+  clientSettings,
+  scopedCredentials,
+  serviceDiscoveryConfig,
+  setCredentialScope,
+} from './options.js';
 import { S3ObjectClient } from './s3-objects.js';
 
 /**
@@ -33,11 +39,12 @@ export function createAwsClients(
   env: NodeJS.ProcessEnv = process.env,
   credentials?: AwsCredentialIdentity,
 ): AwsClients {
-  const { customEndpoint, common } = clientSettings(env, credentials);
+  const settings = clientSettings(env, credentials);
+  const { common } = settings;
   return {
     appMesh: new AppMeshClient(common),
     appMeshReads: new AppMeshReadClient(common, env),
-    serviceDiscovery: new ServiceDiscoveryClient({ ...common, disableHostPrefix: customEndpoint }),
+    serviceDiscovery: new ServiceDiscoveryClient(serviceDiscoveryConfig(settings)),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     secretsManager: new SecretsManagerClient(common),
     eventBridge: new EventBridgeClient(common),

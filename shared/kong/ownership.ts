@@ -31,7 +31,9 @@ export function uuidv5(name: string, namespace: string): string {
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // join builds one flat string; a template literal left a rope of nine pieces (≈ 300 bytes instead of ≈ 50), and a
+  // desired state holds one id per entity.
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
 }
 
 /** Deterministic entity ID: the same instance, kind and natural key always give the same ID. */

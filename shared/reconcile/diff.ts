@@ -65,7 +65,7 @@ export function diff(current: KongState, desired: KongState): Change[] {
       }
       // Dumped and translated entities are normally both normalized already: compare them as they are, and only
       // fill defaults (a schema parse per side) when that finds a difference.
-      if (fieldDiffs(comparable(existing), comparable(wanted)).length === 0) continue;
+      if (sameEntity(existing, wanted)) continue;
       const entity = normalizeEntity(kind, wanted);
       const fields = fieldDiffs(comparable(normalizeEntity(kind, existing)), comparable(entity));
       if (fields.length > 0) {
@@ -97,6 +97,34 @@ function comparable(entity: AnyEntity): Record<string, unknown> {
     result[field] = SET_FIELDS.has(field) ? canonicalSet(value) : value;
   }
   return result;
+}
+
+/**
+ * Whether `fieldDiffs(comparable(a), comparable(b))` would be empty, without building either: a no-op run compares
+ * every entity, and the copies were most of its diff's time.
+ */
+function sameEntity(a: AnyEntity, b: AnyEntity): boolean {
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  for (const field of Object.keys(left)) if (!sameField(field, left[field], right[field])) return false;
+  for (const field of Object.keys(right)) {
+    if (!Object.hasOwn(left, field) && !sameField(field, undefined, right[field])) return false;
+  }
+  return true;
+}
+
+function sameField(field: string, left: unknown, right: unknown): boolean {
+  if (IGNORED_FIELDS.has(field)) return true;
+  if (!SET_FIELDS.has(field)) return deepEqual(left, right);
+  // Sets are usually in the same order on both sides; canonical order only when they are not.
+  if (Array.isArray(left) && Array.isArray(right) && left.length > 0 && sameItems(left, right)) return true;
+  return deepEqual(canonicalSet(left), canonicalSet(right));
+}
+
+function sameItems(left: readonly unknown[], right: readonly unknown[]): boolean {
+  if (left.length !== right.length) return false;
+  for (let i = 0; i < left.length; i++) if (left[i] !== right[i]) return false;
+  return true;
 }
 
 function canonicalSet(value: unknown): unknown {

@@ -43,12 +43,13 @@ function describeAwsError(error: unknown): string {
 /**
  * Runs one AWS call of a source. `call` names the operation and the object (e.g. `App Mesh DescribeVirtualGateway
  * mesh/m/virtualGateway/g`); any failure comes back as a SourceError saying which call failed and why. An aborted
- * read throws the abort reason as is: it is no fault of the service.
+ * read throws the abort reason as is, at once, even when `request` was not given the signal: it is no fault of the
+ * service.
  */
 export async function readAws<T>(call: string, request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   signal?.throwIfAborted();
   try {
-    return await request();
+    return await (signal ? untilAborted(request(), signal) : request());
   } catch (error) {
     signal?.throwIfAborted();
     if (error instanceof SourceError) {
@@ -67,6 +68,16 @@ export async function readAws<T>(call: string, request: () => Promise<T>, signal
       },
     });
   }
+}
+
+/** `pending`, or the signal's reason as soon as it aborts (the request then runs on, unobserved). */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   emptyKongState,
   entityKinds,
   type KongState,
+  withTags,
 } from '../kong/entities.js';
 import { ownershipTags } from '../kong/ownership.js';
 import { withObjectTag } from './provenance.js';
@@ -70,6 +71,9 @@ const KEY_FIELD: Record<EntityKind, string> = {
   ca_certificate: 'cert',
 };
 
+/** Nested values that many entities hold alike: upstream health checks, plugin config, one source object's tags. */
+const SHARED_RECORDS = ['healthchecks', 'config', 'tags'] as const;
+
 /**
  * The desired Kong state being built. Each source object is added all-or-nothing: if its translation is rejected
  * or one of its entities collides with an entity an earlier object produced, none of its entities are kept.
@@ -80,6 +84,8 @@ export class DesiredState {
     entityKinds.map((kind) => [kind, new Map()]),
   );
   private readonly failures: TranslationFailure[] = [];
+  /** The first of each distinct nested value (see SHARED_RECORDS), by field and JSON. */
+  private readonly records = new Map<string, unknown>();
 
   /** Translates one source object; returns whether its entities were kept (an empty translation is an opt-out). */
   add(object: string, translateObject: () => PendingEntity[]): boolean {
@@ -100,10 +106,30 @@ export class DesiredState {
     }
     for (const { kind, key, entity } of pending) {
       // Every entity names its source object, so a later run that cannot read or translate it keeps it in Kong.
-      const tagged = { ...entity, tags: withObjectTag(entity.tags, object) };
+      const tagged = withTags(entity, withObjectTag(entity.tags, object));
+      this.shareRecords(tagged);
       this.entitiesOf(kind).set(key, { entity: tagged, object });
     }
     return true;
+  }
+
+  /**
+   * Points an entity's nested values at an equal one built before. Every upstream has the same healthchecks, every
+   * plugin of a name the same config, and the service, route, plugins and upstream of one source object the same
+   * tags: one instance of each instead of one per entity (a tenth to a quarter of the desired state's heap at
+   * 10,000 services, docs/performance.md). Safe because entities are never mutated once built; the entity is this
+   * state's own copy (withTags), not yet shared.
+   */
+  private shareRecords(entity: AnyEntity): void {
+    const fields = entity as Record<string, unknown>;
+    for (const field of SHARED_RECORDS) {
+      const value = fields[field];
+      if (value === null || typeof value !== 'object') continue;
+      const key = `${field}:${JSON.stringify(value)}`;
+      const first = this.records.get(key);
+      if (first === undefined) this.records.set(key, value);
+      else fields[field] = first;
+    }
   }
 
   fail(object: string, field: string | undefined, reason: string, refused = false): void {

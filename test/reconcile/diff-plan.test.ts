@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diff } from '../../shared/reconcile/diff.js';
 import { formatPlan, plan, planChanges, planJson } from '../../shared/reconcile/plan.js';
@@ -54,6 +55,35 @@ describe('diff', () => {
       name: 'jwt for service orders',
       fields: [{ field: 'config.key_claim_name', before: 'kid', after: 'iss' }],
     });
+  });
+
+  it('updates exactly when a field differs once sets are canonical (property)', () => {
+    const canonical = (set: readonly string[] | null | undefined) =>
+      set && set.length > 0 ? [...new Set(set)].sort() : null;
+    const routeFields = fc.record({
+      protocols: fc.constantFrom<string[]>(['http'], ['https', 'http'], ['http', 'https', 'http'], ['http', 'https']),
+      methods: fc.constantFrom<string[] | null>(null, [], ['GET'], ['GET', 'POST'], ['POST', 'GET']),
+      paths: fc.constantFrom<string[]>(['/a'], ['/a', '/b'], ['/b', '/a']),
+      tags: fc.constantFrom(TAGS, [...TAGS].reverse(), [...TAGS, TAGS[0] ?? ''], [...TAGS, 'team:x']),
+      strip_path: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(routeFields, routeFields, (before, after) => {
+        const changes = diff(
+          state({ routes: [route('orders', 'orders', before)] }),
+          state({ routes: [route('orders', 'orders', after)] }),
+        );
+        const differs = (field: 'protocols' | 'methods' | 'tags') =>
+          JSON.stringify(canonical(before[field])) !== JSON.stringify(canonical(after[field]));
+        const expected =
+          differs('protocols') ||
+          differs('methods') ||
+          differs('tags') ||
+          JSON.stringify(before.paths) !== JSON.stringify(after.paths) ||
+          before.strip_path !== after.strip_path;
+        expect(changes.map(({ action }) => action)).toEqual(expected ? ['update'] : []);
+      }),
+    );
   });
 
   it('creates what is missing, updates what differs and deletes what is no longer desired', () => {

@@ -145,6 +145,23 @@ describe('Cloud Map exposure through the Tagging API (SDK mock)', () => {
     expect(cloudMap.commandCalls(DiscoverInstancesCommand)).toHaveLength(0);
   });
 
+  it('an abort ends the read at once, with DiscoverInstances still in flight', async () => {
+    tagging.on(GetResourcesCommand).resolves({
+      PaginationToken: '',
+      ResourceTagMappingList: [
+        { ResourceARN: serviceArn('srv-web'), Tags: [{ Key: 'meshgate:expose', Value: 'true' }] },
+      ],
+    });
+    const controller = new AbortController();
+    // The call never answers: the SDK is not given the signal (its middleware is cached), the read stops all the same.
+    cloudMap.on(DiscoverInstancesCommand, { ServiceName: 'web' }).callsFake(() => {
+      controller.abort(new Error('Lambda timeout near'));
+      return new Promise(() => {});
+    });
+
+    await expect(readMesh([source(['apps.local'])], controller.signal)).rejects.toThrow('Lambda timeout near');
+  });
+
   it('reads a scoped service tags directly (the Tagging API may not show a new tag yet)', async () => {
     tagging.on(GetResourcesCommand).resolves({ PaginationToken: '', ResourceTagMappingList: [] });
     cloudMap.on(ListTagsForResourceCommand, { ResourceARN: serviceArn('srv-web') }).resolves({

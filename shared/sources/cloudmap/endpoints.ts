@@ -53,6 +53,7 @@ export async function discoverEndpoints(
   const { Instances = [] } = await readAws(
     `Cloud Map DiscoverInstances ${namespace}/${service}`,
     () =>
+      // No per-call options: the client's cached middleware serves only sends without them (shared/aws/options.ts).
       client.send(
         new DiscoverInstancesCommand({
           NamespaceName: namespace,
@@ -60,7 +61,6 @@ export async function discoverEndpoints(
           HealthStatus: 'ALL',
           MaxResults: DISCOVER_MAX_RESULTS,
         }),
-        { abortSignal: signal },
       ),
     signal,
   );

@@ -120,16 +120,20 @@ class CloudMapRead {
     };
   }
 
-  /** One Cloud Map call, named after its operation and object in any error. */
-  private call<T>(operation: string, object: string, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
-    return readAws(`Cloud Map ${operation} ${object}`, () => request(this.signal), this.signal);
+  /**
+   * One Cloud Map call, named after its operation and object in any error. The request gets no abort signal: the
+   * client caches its middleware only for sends without options (shared/aws/options.ts), and readAws stops waiting
+   * on abort.
+   */
+  private call<T>(operation: string, object: string, request: () => Promise<T>): Promise<T> {
+    return readAws(`Cloud Map ${operation} ${object}`, request, this.signal);
   }
 
   /** The configured namespaces (a missing one is a recorded failure), or all. Failing to list them fails the read. */
   private async namespaces(): Promise<NamespaceSummary[]> {
     const all = await paginate<NamespaceSummary>(async (NextToken) => {
-      const page = await this.call('ListNamespaces', 'namespaces', (abortSignal) =>
-        this.client.send(new ListNamespacesCommand({ NextToken, MaxResults: this.options.pageSize }), { abortSignal }),
+      const page = await this.call('ListNamespaces', 'namespaces', () =>
+        this.client.send(new ListNamespacesCommand({ NextToken, MaxResults: this.options.pageSize })),
       );
       return { items: page.Namespaces, nextToken: page.NextToken };
     });
@@ -146,14 +150,13 @@ class CloudMapRead {
   private async services(namespace: NamespaceSummary): Promise<ServiceInNamespace[]> {
     const namespaceName = namespace.Name ?? '';
     const services = await paginate<ServiceSummary>(async (NextToken) => {
-      const page = await this.call('ListServices', `namespace/${namespaceName}`, (abortSignal) =>
+      const page = await this.call('ListServices', `namespace/${namespaceName}`, () =>
         this.client.send(
           new ListServicesCommand({
             NextToken,
             MaxResults: this.options.pageSize,
             Filters: [{ Name: 'NAMESPACE_ID', Values: [namespace.Id ?? ''], Condition: 'EQ' }],
           }),
-          { abortSignal },
         ),
       );
       return { items: page.Services, nextToken: page.NextToken };
@@ -167,8 +170,8 @@ class CloudMapRead {
    */
   private async readOne(entry: ServiceInNamespace): Promise<CloudMapService | undefined> {
     const object = `namespace/${entry.namespace}/service/${entry.service.Name ?? ''}`;
-    const { Tags: list } = await this.call('ListTagsForResource', object, (abortSignal) =>
-      this.client.send(new ListTagsForResourceCommand({ ResourceARN: entry.service.Arn }), { abortSignal }),
+    const { Tags: list } = await this.call('ListTagsForResource', object, () =>
+      this.client.send(new ListTagsForResourceCommand({ ResourceARN: entry.service.Arn })),
     );
     const tags = tagsOf(list);
     return isExposed(tags) ? this.readInstances({ ...entry, tags }) : undefined;
