@@ -132,6 +132,7 @@ describe('state store requests', () => {
         startedAt: new Date().toISOString(),
         durationMs: 1,
       });
+      await new Promise((resolve) => setTimeout(resolve, 2)); // distinct millisecond ids
     }
     // The first run lists (nothing known yet); the next four fit in the retention of 5.
     expect(backend.calls).toEqual({ write: 10, keys: 1 });
