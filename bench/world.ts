@@ -60,6 +60,8 @@ export async function startWorld(size: WorldSize): Promise<World> {
     endpoint: aws.url,
     region: aws.region,
     credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
+    // As every meshgate client (shared/aws/options.ts): the rotation steps below run on this one.
+    cacheMiddleware: true,
   };
   const sm = new SecretsManagerClient(clientOptions);
   const cloudMap = new ServiceDiscoveryClient({ ...clientOptions, disableHostPrefix: true });
