@@ -190,8 +190,7 @@ export class KongClient implements KongApi {
     try {
       return await this.create(kind, entity, signal);
     } catch (error) {
-      if (error instanceof KongError && (error.isConflict || error.code === 3))
-        return this.update(kind, entity, signal);
+      if (error instanceof KongError && error.isTaken) return this.update(kind, entity, signal);
       throw error;
     }
   }

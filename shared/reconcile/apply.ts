@@ -132,7 +132,7 @@ async function create(kong: KongApi, change: Change, instance: string, signal?: 
     await kong.create(kind, entity, signal);
     return;
   } catch (error) {
-    if (!(error instanceof KongError && (error.isConflict || error.code === 3))) throw error;
+    if (!(error instanceof KongError && error.isTaken)) throw error;
     const parent = kind === 'target' ? (entity as { upstream: { id: string } }).upstream.id : undefined;
     const holder = await kong.get(kind, entity.id, { parent, signal });
     if (holder && isOwned(holder, instance)) {
