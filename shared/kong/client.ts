@@ -171,11 +171,11 @@ export class KongClient implements KongApi {
     return status === 404 ? undefined : parseEntity(kind, body, 'GET', path);
   }
 
-  create<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
+  create<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<void> {
     return this.write(kind, 'POST', this.prefix + collectionPath(kind, entity), writeBody(kind, entity, true), signal);
   }
 
-  update<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
+  update<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<void> {
     // Kong's PUT on a target is a partial update anyway; PATCH says so. The id is in the path. Konnect has no
     // PATCH at all: it upserts targets with PUT like every other entity.
     if (kind === 'target' && !this.konnect) {
@@ -184,7 +184,7 @@ export class KongClient implements KongApi {
     return this.write(kind, 'PUT', this.prefix + entityPath(kind, entity), writeBody(kind, entity, true), signal);
   }
 
-  async upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<EntityByKind[K]> {
+  async upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K], signal?: AbortSignal): Promise<void> {
     if (kind !== 'target' || this.konnect) return this.update(kind, entity, signal);
     // Kong cannot PUT-create a target: POST, and on "already exists" (409 unique, or code 3 primary key) PATCH it.
     try {
@@ -200,16 +200,15 @@ export class KongClient implements KongApi {
     await this.http.request('DELETE', this.prefix + entityPath(kind, entity), { signal, allowNotFound: true });
   }
 
-  private async write<K extends EntityKind>(
-    kind: K,
+  private async write(
+    kind: EntityKind,
     method: string,
     path: string,
     body: Record<string, unknown>,
     signal: AbortSignal | undefined,
-  ): Promise<EntityByKind[K]> {
-    let response: Awaited<ReturnType<KongHttp['request']>>;
+  ): Promise<void> {
     try {
-      response = await this.http.request(method, path, { body: await this.forNode(kind, body, signal), signal });
+      await this.http.request(method, path, { body: await this.forNode(kind, body, signal), signal });
     } catch (error) {
       // 405 code 12 "operation unsupported": the node runs without a database, which this client cannot write.
       if (error instanceof KongError && error.code === 12)
@@ -222,7 +221,6 @@ export class KongClient implements KongApi {
         });
       throw error;
     }
-    return parseEntity(kind, response.body, method, path);
   }
 
   /**

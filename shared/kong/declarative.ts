@@ -130,15 +130,15 @@ export class DeclarativeKong implements KongApi {
     return row ? (entitySchemas[kind].parse(row) as EntityByKind[K]) : undefined;
   }
 
-  create<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<EntityByKind[K]> {
+  create<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<void> {
     return this.put(kind, entity);
   }
 
-  update<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<EntityByKind[K]> {
+  update<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<void> {
     return this.put(kind, entity);
   }
 
-  upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<EntityByKind[K]> {
+  upsert<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<void> {
     return this.put(kind, entity);
   }
 
@@ -146,7 +146,7 @@ export class DeclarativeKong implements KongApi {
     await this.enqueue([{ kind, remove: entity.id }]);
   }
 
-  private async put<K extends EntityKind>(kind: K, entity: EntityByKind[K]) {
+  private async put<K extends EntityKind>(kind: K, entity: EntityByKind[K]): Promise<void> {
     if (!isOwned(entity, this.options.instance))
       throw new KongError(`refusing to write ${kind} ${entity.id} without meshgate's ownership tags`, {
         method: 'POST',
@@ -154,7 +154,6 @@ export class DeclarativeKong implements KongApi {
       });
     const { created_at: _created, updated_at: _updated, ...row } = entity as unknown as Raw;
     await this.enqueue([{ kind, put: row }]);
-    return entitySchemas[kind].parse(row) as EntityByKind[K];
   }
 
   /** Writes issued in the same tick share one flush (an apply stage runs its writes together). */

@@ -71,15 +71,13 @@ describe.each(entityKinds)('%s writes', (kind) => {
 
   it('creates with POST to the collection, id in the body, no timestamps', async () => {
     const { server, kong } = await setUp(echo(entity));
-    const created = await kong.create(kind, entity);
+    await kong.create(kind, entity);
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${collection}`]);
     const body = sentBody(server);
     expect(body.id).toBe(ENTITY_ID);
     expect(body).not.toHaveProperty('created_at');
     expect(body).not.toHaveProperty('updated_at');
     expect(body.tags).toEqual(OWNED);
-    // jwt credentials have no updated_at in Kong; the schema drops it.
-    expect(created).toEqual(kind === 'jwt' ? entity : { ...entity, updated_at: 1700000001 });
   });
 
   it('updates by id (PUT; PATCH without id for targets)', async () => {
@@ -117,7 +115,7 @@ describe('target upsert', () => {
 
   it('falls back to PATCH when the target already exists', async () => {
     const { server, kong } = await setUp(script(conflict, { status: 200, body: { ...target, weight: 100 } }));
-    await expect(kong.upsert('target', target)).resolves.toMatchObject({ id: ENTITY_ID });
+    await kong.upsert('target', target);
     expect(server.requests.map((r) => r.method)).toEqual(['POST', 'PATCH']);
   });
 

@@ -96,8 +96,7 @@ describe('every entity kind against the Kong double', () => {
   it('creates, reads, lists, updates, upserts and deletes', async () => {
     const state = desiredState();
     for (const kind of ORDER) {
-      const created = await client.create(kind, state[kind]);
-      expect(comparable(kind, created), kind).toEqual(comparable(kind, state[kind]));
+      await client.create(kind, state[kind]);
       const read = await client.get(kind, state[kind].id, { parent: parentOf(kind, state[kind]) });
       expect(read && comparable(kind, read), kind).toEqual(comparable(kind, state[kind]));
     }
@@ -110,14 +109,16 @@ describe('every entity kind against the Kong double', () => {
       ).toEqual([state[kind].id]);
     }
 
-    const renamed = { ...state.service, port: 8080 };
-    await expect(client.update('service', renamed)).resolves.toMatchObject({ port: 8080 });
-    const reweighted = { ...state.target, weight: 5 };
-    await expect(client.update('target', reweighted)).resolves.toMatchObject({ weight: 5, id: state.target.id });
-    await expect(client.upsert('target', { ...state.target, weight: 7 })).resolves.toMatchObject({ weight: 7 });
-    await expect(client.upsert('route', { ...state.route, paths: ['/v2/orders'] })).resolves.toMatchObject({
-      paths: ['/v2/orders'],
-    });
+    const stored = <K extends keyof typeof state>(kind: K) =>
+      client.get(kind, state[kind].id, { parent: parentOf(kind, state[kind]) });
+    await client.update('service', { ...state.service, port: 8080 });
+    await expect(stored('service')).resolves.toMatchObject({ port: 8080 });
+    await client.update('target', { ...state.target, weight: 5 });
+    await expect(stored('target')).resolves.toMatchObject({ weight: 5, id: state.target.id });
+    await client.upsert('target', { ...state.target, weight: 7 });
+    await expect(stored('target')).resolves.toMatchObject({ weight: 7 });
+    await client.upsert('route', { ...state.route, paths: ['/v2/orders'] });
+    await expect(stored('route')).resolves.toMatchObject({ paths: ['/v2/orders'] });
 
     for (const kind of [...ORDER].reverse()) {
       await client.delete(kind, state[kind]);
@@ -221,7 +222,7 @@ describe('retries through fault injection', () => {
   it.each([500, 502, 503, 504])('retries a %i and the write lands once', async (status) => {
     const { service } = desiredState();
     kong.faults.inject({ method: 'PUT', path: /^\/services\//, status, times: 2 });
-    await expect(client.upsert('service', service)).resolves.toMatchObject({ id: service.id });
+    await client.upsert('service', service);
     expect(kong.requests.count((entry) => entry.method === 'PUT')).toBe(3);
     await expect(client.list('service')).resolves.toHaveLength(1);
   });

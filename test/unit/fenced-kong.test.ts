@@ -4,9 +4,8 @@ import { fencedKong, signalFence } from '../../shared/kong/fenced.js';
 
 /** A Kong client that only records what reached it. */
 function recordingKong(calls: string[]): KongApi {
-  const written = async <T>(what: string, entity: T): Promise<T> => {
+  const written = async (what: string): Promise<void> => {
     calls.push(what);
-    return entity;
   };
   return {
     version: async () => '3.9.3',
@@ -15,9 +14,9 @@ function recordingKong(calls: string[]): KongApi {
       calls.push(`get ${kind} ${key}`);
       return undefined;
     },
-    create: (kind, entity) => written(`create ${kind}`, entity),
-    update: (kind, entity) => written(`update ${kind}`, entity),
-    upsert: (kind, entity) => written(`upsert ${kind}`, entity),
+    create: (kind) => written(`create ${kind}`),
+    update: (kind) => written(`update ${kind}`),
+    upsert: (kind) => written(`upsert ${kind}`),
     delete: async (kind) => {
       calls.push(`delete ${kind}`);
     },
