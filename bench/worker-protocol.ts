@@ -45,7 +45,7 @@ function bundleWorker(): Promise<unknown> {
     target: 'node20',
     format: 'cjs',
     mainFields: ['module', 'main'],
-    minify: true,
+    minify: process.env.BENCH_MINIFY !== '0',
     plugins: createRequire(import.meta.url)('../esbuild.plugins.cjs') as Plugin[],
     logLevel: 'error',
   });
