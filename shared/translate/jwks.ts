@@ -31,10 +31,24 @@ export function jwksOf(consumers: readonly ConsumerSpec[]): JwksDocument {
   return { keys: sortedJwks(consumers.flatMap((consumer) => consumer.keys.map(jwkOf))) };
 }
 
-/** One public key (SPKI PEM) as a JWK with its kid, algorithm and `use: sig`. Pure. */
+/**
+ * JWKs derived in this process, by kid, algorithm and PEM: a warm function derives each key once, not at every sync
+ * (parsing a PEM and exporting it costs ≈ 0.2 ms a key, ≈ 40 ms a sync at 100 consumers). Bounded: emptied when full.
+ */
+const derivedJwks = new Map<string, Readonly<Jwk>>();
+const MAX_DERIVED_JWKS = 10_000;
+
+/** One public key (SPKI PEM) as a JWK with its kid, algorithm and `use: sig`. Pure (the JWK is shared: never mutate it). */
 export function jwkOf(key: Pick<ConsumerKey, 'kid' | 'alg' | 'publicKeyPem'>): Jwk {
-  const jwk = createPublicKey(key.publicKeyPem).export({ format: 'jwk' }) as Record<string, string>;
-  return { ...jwk, kid: key.kid, kty: String(jwk.kty), alg: key.alg, use: 'sig' };
+  const cacheKey = `${key.kid}\n${key.alg}\n${key.publicKeyPem}`;
+  let jwk = derivedJwks.get(cacheKey);
+  if (jwk === undefined) {
+    const exported = createPublicKey(key.publicKeyPem).export({ format: 'jwk' }) as Record<string, string>;
+    jwk = Object.freeze({ ...exported, kid: key.kid, kty: String(exported.kty), alg: key.alg, use: 'sig' as const });
+    if (derivedJwks.size >= MAX_DERIVED_JWKS) derivedJwks.clear();
+    derivedJwks.set(cacheKey, jwk);
+  }
+  return jwk as Jwk;
 }
 
 /** Kid order: the same keys always serialize to the same body, whoever wrote it (sync or rotation). */

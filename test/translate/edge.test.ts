@@ -10,7 +10,7 @@ import { apply } from '../../shared/reconcile/apply.js';
 import { diff } from '../../shared/reconcile/diff.js';
 import { dump } from '../../shared/reconcile/dump.js';
 import { plan } from '../../shared/reconcile/plan.js';
-import { jwksOf, type TranslateInput, translate } from '../../shared/translate/index.js';
+import { jwkOf, jwksOf, type TranslateInput, translate } from '../../shared/translate/index.js';
 
 /**
  * The edge additions (mesh CA, TLS services, OpenTelemetry, the JWKS route) written into the Kong double: the
@@ -129,5 +129,16 @@ describe('edge entities against the Kong double', () => {
     ]);
     expect(JSON.stringify(jwksOf([a]))).not.toContain('"d"');
     expect(emptyKongState().ca_certificates).toEqual([]);
+  });
+
+  it('jwkOf derives a key once per process, and never lends a JWK to another kid', async () => {
+    const publicKeyPem = await exportSPKI((await generateKeyPair('ES256', { extractable: true })).publicKey);
+    const first = jwkOf({ kid: 'k1', alg: 'ES256', publicKeyPem });
+    expect(jwkOf({ kid: 'k1', alg: 'ES256', publicKeyPem })).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    // The same PEM under another kid (a re-imported key) is a JWK of its own.
+    expect(jwkOf({ kid: 'k2', alg: 'ES256', publicKeyPem })).toMatchObject({ kid: 'k2', x: first.x, y: first.y });
+    const other = await exportSPKI((await generateKeyPair('ES256', { extractable: true })).publicKey);
+    expect(jwkOf({ kid: 'k1', alg: 'ES256', publicKeyPem: other }).x).not.toBe(first.x);
   });
 });
