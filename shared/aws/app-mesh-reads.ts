@@ -7,9 +7,8 @@ import type {
   VirtualServiceData,
   VirtualServiceRef,
 } from '@aws-sdk/client-app-mesh';
-import { MeshgateError } from '../errors.js';
+import { AwsJsonError, jsonResult, retryOn } from './json-answers.js';
 import {
-  type Answer,
   configuredEndpoint,
   dnsSuffix,
   encodeSegment,
@@ -71,26 +70,12 @@ export interface VirtualServiceName {
  */
 export type Page<K extends string, T> = { [key in K]?: T[] } & { nextToken?: string };
 
-/**
- * An App Mesh error answer: `name` is App Mesh's error code (`NotFoundException`, `ForbiddenException`,
- * `TooManyRequestsException`, ...) and `$metadata` the HTTP status and attempts, as on the SDK's errors, so that
- * callers read both alike. A call that got no answer throws the connection's own error instead.
- */
-export class AppMeshError extends MeshgateError {
-  readonly $metadata: { httpStatusCode: number; attempts: number; requestId?: string };
-
-  constructor(code: string, answer: Answer, attempts: number, message: string, context: Record<string, unknown>) {
-    const requestId = answer.headers['x-amzn-requestid'];
-    super(message, {
-      context: { code, status: answer.status, attempts, ...(requestId ? { requestId } : {}), ...context },
-    });
-    this.name = code;
-    this.$metadata = { httpStatusCode: answer.status, attempts, ...(requestId ? { requestId } : {}) };
-  }
-}
+/** An App Mesh error answer (see AwsJsonError). */
+export class AppMeshError extends AwsJsonError {}
 
 const API = '/v20190125';
-const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+/** App Mesh's throttling code; LimitExceededException is a quota no retry fixes (see above). */
+const retryKind = retryOn(new Set(['TooManyRequestsException']));
 
 export class AppMeshReadClient implements AppMeshReads {
   private readonly http: SignedHttp;
@@ -161,48 +146,6 @@ export class AppMeshReadClient implements AppMeshReads {
     for (const [name, value] of Object.entries(parameters)) if (value !== undefined) query[name] = String(value);
     const request = requestTo(this.endpoint, { method: 'GET', path, query, headers: { accept: 'application/json' } });
     const outcome = await this.http.send(request, retryKind, signal);
-    if ('failure' in outcome) throw outcome.failure;
-    const { answer, attempts } = outcome;
-    if (answer.status < 300) return (answer.body ? JSON.parse(answer.body) : {}) as T;
-    throw appMeshFailure(answer, attempts, { operation: `GET ${path}` });
+    return jsonResult<T>(outcome, AppMeshError, { operation: `GET ${path}` });
   }
-}
-
-function retryKind(answer: Answer): 'throttled' | 'transient' | false {
-  if (answer.status === 429 || errorCode(answer) === 'TooManyRequestsException') return 'throttled';
-  return TRANSIENT_STATUS.has(answer.status) && 'transient';
-}
-
-/**
- * The error's code as the SDK reads a REST-JSON error: the `x-amzn-ErrorType` header, else the body's `code` or
- * `__type`, cut at `:` or `,` and taken after any `#` (`aws.protocols#NotFoundException:http://…`).
- */
-function errorCode(answer: Answer): string | undefined {
-  const raw = answer.headers['x-amzn-errortype'] ?? errorBody(answer)?.code ?? errorBody(answer)?.__type;
-  if (typeof raw !== 'string' || raw === '') return undefined;
-  const name = raw.split(/[:,]/)[0] as string;
-  return name.includes('#') ? name.slice(name.lastIndexOf('#') + 1) : name;
-}
-
-function errorBody(
-  answer: Answer,
-): { code?: unknown; __type?: unknown; message?: unknown; Message?: unknown } | undefined {
-  try {
-    const body: unknown = JSON.parse(answer.body);
-    return typeof body === 'object' && body !== null ? body : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function appMeshFailure(answer: Answer, attempts: number, context: Record<string, unknown>): AppMeshError {
-  const body = errorBody(answer);
-  const message = body?.message ?? body?.Message;
-  return new AppMeshError(
-    errorCode(answer) ?? `Http${answer.status}`,
-    answer,
-    attempts,
-    typeof message === 'string' ? message : 'UnknownError',
-    context,
-  );
 }
