@@ -46,7 +46,7 @@ export interface AppClients extends SourceClients {
  * holder may be gone, ask for one (the CLI and rollback invoke the deployed meshSync; meshSync itself needs none).
  */
 export function assembleApp(config: Config, clients: AppClients, requestSync?: (reason: string) => Promise<void>): App {
-  const kong = kongOnce(config, clients.secretsManager, clients.serviceDiscovery);
+  const kong = kongOnce(config, clients.secretsManager, clients.cloudMapReads);
   const store = stateStoreFromConfig(config, clients.s3);
   const audit = new EventBridgeAuditPublisher(clients.eventBridge, config.AUDIT_BUS_NAME, config.MESHGATE_INSTANCE);
   const sources = createSources(config, clients);
@@ -73,7 +73,7 @@ export function assembleApp(config: Config, clients: AppClients, requestSync?: (
             publicKeys: { document },
           });
         },
-        resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.serviceDiscovery, serviceId),
+        resolveCloudMapService: (serviceId) => resolveCloudMapService(clients.cloudMapReads, serviceId),
         ...(config.MESH_CA_SECRET_ARN
           ? { readMeshCa: () => readMeshCa(clients.secretsManager, config.MESH_CA_SECRET_ARN as string) }
           : {}),
@@ -86,7 +86,7 @@ export function assembleApp(config: Config, clients: AppClients, requestSync?: (
       store,
       requestSync,
     }),
-    waitForCloudMapOperation: (operationId) => waitForOperation(clients.serviceDiscovery, operationId),
+    waitForCloudMapOperation: (operationId) => waitForOperation(clients.cloudMapReads, operationId),
     async operationsDeps(requestSync) {
       const { readConsumers } = await app.meshSyncDeps();
       return { kong: await kong(), secretsManager: clients.secretsManager, store, audit, requestSync, readConsumers };

@@ -1,9 +1,9 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { AppMeshReadClient } from '../aws/app-mesh-reads.js';
-import { clientSettings, serviceDiscoveryConfig } from '../aws/options.js';
+import { CloudMapReadClient } from '../aws/cloud-map-reads.js';
+import { clientSettings } from '../aws/options.js';
 import { S3ObjectClient } from '../aws/s3-objects.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { type App, type AppClients, assembleApp } from './core.js';
@@ -19,10 +19,9 @@ export function createMeshSyncApp(config: Config = processConfig(), env: NodeJS.
 
 /** The clients of a function that reads the mesh and writes Kong (meshSync; rollback, whose `status` reads it). */
 export function meshReadingClients(env: NodeJS.ProcessEnv): AppClients {
-  const settings = clientSettings(env);
-  const { common } = settings;
+  const { common } = clientSettings(env);
   return {
-    serviceDiscovery: new ServiceDiscoveryClient(serviceDiscoveryConfig(settings)),
+    cloudMapReads: new CloudMapReadClient(common, env),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     appMesh: () => new AppMeshReadClient(common, env),
     secretsManager: new SecretsManagerClient(common),

@@ -1,5 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import type { CloudMapReads } from '../aws/cloud-map-reads.js';
 import type { Config } from '../config/index.js';
 import type { AuditPublisher } from '../events/audit.js';
 import type { ConfiguredKong } from '../kong/admin-token.js';
@@ -17,11 +17,11 @@ import type { StateStore } from '../state/index.js';
 export function kongOnce(
   config: Config,
   secretsManager: SecretsManagerClient,
-  serviceDiscovery?: ServiceDiscoveryClient,
+  cloudMap?: CloudMapReads,
 ): () => Promise<ConfiguredKong> {
   let kong: Promise<ConfiguredKong> | undefined;
   return () => {
-    kong ??= kongClientFromConfig(config, secretsManager, serviceDiscovery).catch((error: unknown) => {
+    kong ??= kongClientFromConfig(config, secretsManager, cloudMap).catch((error: unknown) => {
       kong = undefined;
       throw error;
     });

@@ -6,6 +6,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { AppMeshReadClient } from './app-mesh-reads.js';
+import { CloudMapReadClient } from './cloud-map-reads.js';
 import {
   type CredentialScope,
   clientSettings,
@@ -26,7 +27,10 @@ export interface AwsClients {
   appMesh: AppMeshClient;
   /** meshgate's App Mesh reads (not the SDK's client: see app-mesh-reads.ts). */
   appMeshReads: AppMeshReadClient;
+  /** The SDK client: what the local demo and the tests set Cloud Map up with. */
   serviceDiscovery: ServiceDiscoveryClient;
+  /** meshgate's Cloud Map reads (not the SDK's client: see cloud-map-reads.ts). */
+  cloudMapReads: CloudMapReadClient;
   tagging: ResourceGroupsTaggingAPIClient;
   secretsManager: SecretsManagerClient;
   eventBridge: EventBridgeClient;
@@ -45,6 +49,7 @@ export function createAwsClients(
     appMesh: new AppMeshClient(common),
     appMeshReads: new AppMeshReadClient(common, env),
     serviceDiscovery: new ServiceDiscoveryClient(serviceDiscoveryConfig(settings)),
+    cloudMapReads: new CloudMapReadClient(common, env),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     secretsManager: new SecretsManagerClient(common),
     eventBridge: new EventBridgeClient(common),

@@ -14,9 +14,8 @@ export interface ClientSettings {
   /**
    * What every client's constructor takes: the region, credentials when they are not the process's own, and
    * `cacheMiddleware`: the SDK resolves a command's middleware stack once per command class instead of on every send
-   * (≈ 30 % of a small call's CPU; a sync sends one DiscoverInstances per exposed service, a rotation step a few
-   * Secrets Manager calls). The SDK uses the cache only for sends without per-call options, and meshgate adds no
-   * middleware of its own, so it changes nothing else.
+   * (≈ 30 % of a small call's CPU; a rotation step sends a few Secrets Manager calls). The SDK uses the cache only
+   * for sends without per-call options, and meshgate adds no middleware of its own, so it changes nothing else.
    */
   common: { region: string; credentials?: AwsCredentialIdentity; cacheMiddleware: true };
 }
@@ -65,8 +64,8 @@ function explicitCredentials(env: NodeJS.ProcessEnv): AwsCredentialIdentity | un
 }
 
 /**
- * Cloud Map's client. The Cloud Map source passes no abort signal to the SDK, so that its sends use the middleware
- * cache (see ClientSettings.common); its reads stop waiting on abort in readAws instead.
+ * Cloud Map's SDK client, which the CLI, the local demo and the tests set Cloud Map up with; meshgate reads Cloud Map
+ * through cloud-map-reads.ts. With a custom endpoint (the local double) the `data-` host prefix is disabled.
  */
 export function serviceDiscoveryConfig({ common, customEndpoint }: ClientSettings) {
   return { ...common, disableHostPrefix: customEndpoint };

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import type { CloudMapReads } from '../aws/cloud-map-reads.js';
 import { type Config, ConfigError } from '../config/index.js';
 import type { KongApi } from './api.js';
 import { KongClient } from './client.js';
@@ -114,7 +114,7 @@ export function cachedAdminToken(
 export async function kongClientFromConfig(
   config: Config,
   secretsManager: SecretsManagerClient,
-  serviceDiscovery?: ServiceDiscoveryClient,
+  cloudMap?: CloudMapReads,
   options: { tokenMaxAgeMs?: number } = {},
 ): Promise<ConfiguredKong> {
   const tokenSource = cachedAdminToken(config, secretsManager, { maxAgeMs: options.tokenMaxAgeMs });
@@ -144,7 +144,7 @@ export async function kongClientFromConfig(
     // Imported here so a database-mode function never evaluates the DB-less client (and its YAML parser).
     const { DeclarativeKong } = await import('./declarative.js');
     return new DeclarativeKong({
-      nodes: dblessNodes(config, serviceDiscovery),
+      nodes: dblessNodes(config, cloudMap),
       instance: config.MESHGATE_INSTANCE,
       http: connection,
     });

@@ -1,4 +1,4 @@
-import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import type { CloudMapReads } from '../aws/cloud-map-reads.js';
 import type { Config } from '../config/index.js';
 import { KongError } from './errors.js';
 
@@ -10,11 +10,11 @@ import { KongError } from './errors.js';
  */
 export function dblessNodes(
   config: Pick<Config, 'KONG_ADMIN_URL' | 'KONG_DBLESS_NODES' | 'KONG_DBLESS_CLOUDMAP_SERVICE'>,
-  serviceDiscovery?: ServiceDiscoveryClient,
+  cloudMap?: CloudMapReads,
 ): string[] | (() => Promise<string[]>) {
   const service = config.KONG_DBLESS_CLOUDMAP_SERVICE;
   if (!service) return config.KONG_DBLESS_NODES.length ? config.KONG_DBLESS_NODES : [config.KONG_ADMIN_URL];
-  if (!serviceDiscovery)
+  if (!cloudMap)
     throw new KongError('KONG_DBLESS_CLOUDMAP_SERVICE needs a Cloud Map client', { method: 'GET', path: '/config' });
   const [namespace = '', name = ''] = service.split('/');
   const base = new URL(config.KONG_ADMIN_URL);
@@ -22,7 +22,7 @@ export function dblessNodes(
   return async () => {
     // Imported at the first discovery: a function that never discovers nodes (rotateKeys) loads no Cloud Map client.
     const { discoverEndpoints } = await import('../sources/cloudmap/endpoints.js');
-    const { endpoints } = await discoverEndpoints(serviceDiscovery, namespace, name, defaultPort);
+    const { endpoints } = await discoverEndpoints(cloudMap, namespace, name, defaultPort);
     return endpoints
       .filter((endpoint) => endpoint.healthy)
       .map(

@@ -1,6 +1,6 @@
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AppMeshReads } from '../aws/app-mesh-reads.js';
+import type { CloudMapReads } from '../aws/cloud-map-reads.js';
 import type { Config } from '../config/index.js';
 import { errorMessage } from '../errors.js';
 import { CloudMapSource } from './cloudmap/index.js';
@@ -16,7 +16,8 @@ export { SourceError } from './errors.js';
 
 /** The clients the sources read through. */
 export interface SourceClients {
-  serviceDiscovery: ServiceDiscoveryClient;
+  /** meshgate's Cloud Map reads (not the SDK's client: see cloud-map-reads.ts). */
+  cloudMapReads: CloudMapReads;
   tagging: ResourceGroupsTaggingAPIClient;
   /** Called only when MESH_NAMES names meshes, at the first read: the App Mesh client is created then. */
   appMesh: () => AppMeshReads;
@@ -32,7 +33,7 @@ export function createSources(
   sources.push(
     new CloudMapSource({
       namespaces: config.CLOUDMAP_NAMESPACES,
-      client: clients.serviceDiscovery,
+      client: clients.cloudMapReads,
       tagging: clients.tagging,
     }),
   );
@@ -48,7 +49,7 @@ function deferredAppMeshSource(meshNames: readonly string[], clients: SourceClie
   const source = () => {
     loaded ??= import('./appmesh/index.js').then(
       ({ AppMeshSource }) =>
-        new AppMeshSource({ meshNames, appMesh: clients.appMesh(), cloudMap: clients.serviceDiscovery }),
+        new AppMeshSource({ meshNames, appMesh: clients.appMesh(), cloudMap: clients.cloudMapReads }),
     );
     return loaded;
   };

@@ -31,26 +31,21 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
     const [meshSync, rotateKeys, rollback] = await Promise.all(['meshSync', 'rotateKeys', 'rollback'].map(metafileOf));
 
     // Keys and audit (EventBridge also carries the request for a sync the lease deferred: no Lambda client).
-    expect(sdkClients(rotateKeys as Metafile)).toEqual([
-      'client-eventbridge',
-      'client-secrets-manager',
-      'client-servicediscovery',
-    ]);
+    expect(sdkClients(rotateKeys as Metafile)).toEqual(['client-eventbridge', 'client-secrets-manager']);
     expect(sdkClients(meshSync as Metafile)).toEqual([
       'client-eventbridge',
       'client-resource-groups-tagging-api',
       'client-secrets-manager',
-      'client-servicediscovery',
     ]);
     expect(sdkClients(rollback as Metafile)).toEqual([
       'client-eventbridge',
       'client-resource-groups-tagging-api',
       'client-secrets-manager',
-      'client-servicediscovery',
     ]);
-    // The state store's S3 calls and the App Mesh reads go through shared/aws/s3-objects.ts and app-mesh-reads.ts
-    // (the SDK's signer and HTTP handler), not the S3 client (≈ 150 KB with its middleware) nor the App Mesh client
-    // (≈ 48 KB): sdkClients above holds neither client-s3 nor client-app-mesh.
+    // The state store's S3 calls, the App Mesh reads and the Cloud Map reads go through shared/aws/s3-objects.ts,
+    // app-mesh-reads.ts and cloud-map-reads.ts (the SDK's signer and HTTP handler), not the S3 client (≈ 150 KB with
+    // its middleware), the App Mesh client (≈ 48 KB) nor the Cloud Map client: sdkClients above holds no client-s3,
+    // client-app-mesh or client-servicediscovery.
     // Lambda hands credentials over in the environment: no profile, SSO, STS or metadata providers are bundled.
     for (const metafile of [meshSync, rotateKeys, rollback] as Metafile[]) {
       const providers = Object.keys(metafile.inputs).filter((path) =>
@@ -63,9 +58,11 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
       [...loadedAtStart(metafile, entryPointOf(fn))].filter((path) => path.includes('shared/sources/appmesh/'));
     expect(appMeshSourceAtStart(meshSync as Metafile, 'meshSync')).toEqual([]);
     expect(Object.keys((meshSync as Metafile).inputs)).toContain('shared/sources/appmesh/source.ts');
-    expect(clientsLoadedAtStart(meshSync as Metafile, 'meshSync')).toContain('client-servicediscovery');
+    expect([...loadedAtStart(meshSync as Metafile, entryPointOf('meshSync'))]).toContain(
+      'shared/aws/cloud-map-reads.ts',
+    );
     expect(appMeshSourceAtStart(rollback as Metafile, 'rollback')).toEqual([]);
-    // rotateKeys reads no mesh: Cloud Map (DB-less node discovery only) is never loaded at start.
+    // rotateKeys reads no mesh and builds no Cloud Map client (DB-less node discovery is meshSync's).
     expect(clientsLoadedAtStart(rotateKeys as Metafile, 'rotateKeys')).toEqual([
       'client-eventbridge',
       'client-secrets-manager',

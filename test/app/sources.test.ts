@@ -1,18 +1,18 @@
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { describe, expect, it, vi } from 'vitest';
 import type { AppMeshReads } from '../../shared/aws/app-mesh-reads.js';
+import type { CloudMapReads } from '../../shared/aws/cloud-map-reads.js';
 import { createSources } from '../../shared/sources/index.js';
 
 // Clients that must not be called: these tests look at what is created, not at what is read.
-const unused = {} as ServiceDiscoveryClient & ResourceGroupsTaggingAPIClient;
+const unused = {} as CloudMapReads & ResourceGroupsTaggingAPIClient;
 
 describe('mesh sources of a composition root', () => {
   it('never asks for the App Mesh client when MESH_NAMES is empty (Cloud Map only, the default)', () => {
     const appMesh = vi.fn(() => ({}) as AppMeshReads);
     const sources = createSources(
       { MESH_NAMES: [], CLOUDMAP_NAMESPACES: [] },
-      { serviceDiscovery: unused, tagging: unused, appMesh },
+      { cloudMapReads: unused, tagging: unused, appMesh },
     );
 
     expect(sources.map((source) => source.name)).toEqual(['cloudmap']);
@@ -25,7 +25,7 @@ describe('mesh sources of a composition root', () => {
     const appMesh = vi.fn(() => ({ listVirtualGateways, listVirtualServices }) as unknown as AppMeshReads);
     const [appMeshSource] = createSources(
       { MESH_NAMES: ['apps'], CLOUDMAP_NAMESPACES: [] },
-      { serviceDiscovery: unused, tagging: unused, appMesh },
+      { cloudMapReads: unused, tagging: unused, appMesh },
     );
 
     expect(appMeshSource?.name).toBe('appmesh');

@@ -2,11 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DiscoverInstancesCommand, ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
+import type { CloudMapReads } from '../../shared/aws/cloud-map-reads.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { kongClientFromConfig } from '../../shared/kong/admin-token.js';
 import { KongClient } from '../../shared/kong/client.js';
@@ -240,25 +239,29 @@ describe('DB-less configuration', () => {
   });
 
   it('KONG_DBLESS_CLOUDMAP_SERVICE: the healthy instances of that service, asked again before every flush', async () => {
-    const cloudMap = mockClient(ServiceDiscoveryClient);
-    cloudMap.on(DiscoverInstancesCommand, { NamespaceName: 'edge', ServiceName: 'kong-admin' }).resolves({
-      Instances: [
-        { InstanceId: 'b', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.2', AWS_INSTANCE_PORT: '8444' } },
-        { InstanceId: 'a', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.1' } },
-        { InstanceId: 'c', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.3' }, HealthStatus: 'UNHEALTHY' },
-      ],
-    });
+    const discoverInstances = vi.fn(async (input: { NamespaceName?: string; ServiceName?: string }) =>
+      input.NamespaceName === 'edge' && input.ServiceName === 'kong-admin'
+        ? {
+            Instances: [
+              { InstanceId: 'b', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.2', AWS_INSTANCE_PORT: '8444' } },
+              { InstanceId: 'a', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.1' } },
+              { InstanceId: 'c', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.3' }, HealthStatus: 'UNHEALTHY' as const },
+            ],
+          }
+        : { Instances: [] },
+    );
     const nodesOf = dblessNodes(
       loadConfig({
         KONG_ADMIN_URL: 'https://kong-admin.internal:8445',
         KONG_DBLESS_CLOUDMAP_SERVICE: 'edge/kong-admin',
         MESHGATE_STATE_DIR: folder,
       }),
-      new ServiceDiscoveryClient({ region: 'us-east-1' }),
+      { discoverInstances } as unknown as CloudMapReads,
     );
     expect(typeof nodesOf).toBe('function');
     expect(await (nodesOf as () => Promise<string[]>)()).toEqual(['https://10.0.0.1:8445', 'https://10.0.0.2:8444']);
-    cloudMap.restore();
+    expect(await (nodesOf as () => Promise<string[]>)()).toEqual(['https://10.0.0.1:8445', 'https://10.0.0.2:8444']);
+    expect(discoverInstances).toHaveBeenCalledTimes(2);
     expect(() =>
       loadConfig({
         KONG_ADMIN_URL: 'http://127.0.0.1:1',

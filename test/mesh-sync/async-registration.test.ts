@@ -54,7 +54,7 @@ describe('asynchronous Cloud Map registration', () => {
     await registerInstance(sync.world.clients, sync.mesh.ingressServiceId, 'ingress-3', '10.0.1.3');
     const operationId = (lastCloudTrailEvent().detail as { responseElements: { operationId: string } }).responseElements
       .operationId;
-    const outcome = await waitForOperation(sync.world.clients.serviceDiscovery, operationId, { timeoutMs: 300 });
+    const outcome = await waitForOperation(sync.world.clients.cloudMapReads, operationId, { timeoutMs: 300 });
     expect(outcome).toMatchObject({ status: 'unknown', reason: expect.stringMatching(/^still (SUBMITTED|PENDING)/) });
   });
 });

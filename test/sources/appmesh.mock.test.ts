@@ -1,12 +1,12 @@
-import { DiscoverInstancesCommand, NamespaceNotFound, ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
-import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppMeshError, type AppMeshReads } from '../../shared/aws/app-mesh-reads.js';
+import { CloudMapError, type CloudMapReads } from '../../shared/aws/cloud-map-reads.js';
 import { AppMeshSource } from '../../shared/sources/appmesh/index.js';
 import { readMesh } from '../../shared/sources/index.js';
 
-const cloudMap = new ServiceDiscoveryClient({ region: 'us-east-1' });
-const cloudMapMock = mockClient(cloudMap);
+const discoverInstances = vi.fn();
+/** Cloud Map, for the instances of gateways tagged with a Cloud Map service (DiscoverInstances alone). */
+const cloudMap = { discoverInstances } as unknown as CloudMapReads;
 /** meshgate's App Mesh reads, each call answered by the mesh `serveMesh` serves. */
 const appMesh = {
   listVirtualGateways: vi.fn(),
@@ -105,7 +105,7 @@ const source = () => new AppMeshSource({ meshNames: ['m'], appMesh, cloudMap });
 
 beforeEach(() => {
   for (const read of Object.values(appMesh)) read.mockReset();
-  cloudMapMock.reset();
+  discoverInstances.mockReset();
 });
 
 describe('App Mesh source (its reads faked)', () => {
@@ -142,11 +142,15 @@ describe('App Mesh source (its reads faked)', () => {
 
   it('keeps a gateway whose Cloud Map service is missing, records why, and lists no endpoints', async () => {
     serveMesh({ gateways: [{ name: 'gw', tags: { 'meshgate:cloudmap-service': 'gone.local/gw' } }] });
-    cloudMapMock
-      .on(DiscoverInstancesCommand)
-      .rejects(
-        new NamespaceNotFound({ message: 'No namespace is named gone.local.', $metadata: { httpStatusCode: 400 } }),
-      );
+    discoverInstances.mockRejectedValue(
+      new CloudMapError(
+        'NamespaceNotFound',
+        { status: 400, headers: {}, body: '' },
+        1,
+        'No namespace is named gone.local.',
+        {},
+      ),
+    );
     const snapshot = await readMesh([source()]);
 
     expect(snapshot.gateways).toEqual([

@@ -1,29 +1,34 @@
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import {
-  DiscoverInstancesCommand,
-  ListNamespacesCommand,
-  ListServicesCommand,
-  ListTagsForResourceCommand,
-  ServiceDiscoveryClient,
-  ServiceDiscoveryServiceException,
-} from '@aws-sdk/client-servicediscovery';
+import type { DiscoverInstancesRequest } from '@aws-sdk/client-servicediscovery';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { CloudMapError, type CloudMapReads } from '../../shared/aws/cloud-map-reads.js';
 import { CloudMapSource } from '../../shared/sources/cloudmap/index.js';
 import { SourceError } from '../../shared/sources/errors.js';
 import { readMesh } from '../../shared/sources/index.js';
 
-const client = new ServiceDiscoveryClient({ region: 'us-east-1' });
-const cloudMap = mockClient(client);
+/** meshgate's Cloud Map reads, each call faked per test. */
+const cloudMap = {
+  discoverInstances: vi.fn(),
+  listNamespaces: vi.fn(),
+  listServices: vi.fn(),
+  listTagsForResource: vi.fn(),
+  getService: vi.fn(),
+  getNamespace: vi.fn(),
+  getOperation: vi.fn(),
+} satisfies CloudMapReads;
 const taggingClient = new ResourceGroupsTaggingAPIClient({ region: 'us-east-1' });
 const tagging = mockClient(taggingClient);
-const source = (namespaces: string[]) => new CloudMapSource({ namespaces, client, tagging: taggingClient });
+const source = (namespaces: string[]) => new CloudMapSource({ namespaces, client: cloudMap, tagging: taggingClient });
 const serviceArn = (id: string) => `arn:aws:servicediscovery:us-east-1:123456789012:service/${id}`;
+/** An error answer as the client throws it after its attempts. */
+const cloudMapError = (code: string, status: number, message: string) =>
+  new CloudMapError(code, { status, headers: {}, body: '' }, 1, message, {});
 
 beforeEach(() => {
-  cloudMap.reset();
-  cloudMap.on(ListNamespacesCommand).resolves({ Namespaces: [{ Id: 'ns-apps', Name: 'apps.local' }] });
-  cloudMap.on(ListServicesCommand).resolves({
+  for (const read of Object.values(cloudMap)) read.mockReset();
+  cloudMap.listNamespaces.mockResolvedValue({ Namespaces: [{ Id: 'ns-apps', Name: 'apps.local' }] });
+  cloudMap.listServices.mockResolvedValue({
     Services: ['web', 'vanished', 'quiet'].map((name) => ({
       Id: `srv-${name}`,
       Arn: serviceArn(`srv-${name}`),
@@ -49,20 +54,16 @@ beforeEach(() => {
         { ResourceARN: serviceArn('srv-elsewhere'), Tags: [{ Key: 'meshgate:expose', Value: 'true' }] },
       ],
     });
-  cloudMap.on(DiscoverInstancesCommand, { ServiceName: 'vanished' }).rejects(
-    new ServiceDiscoveryServiceException({
-      name: 'ServiceNotFound',
-      $fault: 'client',
-      message: 'Service not found',
-      $metadata: { httpStatusCode: 400 },
-    }),
-  );
-  cloudMap.on(DiscoverInstancesCommand, { ServiceName: 'web' }).resolves({
-    Instances: [{ InstanceId: 'web-1', HealthStatus: 'HEALTHY', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.1' } }],
+  cloudMap.discoverInstances.mockImplementation(async ({ ServiceName }: DiscoverInstancesRequest) => {
+    if (ServiceName === 'vanished') throw cloudMapError('ServiceNotFound', 400, 'Service not found');
+    if (ServiceName !== 'web') throw new Error(`DiscoverInstances ${ServiceName}: not expected`);
+    return {
+      Instances: [{ InstanceId: 'web-1', HealthStatus: 'HEALTHY', Attributes: { AWS_INSTANCE_IPV4: '10.0.0.1' } }],
+    };
   });
 });
 
-describe('Cloud Map source (SDK mock)', () => {
+describe('Cloud Map source (its reads faked)', () => {
   it('records a service deleted during the read and keeps the others', async () => {
     const snapshot = await readMesh([source(['apps.local'])]);
 
@@ -98,25 +99,15 @@ describe('Cloud Map source (SDK mock)', () => {
       ResourcesPerPage: 100,
     });
     expect(tagging.commandCalls(GetResourcesCommand)).toHaveLength(2);
-    expect(cloudMap.commandCalls(ListTagsForResourceCommand)).toHaveLength(0);
-    expect(cloudMap.commandCalls(DiscoverInstancesCommand).map((call) => call.args[0].input.ServiceName)).toEqual([
-      'web',
-      'vanished',
-    ]);
-    expect(cloudMap.commandCalls(ListServicesCommand)[0]?.args[0].input.Filters).toEqual([
+    expect(cloudMap.listTagsForResource).not.toHaveBeenCalled();
+    expect(cloudMap.discoverInstances.mock.calls.map(([input]) => input.ServiceName)).toEqual(['web', 'vanished']);
+    expect(cloudMap.listServices.mock.calls[0]?.[0].Filters).toEqual([
       { Name: 'NAMESPACE_ID', Values: ['ns-apps'], Condition: 'EQ' },
     ]);
   });
 
   it('records a namespace whose services answer 500 after the retries as a failure of that namespace', async () => {
-    cloudMap.on(ListServicesCommand).rejects(
-      new ServiceDiscoveryServiceException({
-        name: 'InternalFailure',
-        $fault: 'server',
-        message: 'We encountered an internal error',
-        $metadata: { httpStatusCode: 500 },
-      }),
-    );
+    cloudMap.listServices.mockRejectedValue(cloudMapError('InternalFailure', 500, 'We encountered an internal error'));
     const snapshot = await readMesh([source([])]);
 
     expect(snapshot.cloudMapServices).toEqual([]);
@@ -142,7 +133,7 @@ describe('Cloud Map exposure through the Tagging API (SDK mock)', () => {
 
     // The whole read fails (nothing is synced, nothing removed): which services are exposed is unknown.
     expect(error).toBeInstanceOf(SourceError);
-    expect(cloudMap.commandCalls(DiscoverInstancesCommand)).toHaveLength(0);
+    expect(cloudMap.discoverInstances).not.toHaveBeenCalled();
   });
 
   it('an abort ends the read at once, with DiscoverInstances still in flight', async () => {
@@ -153,20 +144,22 @@ describe('Cloud Map exposure through the Tagging API (SDK mock)', () => {
       ],
     });
     const controller = new AbortController();
-    // The call never answers: the SDK is not given the signal (its middleware is cached), the read stops all the same.
-    cloudMap.on(DiscoverInstancesCommand, { ServiceName: 'web' }).callsFake(() => {
+    // The call never answers, even to the signal it is given: the read stops all the same.
+    cloudMap.discoverInstances.mockImplementation(() => {
       controller.abort(new Error('Lambda timeout near'));
       return new Promise(() => {});
     });
 
     await expect(readMesh([source(['apps.local'])], controller.signal)).rejects.toThrow('Lambda timeout near');
+    // The client is handed the signal, so that it ends the request itself.
+    expect(cloudMap.discoverInstances.mock.calls[0]?.[1]).toBe(controller.signal);
   });
 
   it('reads a scoped service tags directly (the Tagging API may not show a new tag yet)', async () => {
     tagging.on(GetResourcesCommand).resolves({ PaginationToken: '', ResourceTagMappingList: [] });
-    cloudMap.on(ListTagsForResourceCommand, { ResourceARN: serviceArn('srv-web') }).resolves({
-      Tags: [{ Key: 'meshgate:expose', Value: 'true' }],
-    });
+    cloudMap.listTagsForResource.mockImplementation(async ({ ResourceARN }: { ResourceARN: string }) => ({
+      Tags: ResourceARN === serviceArn('srv-web') ? [{ Key: 'meshgate:expose', Value: 'true' }] : [],
+    }));
     const snapshot = await source(['apps.local']).readFedBy({
       id: 'srv-web',
       arn: serviceArn('srv-web'),
@@ -176,6 +169,6 @@ describe('Cloud Map exposure through the Tagging API (SDK mock)', () => {
 
     expect(snapshot.cloudMapServices.map((service) => service.name)).toEqual(['web']);
     expect(tagging.commandCalls(GetResourcesCommand)).toHaveLength(0);
-    expect(cloudMap.commandCalls(ListTagsForResourceCommand)).toHaveLength(1);
+    expect(cloudMap.listTagsForResource).toHaveBeenCalledTimes(1);
   });
 });

@@ -56,7 +56,7 @@ describe('mesh sources against the AWS double', () => {
     const source = new AppMeshSource({
       meshNames: ['apps', 'edge'],
       appMesh: clients.appMeshReads,
-      cloudMap: clients.serviceDiscovery,
+      cloudMap: clients.cloudMapReads,
       pageSize: 2,
     });
     const snapshot = await readMesh([source]);
@@ -86,7 +86,7 @@ describe('mesh sources against the AWS double', () => {
 
   it('reads Cloud Map services opted in by tag, across namespaces and pages, one DiscoverInstances each', async () => {
     const snapshot = await readMesh([
-      new CloudMapSource({ namespaces: [], client: clients.serviceDiscovery, tagging: clients.tagging, pageSize: 2 }),
+      new CloudMapSource({ namespaces: [], client: clients.cloudMapReads, tagging: clients.tagging, pageSize: 2 }),
     ]);
 
     expect(snapshot.cloudMapServices.map((service) => `${service.namespace}/${service.name}`)).toEqual([
@@ -240,27 +240,24 @@ describe('mesh sources against the AWS double', () => {
 
   it('resolves a Cloud Map service id to its namespace and name', async () => {
     const snapshot = await readMesh([
-      new CloudMapSource({ namespaces: ['ops.local'], client: clients.serviceDiscovery, tagging: clients.tagging }),
+      new CloudMapSource({ namespaces: ['ops.local'], client: clients.cloudMapReads, tagging: clients.tagging }),
     ]);
     const metrics = snapshot.cloudMapServices[0];
 
-    expect(await resolveCloudMapService(clients.serviceDiscovery, metrics?.id ?? '')).toEqual({
+    expect(await resolveCloudMapService(clients.cloudMapReads, metrics?.id ?? '')).toEqual({
       id: metrics?.id,
       arn: metrics?.arn,
       namespace: 'ops.local',
       service: 'metrics',
     });
-    expect(await resolveCloudMapService(clients.serviceDiscovery, 'srv-doesnotexist1')).toBeUndefined();
+    expect(await resolveCloudMapService(clients.cloudMapReads, 'srv-doesnotexist1')).toBeUndefined();
   });
 
   it('reads only what one Cloud Map service feeds, exactly as the full read has it', async () => {
     const full = await readMesh(bothSources());
     const { Services = [] } = await clients.serviceDiscovery.send(new ListServicesCommand({}));
     const resolve = async (name: string) => {
-      const ref = await resolveCloudMapService(
-        clients.serviceDiscovery,
-        Services.find((s) => s.Name === name)?.Id ?? '',
-      );
+      const ref = await resolveCloudMapService(clients.cloudMapReads, Services.find((s) => s.Name === name)?.Id ?? '');
       if (!ref) throw new Error(`no Cloud Map service ${name}`);
       return ref;
     };

@@ -1,6 +1,6 @@
 import type { GatewayRouteRef, VirtualGatewayRef, VirtualServiceRef } from '@aws-sdk/client-app-mesh';
-import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AppMeshReads } from '../../aws/app-mesh-reads.js';
+import type { CloudMapReads } from '../../aws/cloud-map-reads.js';
 import { mapLimit, paginate } from '../../concurrency.js';
 import { discoverEndpoints } from '../cloudmap/endpoints.js';
 import { ReadFailures, readAws } from '../errors.js';
@@ -11,7 +11,7 @@ export interface AppMeshSourceOptions {
   meshNames: readonly string[];
   appMesh: AppMeshReads;
   /** Reads the instances of gateways tagged with a Cloud Map service. */
-  cloudMap: ServiceDiscoveryClient;
+  cloudMap: CloudMapReads;
   /** Most objects read at once (each object's calls run one after another); App Mesh publishes no rate quota. */
   concurrency?: number;
   /** Items per List call (1-100; tags at most 50); App Mesh's default (100) when unset. */

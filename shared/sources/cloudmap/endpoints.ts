@@ -1,8 +1,5 @@
-import {
-  DiscoverInstancesCommand,
-  type HttpInstanceSummary,
-  type ServiceDiscoveryClient,
-} from '@aws-sdk/client-servicediscovery';
+import type { HttpInstanceSummary } from '@aws-sdk/client-servicediscovery';
+import type { CloudMapReads } from '../../aws/cloud-map-reads.js';
 import { readAws } from '../errors.js';
 import type { Endpoint } from '../model.js';
 
@@ -44,7 +41,7 @@ export function toEndpoint(instance: HttpInstanceSummary, defaultPort: number | 
 
 /** Every instance (healthy or not) of `namespace/service`, as endpoints. */
 export async function discoverEndpoints(
-  client: ServiceDiscoveryClient,
+  client: CloudMapReads,
   namespace: string,
   service: string,
   defaultPort: number | undefined,
@@ -53,14 +50,9 @@ export async function discoverEndpoints(
   const { Instances = [] } = await readAws(
     `Cloud Map DiscoverInstances ${namespace}/${service}`,
     () =>
-      // No per-call options: the client's cached middleware serves only sends without them (shared/aws/options.ts).
-      client.send(
-        new DiscoverInstancesCommand({
-          NamespaceName: namespace,
-          ServiceName: service,
-          HealthStatus: 'ALL',
-          MaxResults: DISCOVER_MAX_RESULTS,
-        }),
+      client.discoverInstances(
+        { NamespaceName: namespace, ServiceName: service, HealthStatus: 'ALL', MaxResults: DISCOVER_MAX_RESULTS },
+        signal,
       ),
     signal,
   );

@@ -1,4 +1,4 @@
-import { GetOperationCommand, type ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import type { CloudMapReads } from '../../aws/cloud-map-reads.js';
 import { errorMessage } from '../../errors.js';
 
 /** How long a registration's run waits for Cloud Map to apply it (AWS: usually seconds). */
@@ -15,7 +15,7 @@ export type OperationOutcome =
  * as it is after the change, not before.
  */
 export async function waitForOperation(
-  client: ServiceDiscoveryClient,
+  client: CloudMapReads,
   operationId: string,
   options: { timeoutMs?: number; signal?: AbortSignal; now?: () => number } = {},
 ): Promise<OperationOutcome> {
@@ -26,9 +26,7 @@ export async function waitForOperation(
   for (;;) {
     let status: string | undefined;
     try {
-      const { Operation } = await client.send(new GetOperationCommand({ OperationId: operationId }), {
-        abortSignal: options.signal,
-      });
+      const { Operation } = await client.getOperation({ OperationId: operationId }, options.signal);
       status = Operation?.Status;
       if (status === 'SUCCESS') return { status, waitedMs: now() - started };
       if (status === 'FAIL') return { status, waitedMs: now() - started, reason: Operation?.ErrorMessage };

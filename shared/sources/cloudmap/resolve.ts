@@ -1,4 +1,4 @@
-import { GetNamespaceCommand, GetServiceCommand, type ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import type { CloudMapReads } from '../../aws/cloud-map-reads.js';
 import { readAws, SourceError } from '../errors.js';
 import type { CloudMapServiceRef } from '../model.js';
 
@@ -13,21 +13,21 @@ function isNotFound(error: unknown): boolean {
  * when the service or its namespace no longer exists. Other failures throw a SourceError.
  */
 export async function resolveCloudMapService(
-  client: ServiceDiscoveryClient,
+  client: CloudMapReads,
   serviceId: string,
   signal?: AbortSignal,
 ): Promise<CloudMapServiceRef | undefined> {
   try {
     const { Service } = await readAws(
       `Cloud Map GetService ${serviceId}`,
-      () => client.send(new GetServiceCommand({ Id: serviceId }), { abortSignal: signal }),
+      () => client.getService({ Id: serviceId }, signal),
       signal,
     );
     if (!Service?.NamespaceId || !Service.Name) return undefined;
     const namespaceId = Service.NamespaceId;
     const { Namespace } = await readAws(
       `Cloud Map GetNamespace ${namespaceId}`,
-      () => client.send(new GetNamespaceCommand({ Id: namespaceId }), { abortSignal: signal }),
+      () => client.getNamespace({ Id: namespaceId }, signal),
       signal,
     );
     return Namespace?.Name

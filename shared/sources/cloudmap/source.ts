@@ -1,12 +1,6 @@
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import {
-  ListNamespacesCommand,
-  ListServicesCommand,
-  ListTagsForResourceCommand,
-  type NamespaceSummary,
-  type ServiceDiscoveryClient,
-  type ServiceSummary,
-} from '@aws-sdk/client-servicediscovery';
+import type { NamespaceSummary, ServiceSummary } from '@aws-sdk/client-servicediscovery';
+import type { CloudMapReads } from '../../aws/cloud-map-reads.js';
 import { mapLimit, paginate } from '../../concurrency.js';
 import { ReadFailures, readAws } from '../errors.js';
 import type { CloudMapService, CloudMapServiceRef, MeshSnapshot, MeshSource } from '../model.js';
@@ -18,7 +12,7 @@ export { EXPOSE_KEY } from './exposure.js';
 export interface CloudMapSourceOptions {
   /** Namespace names to read; empty means every namespace. */
   namespaces: readonly string[];
-  client: ServiceDiscoveryClient;
+  client: CloudMapReads;
   /** Finds the exposed services' tags in a few paged calls (full reads only). */
   tagging: ResourceGroupsTaggingAPIClient;
   /** Most DiscoverInstances calls in flight at once. */
@@ -61,7 +55,7 @@ interface ServiceInNamespace {
 
 class CloudMapRead {
   private readonly failures: ReadFailures;
-  private readonly client: ServiceDiscoveryClient;
+  private readonly client: CloudMapReads;
   private readonly limit: number;
 
   constructor(
@@ -120,20 +114,16 @@ class CloudMapRead {
     };
   }
 
-  /**
-   * One Cloud Map call, named after its operation and object in any error. The request gets no abort signal: the
-   * client caches its middleware only for sends without options (shared/aws/options.ts), and readAws stops waiting
-   * on abort.
-   */
-  private call<T>(operation: string, object: string, request: () => Promise<T>): Promise<T> {
-    return readAws(`Cloud Map ${operation} ${object}`, request, this.signal);
+  /** One Cloud Map call, named after its operation and object in any error; an abort ends the request too. */
+  private call<T>(operation: string, object: string, request: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+    return readAws(`Cloud Map ${operation} ${object}`, () => request(this.signal), this.signal);
   }
 
   /** The configured namespaces (a missing one is a recorded failure), or all. Failing to list them fails the read. */
   private async namespaces(): Promise<NamespaceSummary[]> {
     const all = await paginate<NamespaceSummary>(async (NextToken) => {
-      const page = await this.call('ListNamespaces', 'namespaces', () =>
-        this.client.send(new ListNamespacesCommand({ NextToken, MaxResults: this.options.pageSize })),
+      const page = await this.call('ListNamespaces', 'namespaces', (signal) =>
+        this.client.listNamespaces({ NextToken, MaxResults: this.options.pageSize }, signal),
       );
       return { items: page.Namespaces, nextToken: page.NextToken };
     });
@@ -150,13 +140,14 @@ class CloudMapRead {
   private async services(namespace: NamespaceSummary): Promise<ServiceInNamespace[]> {
     const namespaceName = namespace.Name ?? '';
     const services = await paginate<ServiceSummary>(async (NextToken) => {
-      const page = await this.call('ListServices', `namespace/${namespaceName}`, () =>
-        this.client.send(
-          new ListServicesCommand({
+      const page = await this.call('ListServices', `namespace/${namespaceName}`, (signal) =>
+        this.client.listServices(
+          {
             NextToken,
             MaxResults: this.options.pageSize,
             Filters: [{ Name: 'NAMESPACE_ID', Values: [namespace.Id ?? ''], Condition: 'EQ' }],
-          }),
+          },
+          signal,
         ),
       );
       return { items: page.Services, nextToken: page.NextToken };
@@ -170,8 +161,8 @@ class CloudMapRead {
    */
   private async readOne(entry: ServiceInNamespace): Promise<CloudMapService | undefined> {
     const object = `namespace/${entry.namespace}/service/${entry.service.Name ?? ''}`;
-    const { Tags: list } = await this.call('ListTagsForResource', object, () =>
-      this.client.send(new ListTagsForResourceCommand({ ResourceARN: entry.service.Arn })),
+    const { Tags: list } = await this.call('ListTagsForResource', object, (signal) =>
+      this.client.listTagsForResource({ ResourceARN: entry.service.Arn }, signal),
     );
     const tags = tagsOf(list);
     return isExposed(tags) ? this.readInstances({ ...entry, tags }) : undefined;
