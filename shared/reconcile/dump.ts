@@ -56,9 +56,11 @@ async function dumpAll(kong: KongApi, options: DumpOptions): Promise<KongState> 
     COLLECTIONS.map(async (kind) => {
       const entities = await kong.list(kind, { tags, signal: options.signal });
       (state[stateKey(kind)] as unknown[]) = entities.filter((entity) => isOwned(entity, options.instance));
+      // The target lists (one per upstream: most of a dump's requests) start as soon as the upstreams are known,
+      // while the other collections' pages are still being read.
+      if (kind === 'upstream') state.targets = await ownedTargets(kong, state.upstreams, options);
     }),
   );
-  state.targets = await ownedTargets(kong, state.upstreams, options);
   return state;
 }
 
