@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  type BigIntStats,
   closeSync,
+  fstatSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -19,9 +22,12 @@ const STALE_LOCK_MS = 10_000;
 const LOCK_POLL_MS = 5;
 
 /**
- * Objects as files under a directory (MESHGATE_STATE_DIR); writes go through a temp file and a rename. Conditional
- * writes have S3's semantics: the ETag is the content's hash, and compare-and-write happens while holding a
- * `<key>.lock` file created exclusively (`wx`), so two processes sharing the folder cannot both win.
+ * Objects as files under a directory (MESHGATE_STATE_DIR); every write lands by a rename, so a reader sees the old
+ * file or the new one, never part of one. Conditional writes have S3's semantics: the ETag is the content's hash, and
+ * compare-and-write happens while holding a `<key>.lock` file created exclusively (`wx`), so two processes sharing
+ * the folder cannot both win. The lock file doubles as the temp file: a conditional write costs two metadata
+ * operations (create the lock, rename it onto the key), each ≈ 0.35 ms on ext4, instead of four. A process that dies
+ * inside one leaves the key as it was and a lock file that is broken once stale.
  *
  * File calls are synchronous: state files are small and local, so each call takes microseconds, far less than the
  * thread-pool round trip of an asynchronous one (a rotation step makes dozens); only the wait for another process's
@@ -33,7 +39,15 @@ export class DirectoryBackend implements ObjectBackend {
   /** The last version of each key read with its ETag (see readVersioned). */
   private readonly versions = new Map<string, { body: string; etag: string; version: string }>();
 
-  constructor(readonly location: string) {}
+  private readonly staleLockMs: number;
+
+  constructor(
+    readonly location: string,
+    /** Tests shorten it to see a stale lock broken. */
+    options: { staleLockMs?: number } = {},
+  ) {
+    this.staleLockMs = options.staleLockMs ?? STALE_LOCK_MS;
+  }
 
   async read(key: string): Promise<string | undefined> {
     return this.readNow(key);
@@ -49,47 +63,52 @@ export class DirectoryBackend implements ObjectBackend {
 
   /**
    * Every write replaces the file by a rename, so a file whose inode, size and modification time are those this
-   * backend last read holds the same bytes: the content and its hash are reused (the public-key document is read
-   * by every rotation step, and grows with the consumers).
+   * backend last read or wrote holds the same bytes: the content and its hash are reused (the public-key document is
+   * read by every rotation step, and grows with the consumers).
    */
   async readVersioned(key: string): Promise<{ body: string; etag: string } | undefined> {
-    const info = statSync(join(this.location, key), { bigint: true, throwIfNoEntry: false });
-    if (!info) return undefined;
-    const version = `${info.ino}:${info.size}:${info.mtimeNs}`;
-    const known = this.versions.get(key);
-    if (known?.version === version) return known;
-    const body = this.readNow(key);
-    if (body === undefined) return undefined;
-    const read = { body, etag: etagOf(body), version };
-    // Only a version read whole is kept: one renamed in between the stat and the read is read again next time.
-    if (Buffer.byteLength(body) === Number(info.size)) this.versions.set(key, read);
-    return read;
+    return this.readVersionedNow(key);
   }
 
   createIfAbsent(key: string, body: string): Promise<string | undefined> {
-    return this.locked(key, () => {
-      if (this.readNow(key) !== undefined) return undefined;
-      this.writeNow(key, body);
-      return etagOf(body);
+    return this.lockedWithNewFile(key, (lock) => {
+      if (statSync(join(this.location, key), { throwIfNoEntry: false })) return undefined;
+      return this.publish(key, lock, body);
     });
   }
 
   replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
-    return this.locked(key, () => {
-      const current = this.readNow(key);
-      if (current === undefined || etagOf(current) !== etag) return undefined;
-      this.writeNow(key, body);
-      return etagOf(body);
+    return this.lockedWithNewFile(key, (lock) => {
+      if (this.readVersionedNow(key)?.etag !== etag) return undefined;
+      return this.publish(key, lock, body);
     });
   }
 
+  /**
+   * The lock is a hard link to the key's file (taken as exclusively as a new file, without allocating an inode: on
+   * this machine's ext4 a file creation costs up to ≈ 1 ms of CPU, a link ≈ 0.02 ms); a key that does not exist has
+   * nothing to remove.
+   */
   removeIfMatch(key: string, etag: string): Promise<boolean> {
-    return this.locked(key, () => {
-      const current = this.readNow(key);
-      if (current === undefined || etagOf(current) !== etag) return false;
-      rmSync(join(this.location, key), { force: true });
-      return true;
-    });
+    const path = join(this.location, key);
+    return this.locked(
+      key,
+      (lockPath) => {
+        try {
+          linkSync(path, lockPath);
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+        return { path: lockPath, ino: statSync(lockPath, { bigint: true }).ino, published: false };
+      },
+      (lock) => {
+        if (!lock || this.readVersionedNow(key)?.etag !== etag) return false;
+        rmSync(path, { force: true });
+        this.versions.delete(key);
+        return true;
+      },
+    );
   }
 
   async keys(prefix: string): Promise<string[]> {
@@ -122,30 +141,89 @@ export class DirectoryBackend implements ObjectBackend {
     renameSync(temporary, path);
   }
 
+  private readVersionedNow(key: string): { body: string; etag: string } | undefined {
+    const info = statSync(join(this.location, key), { bigint: true, throwIfNoEntry: false });
+    if (!info) return undefined;
+    const version = versionOf(info);
+    const known = this.versions.get(key);
+    if (known?.version === version) return known;
+    const body = this.readNow(key);
+    if (body === undefined) return undefined;
+    const read = { body, etag: etagOf(body), version };
+    // Only a version read whole is kept: one renamed in between the stat and the read is read again next time.
+    if (Buffer.byteLength(body) === Number(info.size)) this.versions.set(key, read);
+    return read;
+  }
+
   /**
-   * Runs `action` while holding the key's lock file. Within one process the action runs without yielding, so only
-   * another process can hold the lock; its holder is waited for.
+   * Makes `body` the key's content from inside its lock: the lock file, created exclusively and still unpublished,
+   * is the temp file, so one rename both publishes the whole body and releases the lock (readers never see a
+   * partial file: they read the key, never the lock). The new ETag, or undefined when the lock was broken as stale
+   * meanwhile (this writer stalled past STALE_LOCK_MS): then another writer owns the lock file and nothing is written.
    */
-  private async locked<T>(key: string, action: () => T): Promise<T> {
-    const lock = `${join(this.location, key)}.lock`;
+  private publish(key: string, lock: HeldLock & { fd: number }, body: string): string | undefined {
+    const path = join(this.location, key);
+    writeFileSync(lock.fd, body, 'utf8');
+    if (!owns(lock)) return undefined;
+    renameSync(lock.path, path);
+    lock.published = true;
+    const etag = etagOf(body);
+    // Remembered as written: the next conditional write or read of this key neither re-reads nor re-hashes it.
+    const info = statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (info && info.ino === lock.ino) this.versions.set(key, { body, etag, version: versionOf(info) });
+    return etag;
+  }
+
+  /** Runs `action` while holding the key's lock as a new file, created exclusively (`wx`) and open for `publish`. */
+  private lockedWithNewFile<T>(key: string, action: (lock: HeldLock & { fd: number }) => T): Promise<T> {
+    return this.locked(
+      key,
+      (path) => {
+        // 0600: the lock file becomes the object when it is published.
+        const fd = this.inFolder(path, () => openSync(path, 'wx', 0o600));
+        return { path, fd, ino: fstatSync(fd, { bigint: true }).ino, published: false };
+      },
+      action,
+    );
+  }
+
+  /**
+   * Takes `<key>.lock` with `take` (which fails with EEXIST while another holds it, and may find nothing to lock),
+   * runs `action`, and lets go of the lock. Between taking the lock and the end of the action nothing yields, so
+   * within one process no two actions overlap and only another process's lock is waited for; a lock older than the
+   * stale age is broken (by ctime: a link and a creation both set it).
+   */
+  private async locked<L extends HeldLock | undefined, T>(
+    key: string,
+    take: (path: string) => L,
+    action: (lock: L) => T,
+  ): Promise<T> {
+    const path = `${join(this.location, key)}.lock`;
+    let lock: L;
     for (;;) {
       try {
-        closeSync(this.inFolder(lock, () => openSync(lock, 'wx')));
+        lock = take(path);
         break;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         // Gone since (released): the next attempt takes it.
-        const held = statSync(lock, { throwIfNoEntry: false });
-        const age = held ? Date.now() - held.mtimeMs : 0;
-        if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
+        const held = statSync(path, { throwIfNoEntry: false });
+        const age = held ? Date.now() - held.ctimeMs : 0;
+        if (age > this.staleLockMs) rmSync(path, { force: true });
         else await sleep(LOCK_POLL_MS);
       }
     }
     try {
-      return action();
+      return action(lock);
     } finally {
-      rmSync(lock, { force: true });
+      if (lock) this.unlock(lock);
     }
+  }
+
+  /** Lets go of a lock that was not published; one broken as stale meanwhile belongs to another writer now. */
+  private unlock(lock: HeldLock): void {
+    if (lock.fd !== undefined) closeSync(lock.fd);
+    if (!lock.published && owns(lock)) rmSync(lock.path, { force: true });
   }
 
   /**
@@ -167,6 +245,25 @@ export class DirectoryBackend implements ObjectBackend {
     this.folders.add(folder);
     return create();
   }
+}
+
+/** A lock file this backend holds, and whether a publish renamed it onto the key. */
+interface HeldLock {
+  path: string;
+  ino: bigint;
+  /** Open while the lock is a new file that may be published. */
+  fd?: number;
+  published: boolean;
+}
+
+/** Still this writer's lock file, not one another writer made after breaking ours as stale. */
+function owns(lock: HeldLock): boolean {
+  return statSync(lock.path, { bigint: true, throwIfNoEntry: false })?.ino === lock.ino;
+}
+
+/** Inode, size and modification time: a file replaced by a rename never keeps all three. */
+function versionOf(info: BigIntStats): string {
+  return `${info.ino}:${info.size}:${info.mtimeNs}`;
 }
 
 function etagOf(body: string): string {

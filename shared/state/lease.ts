@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { worstCaseRequestMs } from '../kong/http.js';
 import { type HeldLease, type LeaseRecord, SnapshotError, type StateStore } from './store.js';
 
@@ -103,7 +102,7 @@ export async function withLease<T>(
         { context: { holder: by, purpose, expiresAt, wanted: options.purpose } },
       );
     }
-    await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())) * (0.5 + Math.random() / 2));
+    await untilReleasedHere(store, Math.min(pollMs, Math.max(1, deadline - Date.now())) * (0.5 + Math.random() / 2));
     // Capped low: a lease is held for one short write phase (a rotation step, an apply), so waiters that sleep long
     // leave it idle; a conditional PUT every ≤ 200 ms per waiter is far inside S3's request rates.
     pollMs = Math.min(pollMs * 2, 200);
@@ -175,7 +174,10 @@ export async function withLease<T>(
       await renewing;
       const sentAt = Date.now();
       const release = await store.releaseLease(held, ttlMs);
-      if (!('pending' in release)) break;
+      if (!('pending' in release)) {
+        wakeOneWaiter(store);
+        break;
+      }
       // Handed back for the pending run, renewed for another TTL.
       held = release.lease;
       confirmedAt = sentAt;
@@ -188,6 +190,7 @@ export async function withLease<T>(
       // Release first, then ask: the sync asked for must be able to take the lease. A rerun budget spent leaves
       // the rest to the drift-repair schedule.
       await releaseFully(store, held, ttlMs);
+      wakeOneWaiter(store);
       // The mark is a request, not this holder's work: failing to pass it on must not fail a run that succeeded
       // (the drift-repair schedule catches up).
       if (options.onPending !== 'rerun') await options.onPending().catch(() => undefined);
@@ -197,6 +200,7 @@ export async function withLease<T>(
   } catch (error) {
     await renewing;
     await releaseFully(store, held, ttlMs).catch(() => undefined);
+    wakeOneWaiter(store);
     throw error;
   } finally {
     clearInterval(heartbeat);
@@ -212,4 +216,35 @@ async function releaseFully(store: StateStore, lease: HeldLease, ttlMs: number):
     if (!('pending' in release)) return;
     held = release.lease;
   }
+}
+
+/**
+ * Writers of this process waiting for a store's lease, oldest first. A release here wakes the oldest at once instead
+ * of leaving the lease idle until its poll timer fires (up to 200 ms, while nothing else may run); one at a time, as
+ * only one can take it. Writers in other processes see the release at their next poll.
+ */
+const waitersHere = new WeakMap<StateStore, Set<() => void>>();
+
+/** Sleeps `ms`, or less if a writer of this process releases the store's lease meanwhile. */
+function untilReleasedHere(store: StateStore, ms: number): Promise<void> {
+  let waiters = waitersHere.get(store);
+  if (!waiters) {
+    waiters = new Set();
+    waitersHere.set(store, waiters);
+  }
+  const queue = waiters;
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      queue.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    queue.add(wake);
+  });
+}
+
+function wakeOneWaiter(store: StateStore): void {
+  const oldest = waitersHere.get(store)?.values().next().value;
+  oldest?.();
 }
