@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
 /**
  * Small async collection helpers shared by the AWS sources, the Kong client and the reconciler.
  */
@@ -50,4 +52,74 @@ export async function paginate<T>(fetchPage: (token: string | undefined) => Prom
     token = page.nextToken || undefined;
   } while (token);
   return all;
+}
+
+export interface TokenBucketOptions {
+  /** Tokens the bucket holds when full (the burst). */
+  capacity: number;
+  refillPerSecond: number;
+  /** The clock and the wait (tests drive both). */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/**
+ * A token bucket as AWS meters an API's requests (a burst, refilled at a steady rate): `take` resolves once a token
+ * is taken, waiters in the order they came. Pacing meshgate's own calls to a documented quota lets a read use the
+ * burst without being throttled into retries past it.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The last waiter's turn: a new waiter queues behind it. */
+  private queue: Promise<void> = Promise.resolve();
+  private waiting = 0;
+
+  constructor(private readonly options: TokenBucketOptions) {
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
+    this.tokens = options.capacity;
+    this.updatedAt = this.now();
+  }
+
+  take(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.waiting === 0 && this.refill() >= 1) {
+      this.tokens -= 1;
+      return Promise.resolve();
+    }
+    this.waiting += 1;
+    const turn = this.queue
+      .then(() => this.waitForToken(signal))
+      .finally(() => {
+        this.waiting -= 1;
+      });
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async waitForToken(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      if (this.refill() >= 1) {
+        this.tokens -= 1;
+        return;
+      }
+      await this.sleep(((1 - this.tokens) / this.options.refillPerSecond) * 1000, signal).catch((error: unknown) => {
+        // An abort ends the wait with the signal's own reason, as a request aborted in flight would.
+        signal?.throwIfAborted();
+        throw error;
+      });
+    }
+  }
+
+  private refill(): number {
+    const now = this.now();
+    const earned = ((now - this.updatedAt) / 1000) * this.options.refillPerSecond;
+    this.tokens = Math.min(this.options.capacity, this.tokens + earned);
+    this.updatedAt = now;
+    return this.tokens;
+  }
 }

@@ -3,6 +3,7 @@ import type { DiscoverInstancesRequest } from '@aws-sdk/client-servicediscovery'
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloudMapError, type CloudMapReads } from '../../shared/aws/cloud-map-reads.js';
+import { TokenBucket } from '../../shared/concurrency.js';
 import { CloudMapSource } from '../../shared/sources/cloudmap/index.js';
 import { SourceError } from '../../shared/sources/errors.js';
 import { readMesh } from '../../shared/sources/index.js';
@@ -119,6 +120,25 @@ describe('Cloud Map source (its reads faked)', () => {
           'Cloud Map ListServices namespace/apps.local failed: InternalFailure (HTTP 500): We encountered an internal error',
       },
     ]);
+  });
+  it('paces DiscoverInstances through its quota: a token before each call, none for services not exposed', async () => {
+    let tokens = 0;
+    const quota = new TokenBucket({ capacity: 1, refillPerSecond: 1 });
+    vi.spyOn(quota, 'take').mockImplementation(async () => {
+      tokens += 1;
+    });
+    /** Tokens taken when each DiscoverInstances was sent. */
+    const tokensAtCall: number[] = [];
+    const discover = cloudMap.discoverInstances.getMockImplementation();
+    cloudMap.discoverInstances.mockImplementation(async (input: DiscoverInstancesRequest) => {
+      tokensAtCall.push(tokens);
+      return discover?.(input);
+    });
+    const paced = new CloudMapSource({ namespaces: ['apps.local'], client: cloudMap, tagging: taggingClient, quota });
+    await paced.read();
+    // Two exposed services ('web', 'vanished'), two tokens; 'quiet' is not exposed and takes none.
+    expect(tokens).toBe(2);
+    expect(tokensAtCall.map((taken, call) => taken > call)).toEqual([true, true]);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { NamespaceSummary, ServiceSummary } from '@aws-sdk/client-servicediscovery';
 import type { CloudMapReads } from '../../aws/cloud-map-reads.js';
-import { mapLimit, paginate } from '../../concurrency.js';
+import { mapLimit, paginate, TokenBucket } from '../../concurrency.js';
 import { ReadFailures, readAws } from '../errors.js';
 import type { CloudMapService, CloudMapServiceRef, MeshSnapshot, MeshSource } from '../model.js';
 import { discoverEndpoints } from './endpoints.js';
@@ -17,6 +17,8 @@ export interface CloudMapSourceOptions {
   tagging: ResourceGroupsTaggingAPIClient;
   /** Most DiscoverInstances calls in flight at once. */
   concurrency?: number;
+  /** Paces DiscoverInstances to Cloud Map's quota; the process's one (DISCOVER_INSTANCES_QUOTA) by default. */
+  quota?: TokenBucket;
   /** Items per List call (1-100); Cloud Map's default (100) when unset. */
   pageSize?: number;
 }
@@ -25,12 +27,17 @@ export const CLOUD_MAP_SOURCE = 'cloudmap';
 /** Port of an instance that has no AWS_INSTANCE_PORT. */
 const DEFAULT_SERVICE_PORT = 80;
 /**
- * DiscoverInstances in flight at once. Cloud Map throttles DiscoverInstances per account and region with a token
- * bucket of 2,000 refilled at 1,000 per second; 20 calls in flight at a 20 ms round trip run at that refill rate,
- * and the bucket absorbs the faster pace of shorter round trips for a 1,000-service read (the SDK retries a
- * throttled call with backoff). See docs/performance.md.
+ * Cloud Map's DiscoverInstances quota, per account and region: a token bucket of 2,000 refilled at 1,000 per second
+ * (Cloud Map developer guide, "DiscoverInstances API request throttling"). meshgate paces its own calls to it, one
+ * bucket per process: a read of up to ≈ 2,000 exposed services runs on the burst, a larger one at the refill rate,
+ * never into throttling and the retries' backoff. See docs/performance.md.
  */
-const DEFAULT_CONCURRENCY = 20;
+export const DISCOVER_INSTANCES_QUOTA = new TokenBucket({ capacity: 2000, refillPerSecond: 1000 });
+/**
+ * DiscoverInstances in flight at once: 40 at a 20 ms round trip is the burst's pace (2,000 per second), so the
+ * quota, not the round trip, bounds a large read.
+ */
+const DEFAULT_CONCURRENCY = 40;
 
 /** Reads Cloud Map services opted in to exposure, with their instances. */
 export class CloudMapSource implements MeshSource {
@@ -176,6 +183,7 @@ class CloudMapRead {
   }: ServiceInNamespace & { tags: Tags }): Promise<CloudMapService> {
     const name = service.Name ?? '';
     const object = `namespace/${namespace}/service/${name}`;
+    await (this.options.quota ?? DISCOVER_INSTANCES_QUOTA).take(this.signal);
     const found = await discoverEndpoints(this.client, namespace, name, DEFAULT_SERVICE_PORT, this.signal);
     for (const reason of found.skipped) this.failures.record(object, reason);
     return {
