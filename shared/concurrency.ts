@@ -39,13 +39,20 @@ export interface Page<T> {
   nextToken: string | undefined;
 }
 
-/** Collects every item of a token-paginated list, one page at a time. */
-export async function paginate<T>(fetchPage: (token: string | undefined) => Promise<Page<T>>): Promise<T[]> {
+/**
+ * Collects every item of a token-paginated list, one page at a time; `onPage` sees each page's items as they come
+ * (to start work on them while later pages are read).
+ */
+export async function paginate<T>(
+  fetchPage: (token: string | undefined) => Promise<Page<T>>,
+  onPage?: (items: readonly T[]) => void,
+): Promise<T[]> {
   const all: T[] = [];
   let token: string | undefined;
   do {
     const page = await fetchPage(token);
     all.push(...(page.items ?? []));
+    onPage?.(page.items ?? []);
     if (page.nextToken && page.nextToken === token) {
       throw new Error(`paginate: the same nextToken came back twice ('${token}'); the list would never end`);
     }

@@ -121,6 +121,32 @@ describe('Cloud Map source (its reads faked)', () => {
       },
     ]);
   });
+  it('starts reading an exposed service as soon as its listing and tags are in, before the last tags page', async () => {
+    tagging.on(GetResourcesCommand, { PaginationToken: 'page-2' }).callsFake(async () => {
+      // 'web' was listed and tagged on the first pages: its instances are read while this page is still pending.
+      await vi.waitFor(() => expect(cloudMap.discoverInstances).toHaveBeenCalled(), { timeout: 2000 });
+      return { PaginationToken: '', ResourceTagMappingList: [] };
+    });
+    const snapshot = await readMesh([source(['apps.local'])]);
+    expect(snapshot.cloudMapServices.map((service) => service.name)).toEqual(['web']);
+  });
+
+  it('counts nothing read early for a namespace whose listing then fails: it keeps all it had', async () => {
+    cloudMap.listServices
+      .mockResolvedValueOnce({
+        NextToken: 'services-2',
+        Services: [{ Id: 'srv-web', Arn: serviceArn('srv-web'), Name: 'web' }],
+      })
+      .mockRejectedValueOnce(cloudMapError('InternalFailure', 500, 'We encountered an internal error'));
+    // Read early (listed and tagged on the first pages), with an instance that would be reported as unusable.
+    cloudMap.discoverInstances.mockResolvedValue({ Instances: [{ InstanceId: 'web-1', Attributes: {} }] });
+    const snapshot = await readMesh([source(['apps.local'])]);
+
+    expect(cloudMap.discoverInstances).toHaveBeenCalled();
+    expect(snapshot.cloudMapServices).toEqual([]);
+    expect(snapshot.failures.map(({ object }) => object)).toEqual(['namespace/apps.local']);
+  });
+
   it('paces DiscoverInstances through its quota: a token before each call, none for services not exposed', async () => {
     let tokens = 0;
     const quota = new TokenBucket({ capacity: 1, refillPerSecond: 1 });

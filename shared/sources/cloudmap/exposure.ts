@@ -35,23 +35,31 @@ export function isExposed(tags: Tags): boolean {
 export async function exposureTags(
   client: ResourceGroupsTaggingAPIClient,
   signal?: AbortSignal,
+  /** Each page's services as it comes, by ARN. */
+  onTags?: (arn: string, tags: Tags) => void,
 ): Promise<Map<string, Tags>> {
-  const mappings = await paginate<ResourceTagMapping>(async (PaginationToken) => {
-    const page = await readAws(
-      'Resource Groups Tagging GetResources servicediscovery:service',
-      () =>
-        client.send(
-          new GetResourcesCommand({
-            ResourceTypeFilters: [SERVICE_RESOURCE_TYPE],
-            TagFilters: [{ Key: EXPOSE_KEY }],
-            ResourcesPerPage: RESOURCES_PER_PAGE,
-            PaginationToken,
-          }),
-          { abortSignal: signal },
-        ),
-      signal,
-    );
-    return { items: page.ResourceTagMappingList, nextToken: page.PaginationToken };
-  });
+  const mappings = await paginate<ResourceTagMapping>(
+    async (PaginationToken) => {
+      const page = await readAws(
+        'Resource Groups Tagging GetResources servicediscovery:service',
+        () =>
+          client.send(
+            new GetResourcesCommand({
+              ResourceTypeFilters: [SERVICE_RESOURCE_TYPE],
+              TagFilters: [{ Key: EXPOSE_KEY }],
+              ResourcesPerPage: RESOURCES_PER_PAGE,
+              PaginationToken,
+            }),
+            { abortSignal: signal },
+          ),
+        signal,
+      );
+      return { items: page.ResourceTagMappingList, nextToken: page.PaginationToken };
+    },
+    onTags &&
+      ((page) => {
+        for (const mapping of page) onTags(mapping.ResourceARN ?? '', tagsOf(mapping.Tags));
+      }),
+  );
   return new Map(mappings.map((mapping) => [mapping.ResourceARN ?? '', tagsOf(mapping.Tags)]));
 }

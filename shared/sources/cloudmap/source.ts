@@ -3,7 +3,7 @@ import type { NamespaceSummary, ServiceSummary } from '@aws-sdk/client-servicedi
 import type { CloudMapReads } from '../../aws/cloud-map-reads.js';
 import { mapLimit, paginate, TokenBucket } from '../../concurrency.js';
 import { ReadFailures, readAws } from '../errors.js';
-import type { CloudMapService, CloudMapServiceRef, MeshSnapshot, MeshSource } from '../model.js';
+import type { CloudMapService, CloudMapServiceRef, MeshSnapshot, MeshSource, ReadFailure } from '../model.js';
 import { discoverEndpoints } from './endpoints.js';
 import { exposureTags, isExposed, type Tags, tagsOf } from './exposure.js';
 
@@ -60,6 +60,14 @@ interface ServiceInNamespace {
   service: ServiceSummary;
 }
 
+type ExposedEntry = ServiceInNamespace & { tags: Tags };
+
+/** What one service's instance read found, and the failures it met (not yet counted). */
+interface EarlyRead {
+  service: CloudMapService | undefined;
+  failures: ReadFailure[];
+}
+
 class CloudMapRead {
   private readonly failures: ReadFailures;
   private readonly client: CloudMapReads;
@@ -76,27 +84,57 @@ class CloudMapRead {
 
   /**
    * The services of the namespaces (ListServices pages) and the exposed services' tags (GetResources pages) in
-   * parallel, then DiscoverInstances for the exposed ones only: one call per exposed service, plus pages.
+   * parallel, and DiscoverInstances for the exposed ones only (one call per exposed service), each started as soon as
+   * both its listing and its tags have come: the instance reads overlap the paging (on AWS, ten pages of each list
+   * are ten sequential round trips). What a read found counts only once the paging is done, for the services it
+   * confirmed: a namespace whose listing failed keeps all it had, as if none of its services had been read.
    */
   async run(): Promise<MeshSnapshot> {
     const namespaces = await this.namespaces();
+    const early = new EarlyReads(this.limit, (entry) => this.readInstancesAlone(entry));
+    const listed = new Map<string, ServiceInNamespace>();
+    const tagged = new Map<string, Tags>();
+    const match = (arn: string) => {
+      const entry = listed.get(arn);
+      const tags = tagged.get(arn);
+      if (entry && tags && isExposed(tags)) early.start(arn, { ...entry, tags });
+    };
     const [perNamespace, tagsByArn] = await Promise.all([
       mapLimit(namespaces, this.limit, (namespace) =>
-        this.failures.attempt(`namespace/${namespace.Name}`, () => this.services(namespace)),
+        this.failures.attempt(`namespace/${namespace.Name}`, () =>
+          this.services(namespace, (entry) => {
+            listed.set(entry.service.Arn ?? '', entry);
+            match(entry.service.Arn ?? '');
+          }),
+        ),
       ),
-      exposureTags(this.options.tagging, this.signal),
-    ]);
+      exposureTags(this.options.tagging, this.signal, (arn, tags) => {
+        tagged.set(arn, tags);
+        match(arn);
+      }),
+    ]).then(
+      (lists) => {
+        early.close();
+        return lists;
+      },
+      (error: unknown) => {
+        // The read fails as a whole: reads not yet started never will.
+        early.close({ dropQueued: true });
+        throw error;
+      },
+    );
     const exposed = perNamespace.flatMap((services) =>
       (services ?? []).flatMap((entry) => {
         const tags = tagsByArn.get(entry.service.Arn ?? '');
         return tags && isExposed(tags) ? [{ ...entry, tags }] : [];
       }),
     );
-    const services = await mapLimit(exposed, this.limit, (entry) =>
-      this.failures.attempt(`namespace/${entry.namespace}/service/${entry.service.Name}`, () =>
-        this.readInstances(entry),
-      ),
-    );
+    const services: (CloudMapService | undefined)[] = [];
+    for (const entry of exposed) {
+      const read = await early.result(entry.service.Arn ?? '');
+      this.failures.failures.push(...read.failures);
+      services.push(read.service);
+    }
     return this.snapshot(services);
   }
 
@@ -144,21 +182,30 @@ class CloudMapRead {
     });
   }
 
-  private async services(namespace: NamespaceSummary): Promise<ServiceInNamespace[]> {
+  private async services(
+    namespace: NamespaceSummary,
+    onService?: (entry: ServiceInNamespace) => void,
+  ): Promise<ServiceInNamespace[]> {
     const namespaceName = namespace.Name ?? '';
-    const services = await paginate<ServiceSummary>(async (NextToken) => {
-      const page = await this.call('ListServices', `namespace/${namespaceName}`, (signal) =>
-        this.client.listServices(
-          {
-            NextToken,
-            MaxResults: this.options.pageSize,
-            Filters: [{ Name: 'NAMESPACE_ID', Values: [namespace.Id ?? ''], Condition: 'EQ' }],
-          },
-          signal,
-        ),
-      );
-      return { items: page.Services, nextToken: page.NextToken };
-    });
+    const services = await paginate<ServiceSummary>(
+      async (NextToken) => {
+        const page = await this.call('ListServices', `namespace/${namespaceName}`, (signal) =>
+          this.client.listServices(
+            {
+              NextToken,
+              MaxResults: this.options.pageSize,
+              Filters: [{ Name: 'NAMESPACE_ID', Values: [namespace.Id ?? ''], Condition: 'EQ' }],
+            },
+            signal,
+          ),
+        );
+        return { items: page.Services, nextToken: page.NextToken };
+      },
+      onService &&
+        ((page) => {
+          for (const service of page) onService({ namespace: namespaceName, service });
+        }),
+    );
     return services.map((service) => ({ namespace: namespaceName, service }));
   }
 
@@ -175,17 +222,27 @@ class CloudMapRead {
     return isExposed(tags) ? this.readInstances({ ...entry, tags }) : undefined;
   }
 
+  /**
+   * One exposed service's instances read on their own: its failures are kept apart, for run() to count only if the
+   * paging confirms the service.
+   */
+  private async readInstancesAlone(entry: ExposedEntry): Promise<EarlyRead> {
+    const failures = new ReadFailures(CLOUD_MAP_SOURCE, this.signal);
+    const object = `namespace/${entry.namespace}/service/${entry.service.Name}`;
+    const service = await failures.attempt(object, () => this.readInstances(entry, failures));
+    return { service, failures: failures.failures };
+  }
+
   /** An exposed service with its instances (every instance, healthy or not, as endpoints). */
-  private async readInstances({
-    namespace,
-    service,
-    tags,
-  }: ServiceInNamespace & { tags: Tags }): Promise<CloudMapService> {
+  private async readInstances(
+    { namespace, service, tags }: ExposedEntry,
+    failures: ReadFailures = this.failures,
+  ): Promise<CloudMapService> {
     const name = service.Name ?? '';
     const object = `namespace/${namespace}/service/${name}`;
     await (this.options.quota ?? DISCOVER_INSTANCES_QUOTA).take(this.signal);
     const found = await discoverEndpoints(this.client, namespace, name, DEFAULT_SERVICE_PORT, this.signal);
-    for (const reason of found.skipped) this.failures.record(object, reason);
+    for (const reason of found.skipped) failures.record(object, reason);
     return {
       id: service.Id ?? '',
       arn: service.Arn ?? '',
@@ -194,5 +251,57 @@ class CloudMapRead {
       tags,
       endpoints: found.endpoints,
     };
+  }
+}
+
+/**
+ * Instance reads started while the lists are still being paged, at most `limit` at once, at most one per service.
+ * Once the paging ends (or fails) no queued read starts any more; a read already running finishes, and its outcome
+ * is observed whether or not it is asked for.
+ */
+class EarlyReads {
+  private readonly reads = new Map<string, Promise<EarlyRead>>();
+  private readonly queue: (() => void)[] = [];
+  private running = 0;
+  private closed = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly read: (entry: ExposedEntry) => Promise<EarlyRead>,
+  ) {}
+
+  start(arn: string, entry: ExposedEntry): void {
+    if (this.closed || this.reads.has(arn)) return;
+    const read = new Promise<EarlyRead>((resolve, reject) => {
+      this.queue.push(() => {
+        this.running += 1;
+        this.read(entry)
+          .then(resolve, reject)
+          .finally(() => {
+            this.running -= 1;
+            this.next();
+          });
+      });
+    });
+    // Observed here: a read the run no longer needs (its paging failed) must not be an unhandled rejection.
+    read.catch(() => undefined);
+    this.reads.set(arn, read);
+    this.next();
+  }
+
+  /** The paging is over: every service to read has been started or queued; queued ones still run unless dropped. */
+  close(options: { dropQueued?: boolean } = {}): void {
+    this.closed = true;
+    if (options.dropQueued) this.queue.length = 0;
+  }
+
+  result(arn: string): Promise<EarlyRead> {
+    const read = this.reads.get(arn);
+    if (!read) throw new Error(`Cloud Map read: no instance read was started for ${arn}`);
+    return read;
+  }
+
+  private next(): void {
+    while (this.running < this.limit && this.queue.length > 0) this.queue.shift()?.();
   }
 }
