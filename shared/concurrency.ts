@@ -39,26 +39,32 @@ export interface Page<T> {
   nextToken: string | undefined;
 }
 
-/**
- * Collects every item of a token-paginated list, one page at a time; `onPage` sees each page's items as they come
- * (to start work on them while later pages are read).
- */
-export async function paginate<T>(
-  fetchPage: (token: string | undefined) => Promise<Page<T>>,
-  onPage?: (items: readonly T[]) => void,
-): Promise<T[]> {
+/** Collects every item of a token-paginated list, one page at a time. */
+export async function paginate<T>(fetchPage: (token: string | undefined) => Promise<Page<T>>): Promise<T[]> {
   const all: T[] = [];
+  await forEachPage(fetchPage, (items) => {
+    all.push(...items);
+  });
+  return all;
+}
+
+/**
+ * Hands each page's items to `onPage` as it comes (work on them can start while later pages are read, and no page
+ * is kept once handled), following the tokens to the last page.
+ */
+export async function forEachPage<T>(
+  fetchPage: (token: string | undefined) => Promise<Page<T>>,
+  onPage: (items: readonly T[]) => void,
+): Promise<void> {
   let token: string | undefined;
   do {
     const page = await fetchPage(token);
-    all.push(...(page.items ?? []));
-    onPage?.(page.items ?? []);
+    onPage(page.items ?? []);
     if (page.nextToken && page.nextToken === token) {
       throw new Error(`paginate: the same nextToken came back twice ('${token}'); the list would never end`);
     }
     token = page.nextToken || undefined;
   } while (token);
-  return all;
 }
 
 export interface TokenBucketOptions {

@@ -3,7 +3,7 @@ import {
   type ResourceGroupsTaggingAPIClient,
   type ResourceTagMapping,
 } from '@aws-sdk/client-resource-groups-tagging-api';
-import { paginate } from '../../concurrency.js';
+import { forEachPage } from '../../concurrency.js';
 import { readAws } from '../errors.js';
 
 /** Tag (on the service) that opts a Cloud Map service in to exposure; the value `false` opts it out. */
@@ -38,7 +38,8 @@ export async function exposureTags(
   /** Each page's services as it comes, by ARN. */
   onTags?: (arn: string, tags: Tags) => void,
 ): Promise<Map<string, Tags>> {
-  const mappings = await paginate<ResourceTagMapping>(
+  const tagsByArn = new Map<string, Tags>();
+  await forEachPage<ResourceTagMapping>(
     async (PaginationToken) => {
       const page = await readAws(
         'Resource Groups Tagging GetResources servicediscovery:service',
@@ -56,10 +57,14 @@ export async function exposureTags(
       );
       return { items: page.ResourceTagMappingList, nextToken: page.PaginationToken };
     },
-    onTags &&
-      ((page) => {
-        for (const mapping of page) onTags(mapping.ResourceARN ?? '', tagsOf(mapping.Tags));
-      }),
+    (page) => {
+      for (const mapping of page) {
+        const arn = mapping.ResourceARN ?? '';
+        const tags = tagsOf(mapping.Tags);
+        tagsByArn.set(arn, tags);
+        onTags?.(arn, tags);
+      }
+    },
   );
-  return new Map(mappings.map((mapping) => [mapping.ResourceARN ?? '', tagsOf(mapping.Tags)]));
+  return tagsByArn;
 }

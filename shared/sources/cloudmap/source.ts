@@ -1,7 +1,7 @@
 import type { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import type { NamespaceSummary, ServiceSummary } from '@aws-sdk/client-servicediscovery';
 import type { CloudMapReads } from '../../aws/cloud-map-reads.js';
-import { mapLimit, paginate, TokenBucket } from '../../concurrency.js';
+import { forEachPage, mapLimit, paginate, TokenBucket } from '../../concurrency.js';
 import { ReadFailures, readAws } from '../errors.js';
 import type { CloudMapService, CloudMapServiceRef, MeshSnapshot, MeshSource, ReadFailure } from '../model.js';
 import { discoverEndpoints } from './endpoints.js';
@@ -187,7 +187,8 @@ class CloudMapRead {
     onService?: (entry: ServiceInNamespace) => void,
   ): Promise<ServiceInNamespace[]> {
     const namespaceName = namespace.Name ?? '';
-    const services = await paginate<ServiceSummary>(
+    const entries: ServiceInNamespace[] = [];
+    await forEachPage<ServiceSummary>(
       async (NextToken) => {
         const page = await this.call('ListServices', `namespace/${namespaceName}`, (signal) =>
           this.client.listServices(
@@ -201,12 +202,15 @@ class CloudMapRead {
         );
         return { items: page.Services, nextToken: page.NextToken };
       },
-      onService &&
-        ((page) => {
-          for (const service of page) onService({ namespace: namespaceName, service });
-        }),
+      (page) => {
+        for (const service of page) {
+          const entry = { namespace: namespaceName, service };
+          entries.push(entry);
+          onService?.(entry);
+        }
+      },
     );
-    return services.map((service) => ({ namespace: namespaceName, service }));
+    return entries;
   }
 
   /**
