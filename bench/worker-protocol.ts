@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { declaredNodeOptions } from '../cli/serverless-yml.js';
 
 /** What the bench asks of the meshgate process (bench/meshgate-worker.ts). */
 export type WorkerRequest =
@@ -61,8 +62,15 @@ export class MeshgateProcess {
     await bundleWorker();
     const child = fork(WORKER_BUNDLE, {
       execArgv: cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir] : [],
-      // Powertools writes a log line and a metrics line per run; they are not what is measured.
-      env: { ...process.env, ...env, POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+      // Powertools writes a log line and a metrics line per run; they are not what is measured. Node runs with the
+      // functions' own NODE_OPTIONS (serverless.yml): the heap settings deployed are the ones measured.
+      env: {
+        ...process.env,
+        NODE_OPTIONS: declaredNodeOptions(),
+        ...env,
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     const worker = new MeshgateProcess(child);

@@ -94,6 +94,13 @@ export function readServerlessYml(path = 'serverless.yml'): unknown {
   return parse(readFileSync(path, 'utf8'), { customTags: cloudFormationTags });
 }
 
+/** The NODE_OPTIONS every function runs with (`provider.environment.NODE_OPTIONS`), empty when none is set. */
+export function declaredNodeOptions(path = 'serverless.yml'): string {
+  const declared = readServerlessYml(path) as { provider?: { environment?: { NODE_OPTIONS?: unknown } } };
+  const options = declared.provider?.environment?.NODE_OPTIONS;
+  return typeof options === 'string' ? options : '';
+}
+
 /** Reads the functions serverless.yml declares for a stage. Throws naming the file and the offending key. */
 export function readServerlessFunctions(path = 'serverless.yml', options: ReadOptions = {}): DeclaredFunction[] {
   const stage = options.stage ?? 'local';

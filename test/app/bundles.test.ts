@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { entryPointOf, functionBuildOptions, loadedAtStart, sdkClientOf } from '../../bench/bundles.js';
-import { readServerlessYml } from '../../cli/serverless-yml.js';
+import { declaredNodeOptions, readServerlessYml } from '../../cli/serverless-yml.js';
 
 const settings = (readServerlessYml() as { custom: { esbuild: Record<string, unknown> } }).custom.esbuild;
 
@@ -25,6 +26,17 @@ function clientsLoadedAtStart(metafile: Metafile, fn: string): string[] {
 describe('function bundles (serverless.yml esbuild settings)', () => {
   it('bundle the AWS SDK rather than leave it to the Lambda runtime', () => {
     expect(settings.exclude).toEqual([]);
+  });
+
+  it('run with NODE_OPTIONS that Node accepts (a bad one fails every cold start), the young generation capped', () => {
+    const options = declaredNodeOptions();
+    expect(options.split(' ')).toContain('--max-semi-space-size=4');
+    const run = spawnSync(process.execPath, ['-e', '0'], {
+      env: { ...process.env, NODE_OPTIONS: options },
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
   });
 
   it('hold only the SDK clients each function calls', { timeout: 60_000 }, async () => {
