@@ -9,7 +9,7 @@ import { addConsumer, republishUnderLease } from '../shared/consumers/index.js';
 import { errorMessage, MeshgateError } from '../shared/errors.js';
 import { describeResult, desiredKong, keptObjects, runMeshSync } from '../shared/mesh-sync/pipeline.js';
 import { formatPlan, planJson, reconcile, toDeckFile } from '../shared/reconcile/index.js';
-import { startDueRotations, startRotation } from '../shared/rotation-schedule/schedule.js';
+import { startDueRotations, startRotation, waitForRotation } from '../shared/rotation-schedule/schedule.js';
 import { escapeControl } from '../shared/text.js';
 import { mintToken } from '../shared/tokens/mint.js';
 import { auditCommand, parseSince } from './audit.js';
@@ -190,6 +190,10 @@ const COMMANDS: Record<string, Command> = {
     }
     const consumer = required(flags.consumer, '--consumer NAME (or --due)');
     const started = await startRotation(sm, consumer, { rotationLambdaArn });
+    await waitForRotation(sm, started, {
+      onWait: () =>
+        out(`rotation of ${started.consumer} started (version ${started.versionId}); waiting for its steps`),
+    });
     out(`rotated ${started.consumer}: new key version ${started.versionId} is AWSCURRENT`);
   },
 

@@ -17,6 +17,7 @@ import {
 } from './protocol.js';
 import type { CloudTrailService } from './services/cloudtrail.js';
 import { createServices } from './services/index.js';
+import type { SecretsManagerOptions } from './services/secretsmanager.js';
 
 /** An EventBridge event as delivered to a Lambda target. */
 export interface EventBridgeEvent {
@@ -91,13 +92,17 @@ export async function startAwsDouble(
      * delivers them (the local stack, which creates one). Off: every write is published (tests of other behaviour).
      */
     cloudTrailNeedsTrail?: boolean;
+    /** When RotateSecret runs the rotation steps (see SecretsManagerOptions). */
+    rotation?: SecretsManagerOptions['rotation'];
   } = {},
 ): Promise<AwsDouble> {
   const account = options.account ?? '123456789012';
   const region = options.region ?? 'us-east-1';
   const roleSet = options.roles ?? loadRoles({ stage: 'local', account, region });
   const iam = new IamEnforcer(roleSet.roles);
-  const services = new Map<string, AwsServiceModule>(createServices().map((service) => [service.signingName, service]));
+  const services = new Map<string, AwsServiceModule>(
+    createServices({ secretsManager: { rotation: options.rotation } }).map((service) => [service.signingName, service]),
+  );
   const functions = new Map<string, LambdaHandler>();
   const configurations = new Map<string, Omit<FunctionConfiguration, 'name'>>();
   const faults = new FaultInjector();

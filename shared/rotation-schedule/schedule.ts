@@ -1,7 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RotateSecretCommand, type SecretListEntry, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mapLimit } from '../concurrency.js';
 import { RotationError } from '../consumers/errors.js';
-import { findConsumerSecret, identityOf, listConsumerSecrets } from '../consumers/secrets.js';
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  describeSecret,
+  findConsumerSecret,
+  identityOf,
+  listConsumerSecrets,
+} from '../consumers/secrets.js';
 import { errorMessage } from '../errors.js';
 
 const DAY_MS = 86_400_000;
@@ -46,6 +54,50 @@ async function rotate(
       });
     });
   return { consumer: username, secretArn, versionId: output.VersionId ?? '' };
+}
+
+export interface RotationWait {
+  /** Default 5 minutes (a rotation step's Lambda timeout); then the wait ends with an error, the rotation goes on. */
+  timeoutMs?: number;
+  pollMs?: number;
+  /** Called once, when the first look finds the rotation still running. */
+  onWait?: () => void;
+}
+
+/**
+ * Waits for a rotation RotateSecret started to end. Secrets Manager answers RotateSecret once the rotation is started
+ * and runs the four steps after it, so the new version is current only when DescribeSecret shows AWSCURRENT on it.
+ * A version that lost AWSPENDING without becoming AWSCURRENT is a failed rotation (meshgate's clean-up removes the
+ * label); one still pending past the timeout is reported as such.
+ */
+export async function waitForRotation(
+  sm: SecretsManagerClient,
+  started: { consumer: string; secretArn: string; versionId: string },
+  options: RotationWait = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 300_000);
+  const context = { consumer: started.consumer, secretId: started.secretArn, versionId: started.versionId };
+  for (let look = 1; ; look += 1) {
+    const { VersionIdsToStages = {} } = await describeSecret(sm, started.secretArn);
+    const stages = VersionIdsToStages[started.versionId] ?? [];
+    if (stages.includes(AWSCURRENT)) return;
+    if (!stages.includes(AWSPENDING)) {
+      throw new RotationError(
+        `the rotation of consumer ${started.consumer} failed: version ${started.versionId} is no longer AWSPENDING ` +
+          'and never became AWSCURRENT (the rotateKeys logs and the RotationFailed event say why)',
+        { context },
+      );
+    }
+    if (Date.now() >= deadline) {
+      throw new RotationError(
+        `the rotation of consumer ${started.consumer} is still running (version ${started.versionId} is AWSPENDING); ` +
+          '`meshgate status` shows when it ends',
+        { context },
+      );
+    }
+    if (look === 1) options.onWait?.();
+    await sleep(options.pollMs ?? 1000);
+  }
 }
 
 /** When a secret is next due: NextRotationDate, else its last rotation (or creation) plus its rules' days. */

@@ -7,17 +7,17 @@ import { createIamService } from './iam.js';
 import { createLambdaService } from './lambda.js';
 import { createLogsService } from './logs.js';
 import { createS3Service } from './s3.js';
-import { createSecretsManagerService } from './secretsmanager.js';
+import { createSecretsManagerService, type SecretsManagerOptions } from './secretsmanager.js';
 import { createTaggingService } from './tagging.js';
 
 /** Every service the AWS double serves, fresh. */
-export function createServices(): AwsServiceModule[] {
+export function createServices(options: { secretsManager?: SecretsManagerOptions } = {}): AwsServiceModule[] {
   return [
     createAppMeshService(),
     createCloudMapService(),
     createS3Service(),
     createEventBridgeService(),
-    createSecretsManagerService(),
+    createSecretsManagerService(options.secretsManager),
     createLambdaService(),
     createTaggingService(),
     createCloudTrailService(),

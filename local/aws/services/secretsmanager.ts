@@ -22,7 +22,8 @@ import {
 /**
  * Secrets Manager (JSON 1.1, `X-Amz-Target: secretsmanager.<Op>`): secrets with versions and staging labels, the
  * rotation protocol (reference §3) and tag-filtered listing. RotateSecret runs the rotation function's four steps
- * synchronously (the real service runs them asynchronously) and fails when a step fails — see docs/rotation.md.
+ * before it answers, failing when a step fails, or (`rotation: 'background'`) after it, as the real service does —
+ * see docs/rotation.md.
  */
 
 type Input = Record<string, unknown>;
@@ -31,7 +32,16 @@ const EVENT_SOURCE = 'secretsmanager.amazonaws.com';
 const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 const MAX_SECRET_BYTES = 65_536;
 
-export function createSecretsManagerService(): AwsServiceModule {
+export interface SecretsManagerOptions {
+  /**
+   * `background`: RotateSecret answers once the rotation is started and runs the steps after it, as Secrets Manager
+   * does (a failed step is only logged there, as RotationFailed). `inline` (default): it answers after the steps,
+   * so a test sees the rotation's outcome in RotateSecret's answer.
+   */
+  rotation?: 'inline' | 'background';
+}
+
+export function createSecretsManagerService(options: SecretsManagerOptions = {}): AwsServiceModule {
   const secrets = new Map<string, Secret>();
 
   function find(secretId: string): Secret | undefined {
@@ -304,29 +314,37 @@ export function createSecretsManagerService(): AwsServiceModule {
       const rotateImmediately = input.RotateImmediately !== false;
       const steps = rotateImmediately ? ROTATION_STEPS : (['testSecret'] as const);
       const rotationToken = randomUUID();
-      for (const step of steps) {
-        try {
-          await context.invokeFunction(lambdaArn, {
-            Step: step,
-            SecretId: secret.arn,
-            ClientRequestToken: token,
-            RotationToken: rotationToken,
-          });
-        } catch (cause) {
-          // HTTP 400, not 5xx: the SDK would otherwise retry RotateSecret and start the rotation over.
-          throw new AwsServiceError(
-            'InternalServiceError',
-            `Error when executing lambda ${lambdaArn} during ${step} step: ${cause instanceof Error ? cause.message : String(cause)}`,
-          );
+      const runSteps = async () => {
+        for (const step of steps) {
+          try {
+            await context.invokeFunction(lambdaArn, {
+              Step: step,
+              SecretId: secret.arn,
+              ClientRequestToken: token,
+              RotationToken: rotationToken,
+            });
+          } catch (cause) {
+            // HTTP 400, not 5xx: the SDK would otherwise retry RotateSecret and start the rotation over.
+            throw new AwsServiceError(
+              'InternalServiceError',
+              `Error when executing lambda ${lambdaArn} during ${step} step: ${cause instanceof Error ? cause.message : String(cause)}`,
+            );
+          }
         }
+        if (rotateImmediately) {
+          secret.lastRotated = Date.now();
+        } else {
+          // A configuration test: the pending version goes away again.
+          if (pending.stages.includes(AWSPENDING)) detachLabel(secret, AWSPENDING);
+          if (pending.stages.length === 0 && pending.secretString === undefined) secret.versions.delete(token);
+        }
+      };
+      if (options.rotation === 'background') {
+        // As AWS: the steps run after the answer; a failure leaves what the steps left (AWS logs RotationFailed).
+        setImmediate(() => runSteps().catch(() => undefined));
+        return response;
       }
-      if (rotateImmediately) {
-        secret.lastRotated = Date.now();
-      } else {
-        // A configuration test: the pending version goes away again.
-        if (pending.stages.includes(AWSPENDING)) detachLabel(secret, AWSPENDING);
-        if (pending.stages.length === 0 && pending.secretString === undefined) secret.versions.delete(token);
-      }
+      await runSteps();
       return response;
     },
 
