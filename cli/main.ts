@@ -182,7 +182,10 @@ const COMMANDS: Record<string, Command> = {
       for (const failure of published.failures) out(`failed ${failure.object}: ${failure.reason}`);
       if (published.failures.length) process.exitCode = 1;
       const result = await startDueRotations(sm, { rotationLambdaArn });
-      for (const started of result.started) out(`rotated ${started.consumer}: new version ${started.versionId}`);
+      // Started, not finished: Secrets Manager runs the steps after it answers (`status` shows how they ended).
+      for (const started of result.started) {
+        out(`rotation of ${started.consumer} started: new version ${started.versionId}`);
+      }
       out(`${result.started.length} rotation(s) started, ${result.notDue} not due`);
       for (const failure of result.failures) out(`failed ${failure.object}: ${failure.reason}`);
       if (result.failures.length) process.exitCode = 1;

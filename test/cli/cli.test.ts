@@ -134,6 +134,12 @@ describe('meshgate CLI', () => {
     expect(rolledBack.out).toMatch(/carol: key \S+ is current again; \S+ is revoked and gone from Kong/);
     expect(accepted(second).ok).toBe(false);
     expect(accepted(first).ok).toBe(true);
+
+    // The schedule's path: keys published, then only due rotations started (carol was just rotated: not due).
+    const due = await meshgate('rotate', '--due');
+    expect(due.out).toMatch(/public keys of \d+ consumer\(s\) published/);
+    expect(due.out).toMatch(/\d+ rotation\(s\) started, [1-9]\d* not due/);
+    expect(due.out).not.toContain('rotated ');
   });
 
   it('runs status and snapshots through the deployed rollback function with --remote', async () => {
