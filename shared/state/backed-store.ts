@@ -68,7 +68,12 @@ const PRUNE_CONCURRENCY = 8;
 
 /** The state store over any object backend, with keys `<instance>/snapshots/<id>.json`, `freeze.json`, `runs/<id>.json`. */
 export class BackedStateStore implements StateStore {
-  private parsedPublicKeys?: { etag: string; document: PublicKeyDocument };
+  /**
+   * The last version of each document this store read or wrote, parsed, with its ETag. The public-key document grows
+   * with the consumers (≈ 1 KB each) and the key state with their promotions, and every rotation step reads both, so
+   * an unchanged ETag skips parsing and validating again. Callers treat them as immutable (a change builds new ones).
+   */
+  private readonly parsed = new Map<string, { etag: string; value: unknown }>();
   /** The JSON of the document's entries and keys, by object (see serializePublicKeys). */
   private readonly publicKeyTexts = new WeakMap<object, string>();
   /** Holders of the runs this store started and has not finished: finishing one needs no read. */
@@ -316,20 +321,26 @@ export class BackedStateStore implements StateStore {
   }
 
   async readKeyState(): Promise<KeyState> {
-    const stored = await this.attempt('read the key state', () => this.backend.readVersioned(this.key('keys.json')));
-    return stored ? this.parse(KeyStateSchema, stored.body, 'keys') : { promotions: {}, rollbacks: {} };
+    const key = this.key('keys.json');
+    const stored = await this.attempt('read the key state', () => this.backend.readVersioned(key));
+    return stored ? this.parseVersioned(key, KeyStateSchema, stored, 'keys') : { promotions: {}, rollbacks: {} };
   }
 
   async updateKeyState(change: (state: KeyState) => KeyState): Promise<KeyState> {
     const key = this.key('keys.json');
     for (;;) {
       const stored = await this.attempt('read the key state', () => this.backend.readVersioned(key));
-      const next = change(stored ? this.parse(KeyStateSchema, stored.body, 'keys') : { promotions: {}, rollbacks: {} });
+      const next = change(
+        stored ? this.parseVersioned(key, KeyStateSchema, stored, 'keys') : { promotions: {}, rollbacks: {} },
+      );
       const body = JSON.stringify(next);
       const etag = await this.attempt('write the key state', () =>
         stored ? this.backend.replaceIfMatch(key, body, stored.etag) : this.backend.createIfAbsent(key, body),
       );
-      if (etag !== undefined) return next;
+      if (etag !== undefined) {
+        this.parsed.set(key, { etag, value: next });
+        return next;
+      }
     }
   }
 
@@ -350,26 +361,32 @@ export class BackedStateStore implements StateStore {
         stored ? this.backend.replaceIfMatch(key, body, stored.etag) : this.backend.createIfAbsent(key, body),
       );
       if (etag !== undefined) {
-        this.parsedPublicKeys = { etag, document: next };
+        this.parsed.set(key, { etag, value: next });
         return next;
       }
     }
   }
 
-  /**
-   * The document with its ETag. The last version this store read or wrote is kept parsed: the document grows with
-   * the consumers (≈ 1 KB each) and every rotation step reads it, so an unchanged ETag skips parsing and validating
-   * it again. Callers treat the document as immutable (every change builds a new one).
-   */
+  /** The public-key document with its ETag. */
   private async readPublicKeysVersioned(): Promise<{ document: PublicKeyDocument; etag: string } | undefined> {
-    const stored = await this.attempt('read the public keys', () =>
-      this.backend.readVersioned(this.key(PUBLIC_KEYS_OBJECT)),
-    );
+    const key = this.key(PUBLIC_KEYS_OBJECT);
+    const stored = await this.attempt('read the public keys', () => this.backend.readVersioned(key));
     if (!stored) return undefined;
-    if (stored.etag === '' || this.parsedPublicKeys?.etag !== stored.etag) {
-      this.parsedPublicKeys = { etag: stored.etag, document: this.parse(PublicKeyDocumentSchema, stored.body, 'jwks') };
-    }
-    return this.parsedPublicKeys;
+    return { document: this.parseVersioned(key, PublicKeyDocumentSchema, stored, 'jwks'), etag: stored.etag };
+  }
+
+  /** A document read with its ETag, parsed, or as parsed before when the ETag is the one this store last saw. */
+  private parseVersioned<T>(
+    key: string,
+    schema: { parse(input: unknown): T },
+    stored: { body: string; etag: string },
+    what: string,
+  ): T {
+    const known = this.parsed.get(key);
+    if (stored.etag !== '' && known?.etag === stored.etag) return known.value as T;
+    const value = this.parse(schema, stored.body, what);
+    this.parsed.set(key, { etag: stored.etag, value });
+    return value;
   }
 
   /**

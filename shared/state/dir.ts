@@ -3,6 +3,7 @@ import {
   type BigIntStats,
   closeSync,
   fstatSync,
+  ftruncateSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -11,11 +12,12 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectBackend } from './backed-store.js';
+import { RetiredFiles } from './retired-files.js';
 
 /** A `.lock` file older than this was left by a process that died inside a conditional write; it is broken. */
 const STALE_LOCK_MS = 10_000;
@@ -31,7 +33,8 @@ const LOCK_POLL_MS = 5;
  *
  * File calls are synchronous: state files are small and local, so each call takes microseconds, far less than the
  * thread-pool round trip of an asynchronous one (a rotation step makes dozens); only the wait for another process's
- * lock yields.
+ * lock yields. File creations and releases, which cost far more on ext4, are mostly avoided: a replaced version is
+ * kept and becomes a later write's file (retired-files.ts).
  */
 export class DirectoryBackend implements ObjectBackend {
   /** Folders this backend has made: a write into one needs no `mkdir` (every state-store write would repeat it). */
@@ -40,6 +43,7 @@ export class DirectoryBackend implements ObjectBackend {
   private readonly versions = new Map<string, { body: string; etag: string; version: string }>();
 
   private readonly staleLockMs: number;
+  private readonly retired: RetiredFiles;
 
   constructor(
     readonly location: string,
@@ -47,6 +51,7 @@ export class DirectoryBackend implements ObjectBackend {
     options: { staleLockMs?: number } = {},
   ) {
     this.staleLockMs = options.staleLockMs ?? STALE_LOCK_MS;
+    this.retired = new RetiredFiles(join(location, '.retired'));
   }
 
   async read(key: string): Promise<string | undefined> {
@@ -58,7 +63,8 @@ export class DirectoryBackend implements ObjectBackend {
   }
 
   async remove(key: string): Promise<void> {
-    rmSync(join(this.location, key), { force: true });
+    const path = join(this.location, key);
+    this.retired.replace(path, () => rmSync(path, { force: true }));
   }
 
   /**
@@ -71,14 +77,14 @@ export class DirectoryBackend implements ObjectBackend {
   }
 
   createIfAbsent(key: string, body: string): Promise<string | undefined> {
-    return this.lockedWithNewFile(key, (lock) => {
+    return this.lockedWithNewFile(key, Buffer.byteLength(body), (lock) => {
       if (statSync(join(this.location, key), { throwIfNoEntry: false })) return undefined;
       return this.publish(key, lock, body);
     });
   }
 
   replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
-    return this.lockedWithNewFile(key, (lock) => {
+    return this.lockedWithNewFile(key, Buffer.byteLength(body), (lock) => {
       if (this.readVersionedNow(key)?.etag !== etag) return undefined;
       return this.publish(key, lock, body);
     });
@@ -104,7 +110,7 @@ export class DirectoryBackend implements ObjectBackend {
       },
       (lock) => {
         if (!lock || this.readVersionedNow(key)?.etag !== etag) return false;
-        rmSync(path, { force: true });
+        this.retired.replace(path, () => rmSync(path, { force: true }));
         this.versions.delete(key);
         return true;
       },
@@ -124,12 +130,28 @@ export class DirectoryBackend implements ObjectBackend {
     }
   }
 
+  /**
+   * The key's content, read from a file that stayed the key's version throughout the read: a file is rewritten only
+   * long after it was replaced (retired-files.ts), but a reader stalled that long reads again.
+   */
   private readNow(key: string): string | undefined {
-    try {
-      return readFileSync(join(this.location, key), 'utf8');
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
+    const path = join(this.location, key);
+    for (;;) {
+      let fd: number;
+      try {
+        fd = openSync(path, 'r');
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+      try {
+        const opened = fstatSync(fd, { bigint: true });
+        const body = readFileSync(fd, 'utf8');
+        const now = statSync(path, { bigint: true, throwIfNoEntry: false });
+        if (now && versionOf(now) === versionOf(opened)) return body;
+      } finally {
+        closeSync(fd);
+      }
     }
   }
 
@@ -137,8 +159,22 @@ export class DirectoryBackend implements ObjectBackend {
     const path = join(this.location, key);
     // Unique per write: two writers in one process must not share a temp file.
     const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    this.inFolder(path, () => writeFileSync(temporary, body, { encoding: 'utf8', mode: 0o600 }));
-    renameSync(temporary, path);
+    const bytes = Buffer.from(body, 'utf8');
+    const fd = this.inFolder(path, () => this.newFile(temporary, bytes.length));
+    try {
+      writeWhole(fd, bytes);
+    } finally {
+      closeSync(fd);
+    }
+    this.retired.replace(path, () => renameSync(temporary, path));
+  }
+
+  /**
+   * A new file at `path` for `bytes`, created exclusively (EEXIST when one is there): a kept version when one has
+   * rested.
+   */
+  private newFile(path: string, bytes: number): number {
+    return this.retired.reuseAt(path, bytes) ?? openSync(path, 'wx', 0o600);
   }
 
   private readVersionedNow(key: string): { body: string; etag: string } | undefined {
@@ -163,9 +199,9 @@ export class DirectoryBackend implements ObjectBackend {
    */
   private publish(key: string, lock: HeldLock & { fd: number }, body: string): string | undefined {
     const path = join(this.location, key);
-    writeFileSync(lock.fd, body, 'utf8');
+    writeWhole(lock.fd, Buffer.from(body, 'utf8'));
     if (!owns(lock)) return undefined;
-    renameSync(lock.path, path);
+    this.retired.replace(path, () => renameSync(lock.path, path));
     lock.published = true;
     const etag = etagOf(body);
     // Remembered as written: the next conditional write or read of this key neither re-reads nor re-hashes it.
@@ -175,12 +211,12 @@ export class DirectoryBackend implements ObjectBackend {
   }
 
   /** Runs `action` while holding the key's lock as a new file, created exclusively (`wx`) and open for `publish`. */
-  private lockedWithNewFile<T>(key: string, action: (lock: HeldLock & { fd: number }) => T): Promise<T> {
+  private lockedWithNewFile<T>(key: string, bytes: number, action: (lock: HeldLock & { fd: number }) => T): Promise<T> {
     return this.locked(
       key,
       (path) => {
         // 0600: the lock file becomes the object when it is published.
-        const fd = this.inFolder(path, () => openSync(path, 'wx', 0o600));
+        const fd = this.inFolder(path, () => this.newFile(path, bytes));
         return { path, fd, ino: fstatSync(fd, { bigint: true }).ino, published: false };
       },
       action,
@@ -261,9 +297,18 @@ function owns(lock: HeldLock): boolean {
   return statSync(lock.path, { bigint: true, throwIfNoEntry: false })?.ino === lock.ino;
 }
 
-/** Inode, size and modification time: a file replaced by a rename never keeps all three. */
+/**
+ * Inode, size, modification and change times: a key replaced by a rename never keeps all four, even when its file
+ * is a kept version rewritten (retired-files.ts: a second or more later).
+ */
 function versionOf(info: BigIntStats): string {
-  return `${info.ino}:${info.size}:${info.mtimeNs}`;
+  return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+}
+
+/** Makes `bytes` the whole content of the open file (new, or a kept version being rewritten). */
+function writeWhole(fd: number, bytes: Buffer): void {
+  writeSync(fd, bytes, 0, bytes.length, 0);
+  ftruncateSync(fd, bytes.length);
 }
 
 function etagOf(body: string): string {
