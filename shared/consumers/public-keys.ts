@@ -121,12 +121,27 @@ function withJwks(document: PublicKeyDocument, context: { now: Date; keyState: K
       if (key.stages.includes(AWSCURRENT) || key.stages.includes(AWSPENDING) || inGrace) live.push(key);
     }
   }
-  // A kid names one key for good: JWKs already in the document are reused rather than derived again.
-  const known = new Map(document.keys.map((jwk) => [jwk.kid, jwk]));
+  // A kid names one key for good: JWKs already in the document are reused rather than derived again, and when the
+  // live keys are the document's (most publications change one consumer's labels, not the JWKS) its sorted list is.
+  const known = jwksByKid(document.keys);
+  const unchanged = live.length === document.keys.length && live.every((key) => known.has(key.kid));
   return {
-    keys: live.map((key) => known.get(key.kid) ?? jwkOf(key)).sort((a, b) => compareStrings(a.kid, b.kid)),
+    keys: unchanged
+      ? document.keys
+      : live.map((key) => known.get(key.kid) ?? jwkOf(key)).sort((a, b) => compareStrings(a.kid, b.kid)),
     meshgate: { ...document.meshgate, updatedAt: context.now.toISOString() },
   };
+}
+
+/** The document's JWKs by kid, built once per JWKS (documents are immutable: a change builds a new list). */
+const jwksIndexes = new WeakMap<PublicKeyDocument['keys'], ReadonlyMap<string, PublicKeyDocument['keys'][number]>>();
+function jwksByKid(keys: PublicKeyDocument['keys']): ReadonlyMap<string, PublicKeyDocument['keys'][number]> {
+  let index = jwksIndexes.get(keys);
+  if (!index) {
+    index = new Map(keys.map((jwk) => [jwk.kid, jwk]));
+    jwksIndexes.set(keys, index);
+  }
+  return index;
 }
 
 /**

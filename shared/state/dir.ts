@@ -162,7 +162,7 @@ export class DirectoryBackend implements ObjectBackend {
     const bytes = Buffer.from(body, 'utf8');
     const fd = this.inFolder(path, () => this.newFile(temporary, bytes.length));
     try {
-      writeWhole(fd, bytes);
+      writeWhole(fd, bytes, fstatSync(fd).size);
     } finally {
       closeSync(fd);
     }
@@ -197,9 +197,9 @@ export class DirectoryBackend implements ObjectBackend {
    * partial file: they read the key, never the lock). The new ETag, or undefined when the lock was broken as stale
    * meanwhile (this writer stalled past STALE_LOCK_MS): then another writer owns the lock file and nothing is written.
    */
-  private publish(key: string, lock: HeldLock & { fd: number }, body: string): string | undefined {
+  private publish(key: string, lock: HeldLock & { fd: number; size: number }, body: string): string | undefined {
     const path = join(this.location, key);
-    writeWhole(lock.fd, Buffer.from(body, 'utf8'));
+    writeWhole(lock.fd, Buffer.from(body, 'utf8'), lock.size);
     if (!owns(lock)) return undefined;
     this.retired.replace(path, () => renameSync(lock.path, path));
     lock.published = true;
@@ -211,13 +211,18 @@ export class DirectoryBackend implements ObjectBackend {
   }
 
   /** Runs `action` while holding the key's lock as a new file, created exclusively (`wx`) and open for `publish`. */
-  private lockedWithNewFile<T>(key: string, bytes: number, action: (lock: HeldLock & { fd: number }) => T): Promise<T> {
+  private lockedWithNewFile<T>(
+    key: string,
+    bytes: number,
+    action: (lock: HeldLock & { fd: number; size: number }) => T,
+  ): Promise<T> {
     return this.locked(
       key,
       (path) => {
         // 0600: the lock file becomes the object when it is published.
         const fd = this.inFolder(path, () => this.newFile(path, bytes));
-        return { path, fd, ino: fstatSync(fd, { bigint: true }).ino, published: false };
+        const info = fstatSync(fd, { bigint: true });
+        return { path, fd, ino: info.ino, size: Number(info.size), published: false };
       },
       action,
     );
@@ -305,10 +310,13 @@ function versionOf(info: BigIntStats): string {
   return `${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
 
-/** Makes `bytes` the whole content of the open file (new, or a kept version being rewritten). */
-function writeWhole(fd: number, bytes: Buffer): void {
+/**
+ * Makes `bytes` the whole content of the open file of `size` bytes (new, or a kept version being rewritten). Truncated
+ * only when it was longer: on ext4 even a truncation to the same size costs a block-map walk.
+ */
+function writeWhole(fd: number, bytes: Buffer, size: number): void {
   writeSync(fd, bytes, 0, bytes.length, 0);
-  ftruncateSync(fd, bytes.length);
+  if (size > bytes.length) ftruncateSync(fd, bytes.length);
 }
 
 function etagOf(body: string): string {
