@@ -16,6 +16,8 @@ import { join } from 'node:path';
 const REST_MS = 100;
 /** Replaced versions one store keeps (enough for hundreds of writes a second to find rested ones); more are unlinked. */
 const KEPT = 64;
+/** How much longer than a write a reused file may be: cutting off more would release blocks. */
+const TRUNCATION_SLACK = 8_192;
 /** Versions another process kept and left behind longer than this (it died) are unlinked. */
 const ABANDONED_MS = 3_600_000;
 
@@ -97,7 +99,11 @@ export class RetiredFiles {
     return undefined;
   }
 
-  /** The index of the smallest rested version of at least `bytes`, else of the largest rested one; -1 if none. */
+  /**
+   * The index of the smallest rested version of at least `bytes`, else of the largest smaller one; -1 if none, or if
+   * the only ones that hold `bytes` are so much larger that cutting them down would release blocks (as costly as a
+   * new file).
+   */
   private fittest(bytes: number): number {
     const rested = Date.now() - REST_MS;
     let best = -1;
@@ -110,7 +116,8 @@ export class RetiredFiles {
         (size >= bytes ? current.size < bytes || size < current.size : current.size < bytes && size > current.size);
       if (better) best = index;
     }
-    return best;
+    const size = this.kept[best]?.size ?? 0;
+    return size > 2 * bytes + TRUNCATION_SLACK ? -1 : best;
   }
 
   /** Links the file at `path` under a new name here; undefined when there is no file. */
