@@ -115,11 +115,9 @@ function withJwks(document: PublicKeyDocument, context: { now: Date; keyState: K
   const live: PublishedKey[] = [];
   for (const entry of Object.values(document.meshgate.consumers)) {
     const revoked = context.keyState.rollbacks[entry.consumer]?.revokeVersionId;
-    for (const key of entry.keys) {
-      if (key.versionId === revoked || key.stages.includes(MESHGATE_REVOKED)) continue;
-      const inGrace = key.graceEndsAt !== undefined && Date.parse(key.graceEndsAt) > now;
-      if (key.stages.includes(AWSCURRENT) || key.stages.includes(AWSPENDING) || inGrace) live.push(key);
-    }
+    const { always, untilGraceEnd } = livenessOf(entry);
+    for (const key of always) if (key.versionId !== revoked) live.push(key);
+    for (const [key, endsAt] of untilGraceEnd) if (endsAt > now && key.versionId !== revoked) live.push(key);
   }
   // A kid names one key for good: JWKs already in the document are reused rather than derived again, and when the
   // live keys are the document's (most publications change one consumer's labels, not the JWKS) its sorted list is.
@@ -131,6 +129,29 @@ function withJwks(document: PublicKeyDocument, context: { now: Date; keyState: K
       : live.map((key) => known.get(key.kid) ?? jwkOf(key)).sort((a, b) => compareStrings(a.kid, b.kid)),
     meshgate: { ...document.meshgate, updatedAt: context.now.toISOString() },
   };
+}
+
+/**
+ * An entry's keys Kong accepts whatever the time (AWSCURRENT, AWSPENDING) and those it accepts until their grace end
+ * (AWSPREVIOUS), never one labelled MESHGATE_REVOKED; worked out once per entry (entries are immutable: a publication
+ * builds a new one), as every publication recomputes the JWKS over all consumers.
+ */
+const liveness = new WeakMap<
+  PublishedConsumer,
+  { always: PublishedKey[]; untilGraceEnd: (readonly [PublishedKey, number])[] }
+>();
+function livenessOf(entry: PublishedConsumer) {
+  let known = liveness.get(entry);
+  if (!known) {
+    known = { always: [], untilGraceEnd: [] };
+    for (const key of entry.keys) {
+      if (key.stages.includes(MESHGATE_REVOKED)) continue;
+      if (key.stages.includes(AWSCURRENT) || key.stages.includes(AWSPENDING)) known.always.push(key);
+      else if (key.graceEndsAt !== undefined) known.untilGraceEnd.push([key, Date.parse(key.graceEndsAt)]);
+    }
+    liveness.set(entry, known);
+  }
+  return known;
 }
 
 /** The document's JWKs by kid, built once per JWKS (documents are immutable: a change builds a new list). */

@@ -77,16 +77,18 @@ export class DirectoryBackend implements ObjectBackend {
   }
 
   createIfAbsent(key: string, body: string): Promise<string | undefined> {
-    return this.lockedWithNewFile(key, Buffer.byteLength(body), (lock) => {
+    const bytes = Buffer.from(body, 'utf8');
+    return this.lockedWithNewFile(key, bytes.length, (lock) => {
       if (statSync(join(this.location, key), { throwIfNoEntry: false })) return undefined;
-      return this.publish(key, lock, body);
+      return this.publish(key, lock, body, bytes);
     });
   }
 
   replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
-    return this.lockedWithNewFile(key, Buffer.byteLength(body), (lock) => {
+    const bytes = Buffer.from(body, 'utf8');
+    return this.lockedWithNewFile(key, bytes.length, (lock) => {
       if (this.readVersionedNow(key)?.etag !== etag) return undefined;
-      return this.publish(key, lock, body);
+      return this.publish(key, lock, body, bytes);
     });
   }
 
@@ -197,13 +199,18 @@ export class DirectoryBackend implements ObjectBackend {
    * partial file: they read the key, never the lock). The new ETag, or undefined when the lock was broken as stale
    * meanwhile (this writer stalled past STALE_LOCK_MS): then another writer owns the lock file and nothing is written.
    */
-  private publish(key: string, lock: HeldLock & { fd: number; size: number }, body: string): string | undefined {
+  private publish(
+    key: string,
+    lock: HeldLock & { fd: number; size: number },
+    body: string,
+    bytes: Buffer,
+  ): string | undefined {
     const path = join(this.location, key);
-    writeWhole(lock.fd, Buffer.from(body, 'utf8'), lock.size);
+    writeWhole(lock.fd, bytes, lock.size);
     if (!owns(lock)) return undefined;
     this.retired.replace(path, () => renameSync(lock.path, path));
     lock.published = true;
-    const etag = etagOf(body);
+    const etag = etagOf(bytes);
     // Remembered as written: the next conditional write or read of this key neither re-reads nor re-hashes it.
     const info = statSync(path, { bigint: true, throwIfNoEntry: false });
     if (info && info.ino === lock.ino) this.versions.set(key, { body, etag, version: versionOf(info) });
@@ -319,8 +326,8 @@ function writeWhole(fd: number, bytes: Buffer, size: number): void {
   if (size > bytes.length) ftruncateSync(fd, bytes.length);
 }
 
-function etagOf(body: string): string {
-  return `"${createHash('md5').update(body, 'utf8').digest('hex')}"`;
+function etagOf(body: string | Buffer): string {
+  return `"${createHash('md5').update(body).digest('hex')}"`;
 }
 
 function isNotFound(error: unknown): boolean {
