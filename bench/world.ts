@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   CreateHttpNamespaceCommand,
   CreateServiceCommand,
@@ -11,6 +10,7 @@ import {
 } from '@aws-sdk/client-servicediscovery';
 import { type AwsDouble, startAwsDouble } from '../local/aws/server.js';
 import { type KongDouble, startKongDouble } from '../local/kong/server.js';
+import { type SecretsManagerCalls, SecretsManagerJsonClient } from '../shared/aws/secrets-manager.js';
 import { mapLimit } from '../shared/concurrency.js';
 import { addConsumer } from '../shared/consumers/index.js';
 import { KongClient } from '../shared/kong/client.js';
@@ -35,7 +35,7 @@ export const ROTATION_CONCURRENCY = 8;
 export interface World {
   aws: AwsDouble;
   kong: KongDouble;
-  sm: SecretsManagerClient;
+  sm: SecretsManagerJsonClient;
   cloudMap: ServiceDiscoveryClient;
   namespaceId: string;
   /** Cloud Map service ids by service name. */
@@ -56,15 +56,16 @@ export interface WorldSize {
 
 export async function startWorld(size: WorldSize): Promise<World> {
   const [aws, kong] = await Promise.all([startAwsDouble(), startKongDouble({ mode: size.kongMode })]);
-  const clientOptions = {
+  const credentials = { accessKeyId: 'b', secretAccessKey: 'b' };
+  // meshgate's own client: the rotation steps below run on this one.
+  const sm = new SecretsManagerJsonClient({ region: aws.region, credentials }, { AWS_ENDPOINT_URL: aws.url });
+  const cloudMap = new ServiceDiscoveryClient({
     endpoint: aws.url,
     region: aws.region,
-    credentials: { accessKeyId: 'b', secretAccessKey: 'b' },
-    // As every meshgate client (shared/aws/options.ts): the rotation steps below run on this one.
+    credentials,
     cacheMiddleware: true,
-  };
-  const sm = new SecretsManagerClient(clientOptions);
-  const cloudMap = new ServiceDiscoveryClient({ ...clientOptions, disableHostPrefix: true });
+    disableHostPrefix: true,
+  });
   const rotationKong =
     size.kongMode === 'dbless'
       ? new DeclarativeKong({ nodes: [kong.url], instance: INSTANCE })
@@ -128,7 +129,7 @@ export async function startWorld(size: WorldSize): Promise<World> {
 }
 
 /** RotateSecret for each consumer; the AWS double runs the four steps through the registered rotation function. */
-export async function rotateAll(sm: SecretsManagerClient, consumers: readonly string[]): Promise<void> {
+export async function rotateAll(sm: SecretsManagerCalls, consumers: readonly string[]): Promise<void> {
   await mapLimit(consumers, ROTATION_CONCURRENCY, (username) => startRotation(sm, username));
 }
 

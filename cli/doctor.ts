@@ -16,8 +16,8 @@ import {
 import { type EventBridgeClient, ListRulesCommand, type Rule } from '@aws-sdk/client-eventbridge';
 import { type IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { type AwsCall, callsOf, type MeshgateFunction } from '../shared/app/calls.js';
+import type { SecretsManagerCalls } from '../shared/aws/secrets-manager.js';
 import { errorMessage } from '../shared/errors.js';
 import type { KongPing } from '../shared/operations/ping.js';
 import { readServerlessFunctions } from './serverless-yml.js';
@@ -36,7 +36,7 @@ export interface DoctorClients {
   eventBridge: EventBridgeClient;
   iam: IAMClient;
   lambda: LambdaClient;
-  secretsManager: SecretsManagerClient;
+  secretsManager: SecretsManagerCalls;
 }
 
 export interface DoctorOptions {
@@ -290,7 +290,7 @@ async function checkRole(iam: IAMClient, fn: MeshgateFunction, deployed: Deploye
 }
 
 /** The token's secret exists and has a current version (its value is not read here; the roles' check covers that). */
-async function checkAdminToken(secretsManager: SecretsManagerClient, meshSync: Deployed | undefined): Promise<Check> {
+async function checkAdminToken(secretsManager: SecretsManagerCalls, meshSync: Deployed | undefined): Promise<Check> {
   const name = 'admin token';
   const arn = meshSync?.env.KONG_ADMIN_TOKEN_SECRET_ARN;
   if (!arn) {
@@ -301,7 +301,7 @@ async function checkAdminToken(secretsManager: SecretsManagerClient, meshSync: D
     };
   }
   try {
-    const secret = await secretsManager.send(new DescribeSecretCommand({ SecretId: arn }));
+    const secret = await secretsManager.describeSecret({ SecretId: arn });
     const current = Object.values(secret.VersionIdsToStages ?? {}).some((stages) => stages.includes('AWSCURRENT'));
     if (!current) {
       return {

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudTrailClient, CreateTrailCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { scopeAwsCredentials } from '../shared/aws/clients.js';
+import { SecretsManagerJsonClient } from '../shared/aws/secrets-manager.js';
 import { loadRoles } from './aws/iam/roles.js';
 import { credentialsForRole } from './aws/identity.js';
 import { type AwsDouble, startAwsDouble } from './aws/server.js';
@@ -198,13 +198,12 @@ async function createTrail(aws: AwsDouble): Promise<void> {
 
 /** Puts the Kong admin token where the deployed functions find it: a Secrets Manager secret. Returns its ARN. */
 async function storeAdminToken(aws: AwsDouble, token: string): Promise<string> {
-  const sm = new SecretsManagerClient({
-    endpoint: aws.url,
-    region: aws.region,
-    credentials: { accessKeyId: 'meshgate-local', secretAccessKey: 'meshgate-local' },
-  });
+  const sm = new SecretsManagerJsonClient(
+    { region: aws.region, credentials: { accessKeyId: 'meshgate-local', secretAccessKey: 'meshgate-local' } },
+    { AWS_ENDPOINT_URL: aws.url },
+  );
   try {
-    const created = await sm.send(new CreateSecretCommand({ Name: ADMIN_TOKEN_SECRET_NAME, SecretString: token }));
+    const created = await sm.createSecret({ Name: ADMIN_TOKEN_SECRET_NAME, SecretString: token });
     if (!created.ARN) throw new Error(`the AWS double returned no ARN for secret ${ADMIN_TOKEN_SECRET_NAME}`);
     return created.ARN;
   } finally {

@@ -1,10 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { lazy } from '../../shared/app/context.js';
 import { clientSettings } from '../../shared/aws/options.js';
+import { SecretsManagerJsonClient } from '../../shared/aws/secrets-manager.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { EventBridgeAuditPublisher } from '../../shared/events/audit.js';
 import { logger } from '../../shared/lambda/observability.js';
@@ -57,7 +57,7 @@ const composition = lazy(() => {
   const config = loadConfig();
   // The process's credentials on Lambda; in the local stack, the issueToken role's (shared/aws/options.ts).
   const { common } = clientSettings();
-  const secretsManager = new SecretsManagerClient(common);
+  const secretsManager = new SecretsManagerJsonClient(common);
   const audit = new EventBridgeAuditPublisher(
     new EventBridgeClient(common),
     config.AUDIT_BUS_NAME,

@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { CreateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parse as parseYaml } from 'yaml';
 import { auditLogGroup, readAudit, renderAudit } from '../../cli/audit.js';
 import { main as meshgateCli } from '../../cli/main.js';
 import { type AwsClients, createAwsClients } from '../../shared/aws/clients.js';
+import type { SecretsManagerCalls } from '../../shared/aws/secrets-manager.js';
 import { loadConfig } from '../../shared/config/index.js';
 import { addConsumer } from '../../shared/consumers/index.js';
 import {
@@ -113,7 +113,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
   });
   const audit = new AuditLog(stack.aws);
   try {
-    await clients.secretsManager.send(new CreateSecretCommand({ Name: MESH_CA_SECRET, SecretString: pki.caCert }));
+    await clients.secretsManager.createSecret({ Name: MESH_CA_SECRET, SecretString: pki.caCert });
     const demo = new Demo(stack, clients, kong, audit, adminToken, out, options.kongMode ?? 'db', pki);
     await demo.run();
     if (deadLetters.length) throw new DemoFailure(`dead letters: ${deadLetters.join('; ')}`);
@@ -128,7 +128,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<void> {
 class Demo {
   private stepNumber = 0;
   private readonly mesh: DemoMesh;
-  private readonly sm: SecretsManagerClient;
+  private readonly sm: SecretsManagerCalls;
   private readonly timings: { title: string; ms: number }[] = [];
   private readonly tokens: { beforeRotation?: string; afterRotation?: string } = {};
 

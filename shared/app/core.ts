@@ -1,6 +1,6 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { S3ObjectClient } from '../aws/s3-objects.js';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import type { Config } from '../config/index.js';
 import { readConsumers } from '../consumers/index.js';
 import { type AuditPublisher, EventBridgeAuditPublisher } from '../events/audit.js';
@@ -36,7 +36,7 @@ export interface App {
 
 /** The clients `assembleApp` wires: the state store's, the audit bus's, the keys' and the mesh sources'. */
 export interface AppClients extends SourceClients {
-  secretsManager: SecretsManagerClient;
+  secretsManager: SecretsManagerCalls;
   eventBridge: EventBridgeClient;
   s3: S3ObjectClient;
 }

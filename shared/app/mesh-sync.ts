@@ -1,10 +1,10 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AppMeshReadClient } from '../aws/app-mesh-reads.js';
 import { CloudMapReadClient } from '../aws/cloud-map-reads.js';
 import { clientSettings } from '../aws/options.js';
 import { S3ObjectClient } from '../aws/s3-objects.js';
+import { SecretsManagerJsonClient } from '../aws/secrets-manager.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { type App, type AppClients, assembleApp } from './core.js';
 
@@ -24,7 +24,7 @@ export function meshReadingClients(env: NodeJS.ProcessEnv): AppClients {
     cloudMapReads: new CloudMapReadClient(common, env),
     tagging: new ResourceGroupsTaggingAPIClient(common),
     appMesh: () => new AppMeshReadClient(common, env),
-    secretsManager: new SecretsManagerClient(common),
+    secretsManager: new SecretsManagerJsonClient(common, env),
     eventBridge: new EventBridgeClient(common),
     s3: new S3ObjectClient(common, env),
   };

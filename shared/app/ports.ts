@@ -1,5 +1,5 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudMapReads } from '../aws/cloud-map-reads.js';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import type { Config } from '../config/index.js';
 import type { AuditPublisher } from '../events/audit.js';
 import type { ConfiguredKong } from '../kong/admin-token.js';
@@ -16,7 +16,7 @@ import type { StateStore } from '../state/index.js';
  */
 export function kongOnce(
   config: Config,
-  secretsManager: SecretsManagerClient,
+  secretsManager: SecretsManagerCalls,
   cloudMap?: CloudMapReads,
 ): () => Promise<ConfiguredKong> {
   let kong: Promise<ConfiguredKong> | undefined;
@@ -32,7 +32,7 @@ export function kongOnce(
 export function rotationDepsFrom(
   config: Config,
   ports: {
-    secretsManager: SecretsManagerClient;
+    secretsManager: SecretsManagerCalls;
     kong: () => Promise<ConfiguredKong>;
     audit: AuditPublisher;
     store: StateStore;

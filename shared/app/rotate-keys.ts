@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientSettings } from '../aws/options.js';
 import { S3ObjectClient } from '../aws/s3-objects.js';
+import { SecretsManagerJsonClient } from '../aws/secrets-manager.js';
 import { type Config, config as processConfig } from '../config/index.js';
 import { EventBridgeAuditPublisher } from '../events/audit.js';
 import { requestSyncByEvent } from '../events/sync-request.js';
@@ -20,7 +20,7 @@ export function createRotateKeysApp(
   env: NodeJS.ProcessEnv = process.env,
 ): RotateKeysApp {
   const { common } = clientSettings(env);
-  const secretsManager = new SecretsManagerClient(common);
+  const secretsManager = new SecretsManagerJsonClient(common, env);
   const eventBridge = new EventBridgeClient(common);
   const audit = new EventBridgeAuditPublisher(eventBridge, config.AUDIT_BUS_NAME, config.MESHGATE_INSTANCE);
   // The state store holds the lease the steps that write Kong take; a step that found it held asks for a sync.

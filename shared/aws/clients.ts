@@ -2,7 +2,6 @@ import { AppMeshClient } from '@aws-sdk/client-app-mesh';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { AppMeshReadClient } from './app-mesh-reads.js';
@@ -15,6 +14,7 @@ import {
   setCredentialScope,
 } from './options.js';
 import { S3ObjectClient } from './s3-objects.js';
+import { SecretsManagerJsonClient } from './secrets-manager.js';
 
 /**
  * Every AWS SDK v3 client meshgate uses (the CLI's and the tests' set; each function builds only its own, see
@@ -32,7 +32,8 @@ export interface AwsClients {
   /** meshgate's Cloud Map reads (not the SDK's client: see cloud-map-reads.ts). */
   cloudMapReads: CloudMapReadClient;
   tagging: ResourceGroupsTaggingAPIClient;
-  secretsManager: SecretsManagerClient;
+  /** meshgate's Secrets Manager calls (not the SDK's client: see secrets-manager.ts). */
+  secretsManager: SecretsManagerJsonClient;
   eventBridge: EventBridgeClient;
   /** The state store's object calls (not the SDK's S3 client: see s3-objects.ts). */
   s3: S3ObjectClient;
@@ -51,7 +52,7 @@ export function createAwsClients(
     serviceDiscovery: new ServiceDiscoveryClient(serviceDiscoveryConfig(settings)),
     cloudMapReads: new CloudMapReadClient(common, env),
     tagging: new ResourceGroupsTaggingAPIClient(common),
-    secretsManager: new SecretsManagerClient(common),
+    secretsManager: new SecretsManagerJsonClient(common, env),
     eventBridge: new EventBridgeClient(common),
     s3: new S3ObjectClient(common, env),
     lambda: new LambdaClient(common),

@@ -1,4 +1,4 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import { mapLimit } from '../concurrency.js';
 import { errorMessage } from '../errors.js';
 import type { RotationDeps } from '../rotation/deps.js';
@@ -251,7 +251,7 @@ export interface RepublishResult {
  * cannot be read keeps its entry; an entry whose consumer a successful listing no longer shows is removed.
  */
 export async function republishPublicKeys(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   store: StateStore,
   options: { graceMs: number; secretPrefix?: string; now?: Date },
 ): Promise<RepublishResult> {
@@ -298,7 +298,7 @@ export async function republishPublicKeys(
 
 /** A consumer's publication read from Secrets Manager: the public half of every version holding a published label. */
 export async function readPublication(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   secret: Omit<ConsumerPublication, 'keys'>,
 ): Promise<ConsumerPublication> {
   const lookup = secretsLookup(sm, secret.secretArn);

@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CreateSecretCommand,
-  ResourceExistsException,
-  RotateSecretCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { isSecretsManagerError, type SecretsManagerCalls } from '../aws/secrets-manager.js';
 import { mapLimit } from '../concurrency.js';
 import { errorMessage } from '../errors.js';
 import type { PublicKeyDocument } from '../state/public-keys.js';
@@ -47,7 +42,7 @@ export function consumerSecretName(username: string, prefix = DEFAULT_CONSUMER_S
  * consumer whose entry is missing or stale against the listed labels is a read failure, never an absence.
  */
 export async function readConsumers(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   options: {
     graceMs: number;
     now?: Date;
@@ -121,7 +116,7 @@ export interface AddConsumerOptions {
  * with a rotation function, the rotation schedule. Kong gets the consumer at the next sync.
  */
 export async function addConsumer(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   options: AddConsumerOptions,
 ): Promise<{ secretArn: string; kid: string; versionId: string }> {
   const { username, iamRole } = options;
@@ -138,18 +133,18 @@ export async function addConsumer(
   const name = consumerSecretName(username, options.secretPrefix);
   let secretArn: string;
   try {
-    const created = await sm.send(
-      new CreateSecretCommand({
-        Name: name,
-        Description: `meshgate JWT signing keys of consumer ${username}`,
-        SecretString: JSON.stringify(key),
-        ClientRequestToken: versionId,
-        Tags: [{ Key: CONSUMER_TAG, Value: username }, ...(iamRole ? [{ Key: IAM_ROLE_TAG, Value: iamRole }] : [])],
-      }),
-    );
+    const created = await sm.createSecret({
+      Name: name,
+      Description: `meshgate JWT signing keys of consumer ${username}`,
+      SecretString: JSON.stringify(key),
+      ClientRequestToken: versionId,
+      Tags: [{ Key: CONSUMER_TAG, Value: username }, ...(iamRole ? [{ Key: IAM_ROLE_TAG, Value: iamRole }] : [])],
+    });
     secretArn = created.ARN ?? name;
   } catch (cause) {
-    const reason = cause instanceof ResourceExistsException ? `secret ${name} already exists` : errorMessage(cause);
+    const reason = isSecretsManagerError(cause, 'ResourceExistsException')
+      ? `secret ${name} already exists`
+      : errorMessage(cause);
     throw new RotationError(`cannot add consumer ${username}: ${reason}`, { cause, context: { consumer: username } });
   }
   if (options.publish) {
@@ -167,14 +162,12 @@ export async function addConsumer(
     );
   }
   if (options.rotationLambdaArn) {
-    await sm.send(
-      new RotateSecretCommand({
-        SecretId: secretArn,
-        RotationLambdaARN: options.rotationLambdaArn,
-        RotationRules: { AutomaticallyAfterDays: options.rotationDays ?? 30 },
-        RotateImmediately: false,
-      }),
-    );
+    await sm.rotateSecret({
+      SecretId: secretArn,
+      RotationLambdaARN: options.rotationLambdaArn,
+      RotationRules: { AutomaticallyAfterDays: options.rotationDays ?? 30 },
+      RotateImmediately: false,
+    });
   }
   return { secretArn, kid: key.kid, versionId };
 }

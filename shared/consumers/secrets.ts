@@ -1,12 +1,6 @@
-import {
-  DescribeSecretCommand,
-  type DescribeSecretCommandOutput,
-  GetSecretValueCommand,
-  paginateListSecrets,
-  ResourceNotFoundException,
-  type SecretListEntry,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import type { DescribeSecretResponse, Filter, SecretListEntry } from '@aws-sdk/client-secrets-manager';
+import { isSecretsManagerError, type SecretsManagerCalls } from '../aws/secrets-manager.js';
+import { paginate } from '../concurrency.js';
 import { RotationError } from './errors.js';
 import { type KeyVersion, parseKeySecret, publicKeyOf } from './keys.js';
 import { CONSUMER_TAG, type ConsumerKey, IAM_ROLE_TAG } from './model.js';
@@ -46,19 +40,21 @@ export function identityOf(secret: {
   return iamRole ? { username, iamRole } : { username };
 }
 
-export async function describeSecret(sm: SecretsManagerClient, secretId: string): Promise<DescribeSecretCommandOutput> {
-  return sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+export async function describeSecret(sm: SecretsManagerCalls, secretId: string): Promise<DescribeSecretResponse> {
+  return sm.describeSecret({ SecretId: secretId });
 }
 
 /** The key in one version, by version id and/or stage (both must name the same version). */
 export async function readKeyVersion(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   secretId: string,
   select: { versionId?: string; stage?: string },
 ): Promise<KeyVersion> {
-  const value = await sm.send(
-    new GetSecretValueCommand({ SecretId: secretId, VersionId: select.versionId, VersionStage: select.stage }),
-  );
+  const value = await sm.getSecretValue({
+    SecretId: secretId,
+    VersionId: select.versionId,
+    VersionStage: select.stage,
+  });
   const versionId = value.VersionId ?? select.versionId ?? '';
   return {
     versionId,
@@ -69,20 +65,20 @@ export async function readKeyVersion(
 
 /** Like readKeyVersion, but a version or label without a value (the empty AWSPENDING version) reads as undefined. */
 export async function readKeyVersionIfAny(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   secretId: string,
   select: { versionId?: string; stage?: string },
 ): Promise<KeyVersion | undefined> {
   try {
     return await readKeyVersion(sm, secretId, select);
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) return undefined;
+    if (isSecretsManagerError(error, 'ResourceNotFoundException')) return undefined;
     throw error;
   }
 }
 
 /** Every secret tagged as a consumer (exact tag key; ListSecrets filters by prefix). */
-export async function listConsumerSecrets(sm: SecretsManagerClient, namePrefix?: string): Promise<SecretListEntry[]> {
+export async function listConsumerSecrets(sm: SecretsManagerCalls, namePrefix?: string): Promise<SecretListEntry[]> {
   const secrets: SecretListEntry[] = [];
   // Only secrets under CONSUMER_SECRET_PREFIX: the functions may read no others (IAM is scoped to the prefix), so a
   // tagged secret elsewhere would only be an AccessDenied failure on every run.
@@ -90,33 +86,24 @@ export async function listConsumerSecrets(sm: SecretsManagerClient, namePrefix?:
     { Key: 'tag-key' as const, Values: [CONSUMER_TAG] },
     ...(namePrefix ? [{ Key: 'name' as const, Values: [namePrefix] }] : []),
   ];
-  for await (const page of paginateListSecrets({ client: sm }, { Filters: filters })) {
-    for (const secret of page.SecretList ?? []) {
-      if (!secret.Tags?.some((tag) => tag.Key === CONSUMER_TAG)) continue;
-      // The service's name filter ignores case; the IAM scope does not.
-      if (namePrefix && !secret.Name?.startsWith(namePrefix)) continue;
-      secrets.push(secret);
-    }
+  for (const secret of await listSecrets(sm, filters)) {
+    if (!secret.Tags?.some((tag) => tag.Key === CONSUMER_TAG)) continue;
+    // The service's name filter ignores case; the IAM scope does not.
+    if (namePrefix && !secret.Name?.startsWith(namePrefix)) continue;
+    secrets.push(secret);
   }
   return secrets;
 }
 
 /** The secret of one consumer, found by its tag. */
-export async function findConsumerSecret(sm: SecretsManagerClient, username: string): Promise<SecretListEntry> {
-  const matches: SecretListEntry[] = [];
-  for await (const page of paginateListSecrets(
-    { client: sm },
-    {
-      Filters: [
-        { Key: 'tag-key', Values: [CONSUMER_TAG] },
-        { Key: 'tag-value', Values: [username] },
-      ],
-    },
-  )) {
-    for (const secret of page.SecretList ?? []) {
-      if (secret.Tags?.some((tag) => tag.Key === CONSUMER_TAG && tag.Value === username)) matches.push(secret);
-    }
-  }
+export async function findConsumerSecret(sm: SecretsManagerCalls, username: string): Promise<SecretListEntry> {
+  const listed = await listSecrets(sm, [
+    { Key: 'tag-key', Values: [CONSUMER_TAG] },
+    { Key: 'tag-value', Values: [username] },
+  ]);
+  const matches = listed.filter((secret) =>
+    secret.Tags?.some((tag) => tag.Key === CONSUMER_TAG && tag.Value === username),
+  );
   if (matches.length !== 1) {
     throw new RotationError(
       matches.length === 0
@@ -126,6 +113,14 @@ export async function findConsumerSecret(sm: SecretsManagerClient, username: str
     );
   }
   return matches[0]!;
+}
+
+/** Every secret ListSecrets finds with these filters, page after page. */
+function listSecrets(sm: SecretsManagerCalls, filters: Filter[]): Promise<SecretListEntry[]> {
+  return paginate(async (token) => {
+    const page = await sm.listSecrets({ Filters: filters, NextToken: token });
+    return { items: page.SecretList, nextToken: page.NextToken };
+  });
 }
 
 /** What the state store knows about a consumer's keys beyond the staging labels. */
@@ -149,7 +144,7 @@ export type KeyRole = 'current' | 'pending' | 'previous';
 export type KeyLookup = (versionId: string, role: KeyRole) => Promise<PublicKeyVersion | undefined>;
 
 /** Reads versions from Secrets Manager (GetSecretValue); only the public half is returned. */
-export function secretsLookup(sm: SecretsManagerClient, secretId: string): KeyLookup {
+export function secretsLookup(sm: SecretsManagerCalls, secretId: string): KeyLookup {
   return async (versionId, role) => {
     const version =
       role === 'current'
@@ -169,7 +164,7 @@ export function secretsLookup(sm: SecretsManagerClient, secretId: string): KeyLo
  * Secrets Manager client, read with GetSecretValue) says where they come from.
  */
 export async function liveKeysOf(
-  source: SecretsManagerClient | KeyLookup,
+  source: SecretsManagerCalls | KeyLookup,
   secretId: string,
   stages: VersionsToStages,
   options: { graceMs: number; now?: Date } & KeyRecords,

@@ -1,5 +1,5 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudMapReads } from '../aws/cloud-map-reads.js';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import { type Config, ConfigError } from '../config/index.js';
 import type { KongApi } from './api.js';
 import { KongClient } from './client.js';
@@ -50,13 +50,13 @@ export function tokenFromSecretString(secretString: string | undefined, secretAr
  */
 export async function resolveAdminToken(
   config: Partial<Pick<Config, 'KONG_ADMIN_TOKEN_SECRET_ARN' | 'KONG_ADMIN_TOKEN'>>,
-  secretsManager: SecretsManagerClient,
+  secretsManager: SecretsManagerCalls,
 ): Promise<string | undefined> {
   const secretArn = config.KONG_ADMIN_TOKEN_SECRET_ARN;
   if (!secretArn) return config.KONG_ADMIN_TOKEN;
   let secretString: string | undefined;
   try {
-    ({ SecretString: secretString } = await secretsManager.send(new GetSecretValueCommand({ SecretId: secretArn })));
+    ({ SecretString: secretString } = await secretsManager.getSecretValue({ SecretId: secretArn }));
   } catch (cause) {
     const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
     throw new ConfigError(`KONG_ADMIN_TOKEN_SECRET_ARN='${secretArn}': cannot read the Kong admin token (${reason})`, {
@@ -78,7 +78,7 @@ export const ADMIN_TOKEN_MAX_AGE_MS = 300_000;
  */
 export function cachedAdminToken(
   config: Partial<Pick<Config, 'KONG_ADMIN_TOKEN_SECRET_ARN' | 'KONG_ADMIN_TOKEN'>>,
-  secretsManager: SecretsManagerClient,
+  secretsManager: SecretsManagerCalls,
   options: { maxAgeMs?: number; now?: () => number } = {},
 ): AdminTokenSource {
   const maxAgeMs = options.maxAgeMs ?? ADMIN_TOKEN_MAX_AGE_MS;
@@ -113,7 +113,7 @@ export function cachedAdminToken(
  */
 export async function kongClientFromConfig(
   config: Config,
-  secretsManager: SecretsManagerClient,
+  secretsManager: SecretsManagerCalls,
   cloudMap?: CloudMapReads,
   options: { tokenMaxAgeMs?: number } = {},
 ): Promise<ConfiguredKong> {

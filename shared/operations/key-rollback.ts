@@ -1,4 +1,4 @@
-import { type SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import { ensureCredentials, removeCredential, retireCredentials } from '../consumers/credentials.js';
 import { RotationError } from '../consumers/errors.js';
 import { documentLookup, publishConsumerKeys } from '../consumers/public-keys.js';
@@ -45,7 +45,7 @@ export interface RollbackKeyResult {
  * may not read private keys); the document is republished with the new labels before the intent is cleared.
  */
 export async function rollbackKey(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   kong: KongApi,
   store: StateStore,
   options: {
@@ -92,35 +92,29 @@ export async function rollbackKey(
   await options.fence?.();
   const currentId = holderOf(stages, AWSCURRENT);
   if (currentId !== intent.restoreVersionId) {
-    await sm.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretArn,
-        VersionStage: AWSCURRENT,
-        MoveToVersionId: intent.restoreVersionId,
-        RemoveFromVersionId: currentId,
-      }),
-    );
+    await sm.updateSecretVersionStage({
+      SecretId: secretArn,
+      VersionStage: AWSCURRENT,
+      MoveToVersionId: intent.restoreVersionId,
+      RemoveFromVersionId: currentId,
+    });
   }
   const revokedHolder = holderOf(stages, MESHGATE_REVOKED);
   if (revokedHolder !== intent.revokeVersionId) {
-    await sm.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretArn,
-        VersionStage: MESHGATE_REVOKED,
-        MoveToVersionId: intent.revokeVersionId,
-        RemoveFromVersionId: revokedHolder,
-      }),
-    );
+    await sm.updateSecretVersionStage({
+      SecretId: secretArn,
+      VersionStage: MESHGATE_REVOKED,
+      MoveToVersionId: intent.revokeVersionId,
+      RemoveFromVersionId: revokedHolder,
+    });
   }
   if (stages[intent.revokeVersionId]?.includes(AWSPENDING)) {
     // A label a rotation left on the rolled-back version; elsewhere than AWSCURRENT it would block every rotation.
-    await sm.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretArn,
-        VersionStage: AWSPENDING,
-        RemoveFromVersionId: intent.revokeVersionId,
-      }),
-    );
+    await sm.updateSecretVersionStage({
+      SecretId: secretArn,
+      VersionStage: AWSPENDING,
+      RemoveFromVersionId: intent.revokeVersionId,
+    });
   }
   const after = (await describeSecret(sm, secretArn)).VersionIdsToStages ?? {};
   // AWSPREVIOUS is now the revoked version, which is never live, so no grace period applies.

@@ -1,4 +1,4 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import type { Config } from '../config/index.js';
 import type { ConsumerSpec } from '../consumers/model.js';
 import { MeshgateError } from '../errors.js';
@@ -16,7 +16,7 @@ export class RollbackError extends MeshgateError {}
 
 export interface OperationsDeps {
   kong: KongApi;
-  secretsManager: SecretsManagerClient;
+  secretsManager: SecretsManagerCalls;
   store: StateStore;
   audit: AuditPublisher;
   /** Asks for a full sync after `resume` (on AWS an async invoke of meshSync; locally a direct run). */

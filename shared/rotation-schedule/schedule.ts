@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RotateSecretCommand, type SecretListEntry, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretListEntry } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import { mapLimit } from '../concurrency.js';
 import { RotationError } from '../consumers/errors.js';
 import {
@@ -24,7 +25,7 @@ export interface StartOptions {
 
 /** Starts a rotation of one consumer's key now (`meshgate rotate --consumer NAME`); returns the new version id. */
 export async function startRotation(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   username: string,
   options: StartOptions = {},
 ): Promise<{ consumer: string; secretArn: string; versionId: string }> {
@@ -33,7 +34,7 @@ export async function startRotation(
 }
 
 async function rotate(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   secret: SecretListEntry,
   username: string,
   options: StartOptions,
@@ -46,7 +47,7 @@ async function rotate(
     });
   }
   const output = await sm
-    .send(new RotateSecretCommand({ SecretId: secretArn, RotationLambdaARN: rotationLambdaArn }))
+    .rotateSecret({ SecretId: secretArn, RotationLambdaARN: rotationLambdaArn })
     .catch((cause: unknown) => {
       throw new RotationError(`cannot rotate the key of consumer ${username}: ${errorMessage(cause)}`, {
         cause,
@@ -71,7 +72,7 @@ export interface RotationWait {
  * label); one still pending past the timeout is reported as such.
  */
 export async function waitForRotation(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   started: { consumer: string; secretArn: string; versionId: string },
   options: RotationWait = {},
 ): Promise<void> {
@@ -116,7 +117,7 @@ export function dueDate(secret: SecretListEntry, defaultDays = DEFAULT_ROTATION_
  * cannot be rotated is a failure; the others still start.
  */
 export async function startDueRotations(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   options: StartOptions & { now?: Date; defaultDays?: number; secretPrefix?: string } = {},
 ): Promise<{
   started: { consumer: string; versionId: string }[];

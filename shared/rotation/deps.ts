@@ -1,4 +1,4 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import type { KeyAlgorithm } from '../consumers/keys.js';
 import type { AuditPublisher } from '../events/audit.js';
 import type { KongApi } from '../kong/api.js';
@@ -15,7 +15,7 @@ export const silentLogger: RotationLogger = { info() {}, warn() {}, error() {} }
 
 /** What the rotation steps work with; the function wires it from configuration. */
 export interface RotationDeps {
-  secretsManager: SecretsManagerClient;
+  secretsManager: SecretsManagerCalls;
   kong: KongApi;
   /** MESHGATE_INSTANCE: ownership tags and entity IDs. */
   instance: string;

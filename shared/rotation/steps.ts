@@ -1,8 +1,4 @@
-import {
-  PutSecretValueCommand,
-  ResourceExistsException,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
+import { isSecretsManagerError } from '../aws/secrets-manager.js';
 import { consumerIdFor, ensureCredentials, removeCredential, retireCredentials } from '../consumers/credentials.js';
 import { RotationError } from '../consumers/errors.js';
 import { generateKey, type KeyVersion, kidFor, publicKeyOf } from '../consumers/keys.js';
@@ -226,19 +222,19 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     if (!pending) {
       const key = await generateKey(consumer.username, event.ClientRequestToken, deps.alg, now(deps));
       try {
-        await sm.send(
-          new PutSecretValueCommand({
-            SecretId: secretArn,
-            ClientRequestToken: event.ClientRequestToken,
-            SecretString: JSON.stringify(key),
-            VersionStages: [AWSPENDING],
-            RotationToken: event.RotationToken,
-          }),
-        );
+        await sm.putSecretValue({
+          SecretId: secretArn,
+          ClientRequestToken: event.ClientRequestToken,
+          SecretString: JSON.stringify(key),
+          VersionStages: [AWSPENDING],
+          RotationToken: event.RotationToken,
+        });
         pending = { versionId: event.ClientRequestToken, stages: [AWSPENDING], key };
       } catch (error) {
         // A concurrent delivery of this step stored its key first: that one stands.
-        pending = error instanceof ResourceExistsException ? await readPending(deps, secretArn, event) : undefined;
+        pending = isSecretsManagerError(error, 'ResourceExistsException')
+          ? await readPending(deps, secretArn, event)
+          : undefined;
         if (!pending) throw error;
       }
     }
@@ -325,14 +321,12 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
         },
       },
     }));
-    await sm.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretArn,
-        VersionStage: AWSCURRENT,
-        MoveToVersionId: event.ClientRequestToken,
-        RemoveFromVersionId: currentId,
-      }),
-    );
+    await sm.updateSecretVersionStage({
+      SecretId: secretArn,
+      VersionStage: AWSCURRENT,
+      MoveToVersionId: event.ClientRequestToken,
+      RemoveFromVersionId: currentId,
+    });
     await clearPendingLabel(context);
     // The labels moved: the document follows (new AWSCURRENT, the demoted key with its grace end) before the old
     // credentials go. Best effort: until it lands the document is stale and syncs keep this consumer as it is.
@@ -357,13 +351,11 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
  */
 async function clearPendingLabel({ deps, event, secretArn, consumer }: StepContext): Promise<void> {
   try {
-    await deps.secretsManager.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretArn,
-        VersionStage: AWSPENDING,
-        RemoveFromVersionId: event.ClientRequestToken,
-      }),
-    );
+    await deps.secretsManager.updateSecretVersionStage({
+      SecretId: secretArn,
+      VersionStage: AWSPENDING,
+      RemoveFromVersionId: event.ClientRequestToken,
+    });
   } catch (error) {
     (deps.logger ?? silentLogger).warn('AWSPENDING not removed from the new AWSCURRENT version', {
       consumer: consumer.username,
@@ -417,13 +409,11 @@ async function abandonRotation(deps: RotationDeps, event: RotationEvent): Promis
     // Secrets Manager error that failed the step does not also leave AWSPENDING behind.
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await deps.secretsManager.send(
-          new UpdateSecretVersionStageCommand({
-            SecretId: described.ARN ?? event.SecretId,
-            VersionStage: AWSPENDING,
-            RemoveFromVersionId: event.ClientRequestToken,
-          }),
-        );
+        await deps.secretsManager.updateSecretVersionStage({
+          SecretId: described.ARN ?? event.SecretId,
+          VersionStage: AWSPENDING,
+          RemoveFromVersionId: event.ClientRequestToken,
+        });
         break;
       } catch (error) {
         if (attempt >= PENDING_REMOVAL_ATTEMPTS) throw error;

@@ -1,4 +1,4 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import { readConsumers } from '../consumers/index.js';
 import { AWSCURRENT, MESHGATE_REVOKED, readKeyVersion } from '../consumers/secrets.js';
 import { MeshgateError } from '../errors.js';
@@ -21,7 +21,7 @@ export interface TokenSettings {
 }
 
 export interface TokenDeps {
-  secretsManager: SecretsManagerClient;
+  secretsManager: SecretsManagerCalls;
   audit?: AuditPublisher;
   now?: () => Date;
 }

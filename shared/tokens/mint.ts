@@ -1,4 +1,4 @@
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerCalls } from '../aws/secrets-manager.js';
 import { RotationError } from '../consumers/errors.js';
 import { AWSCURRENT, findConsumerSecret, readKeyVersion } from '../consumers/secrets.js';
 import { signToken } from './jwt.js';
@@ -11,7 +11,7 @@ const MAX_TTL_SECONDS = 3600;
  * private key stays in this process.
  */
 export async function mintToken(
-  sm: SecretsManagerClient,
+  sm: SecretsManagerCalls,
   username: string,
   options: { ttlSeconds: number; now?: Date },
 ): Promise<{ token: string; kid: string; expiresAt: string }> {

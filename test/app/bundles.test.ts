@@ -40,24 +40,20 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
   });
 
   it('hold only the SDK clients each function calls', { timeout: 60_000 }, async () => {
-    const [meshSync, rotateKeys, rollback] = await Promise.all(['meshSync', 'rotateKeys', 'rollback'].map(metafileOf));
+    const [meshSync, rotateKeys, rollback, issueToken] = await Promise.all(
+      ['meshSync', 'rotateKeys', 'rollback', 'issueToken'].map(metafileOf),
+    );
 
-    // Keys and audit (EventBridge also carries the request for a sync the lease deferred: no Lambda client).
-    expect(sdkClients(rotateKeys as Metafile)).toEqual(['client-eventbridge', 'client-secrets-manager']);
-    expect(sdkClients(meshSync as Metafile)).toEqual([
-      'client-eventbridge',
-      'client-resource-groups-tagging-api',
-      'client-secrets-manager',
-    ]);
-    expect(sdkClients(rollback as Metafile)).toEqual([
-      'client-eventbridge',
-      'client-resource-groups-tagging-api',
-      'client-secrets-manager',
-    ]);
-    // The state store's S3 calls, the App Mesh reads and the Cloud Map reads go through shared/aws/s3-objects.ts,
-    // app-mesh-reads.ts and cloud-map-reads.ts (the SDK's signer and HTTP handler), not the S3 client (≈ 150 KB with
-    // its middleware), the App Mesh client (≈ 48 KB) nor the Cloud Map client: sdkClients above holds no client-s3,
-    // client-app-mesh or client-servicediscovery.
+    // Audit (EventBridge also carries the request for a sync the lease deferred: no Lambda client).
+    expect(sdkClients(rotateKeys as Metafile)).toEqual(['client-eventbridge']);
+    expect(sdkClients(issueToken as Metafile)).not.toContain('client-secrets-manager');
+    expect(sdkClients(meshSync as Metafile)).toEqual(['client-eventbridge', 'client-resource-groups-tagging-api']);
+    expect(sdkClients(rollback as Metafile)).toEqual(['client-eventbridge', 'client-resource-groups-tagging-api']);
+    // The state store's S3 calls, the App Mesh reads, the Cloud Map reads and the Secrets Manager calls go through
+    // shared/aws/s3-objects.ts, app-mesh-reads.ts, cloud-map-reads.ts and secrets-manager.ts (the SDK's signer and
+    // HTTP handler), not the S3 client (≈ 150 KB with its middleware), the App Mesh client (≈ 48 KB), the Cloud Map
+    // client nor the Secrets Manager client: sdkClients above holds no client-s3, client-app-mesh,
+    // client-servicediscovery or client-secrets-manager.
     // Lambda hands credentials over in the environment: no profile, SSO, STS or metadata providers are bundled.
     for (const metafile of [meshSync, rotateKeys, rollback] as Metafile[]) {
       const providers = Object.keys(metafile.inputs).filter((path) =>
@@ -75,10 +71,7 @@ describe('function bundles (serverless.yml esbuild settings)', () => {
     );
     expect(appMeshSourceAtStart(rollback as Metafile, 'rollback')).toEqual([]);
     // rotateKeys reads no mesh and builds no Cloud Map client (DB-less node discovery is meshSync's).
-    expect(clientsLoadedAtStart(rotateKeys as Metafile, 'rotateKeys')).toEqual([
-      'client-eventbridge',
-      'client-secrets-manager',
-    ]);
+    expect(clientsLoadedAtStart(rotateKeys as Metafile, 'rotateKeys')).toEqual(['client-eventbridge']);
   });
 
   it('are at most 500 KB each, with no classic zod', {

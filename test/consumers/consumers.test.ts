@@ -56,7 +56,7 @@ describe('readConsumers', () => {
   it('keeps AWSPREVIOUS only within the grace period from the current key, and a pending key once it has a value', async () => {
     await addConsumer(world.sm, { username: 'bob', alg: 'ES256' });
     const v2 = randomUUID();
-    await world.sm.send(
+    await world.sdk.send(
       new PutSecretValueCommand({
         SecretId: 'meshgate/consumers/bob',
         ClientRequestToken: v2,
@@ -69,7 +69,7 @@ describe('readConsumers', () => {
     expect(await stagesOf(60_000, new Date(Date.now() + 120_000))).toEqual([['AWSCURRENT']]);
 
     const v3 = randomUUID();
-    await world.sm.send(
+    await world.sdk.send(
       new PutSecretValueCommand({
         SecretId: 'meshgate/consumers/bob',
         ClientRequestToken: v3,
@@ -82,14 +82,14 @@ describe('readConsumers', () => {
 
   it('reports a bad secret as a failure tied to it and still returns the others', async () => {
     await addConsumer(world.sm, { username: 'good', alg: 'ES256' });
-    await world.sm.send(
+    await world.sdk.send(
       new CreateSecretCommand({
         Name: 'meshgate/consumers/bad',
         SecretString: '{"kid": "bad", "privateKeyPem": "-----BEGIN PRIVATE KEY-----\\nnope"}',
         Tags: [{ Key: 'meshgate:consumer', Value: 'bad' }],
       }),
     );
-    await world.sm.send(
+    await world.sdk.send(
       new CreateSecretCommand({
         Name: 'not-json',
         SecretString: 'plain',
@@ -202,14 +202,14 @@ describe('startDueRotations', () => {
   it('skips secrets whose rotation is disabled (never configured, or cancelled) and never re-enables them', async () => {
     await addConsumer(world.sm, { username: 'jack', alg: 'ES256' });
     await addConsumer(world.sm, { username: 'kate', alg: 'ES256', rotationLambdaArn: world.functionArn });
-    await world.sm.send(new CancelRotateSecretCommand({ SecretId: 'meshgate/consumers/kate' }));
+    await world.sdk.send(new CancelRotateSecretCommand({ SecretId: 'meshgate/consumers/kate' }));
     const result = await startDueRotations(world.sm, {
       now: new Date(Date.now() + 31 * 86_400_000),
       rotationLambdaArn: world.functionArn,
     });
     expect(result).toMatchObject({ started: [], failures: [], notDue: 2 });
     for (const name of ['jack', 'kate']) {
-      const described = await world.sm.send(new DescribeSecretCommand({ SecretId: `meshgate/consumers/${name}` }));
+      const described = await world.sdk.send(new DescribeSecretCommand({ SecretId: `meshgate/consumers/${name}` }));
       expect(described.RotationEnabled ?? false).toBe(false);
     }
   });

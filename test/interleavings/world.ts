@@ -2,7 +2,6 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateMeshCommand } from '@aws-sdk/client-app-mesh';
-import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import {
   CreateHttpNamespaceCommand,
   CreateServiceCommand,
@@ -311,7 +310,7 @@ export async function prepareModelWorld(
       return world.kong.verifyJwt(token, { keyClaimName: 'kid' }).ok;
     },
     async stages(username) {
-      const described = await sm.send(new DescribeSecretCommand({ SecretId: `meshgate/consumers/${username}` }));
+      const described = await sm.describeSecret({ SecretId: `meshgate/consumers/${username}` });
       return described.VersionIdsToStages ?? {};
     },
   };

@@ -1,5 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../shared/config/index.js';
 import {
@@ -8,12 +6,16 @@ import {
   resolveAdminToken,
   tokenFromSecretString,
 } from '../../shared/kong/admin-token.js';
+import { fakeSecretValues } from '../support/secrets-manager-fake.js';
 import { type FakeServer, script, startFake } from './fake-server.js';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:kong-admin-AbCdEf';
-const secretsManager = mockClient(SecretsManagerClient);
-
-afterEach(() => secretsManager.reset());
+/** The admin token secret at ARN, holding `value()` at each read. */
+const tokenSecret = (value: () => string) =>
+  fakeSecretValues(({ SecretId }) => {
+    if (SecretId !== ARN) throw new Error(`no secret ${SecretId}`);
+    return { SecretString: value() };
+  });
 
 describe('tokenFromSecretString', () => {
   it('accepts the raw token or JSON {"token"}', () => {
@@ -44,24 +46,25 @@ describe('tokenFromSecretString', () => {
 
 describe('resolveAdminToken', () => {
   it('reads the secret when KONG_ADMIN_TOKEN_SECRET_ARN is set, ahead of KONG_ADMIN_TOKEN', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: '{"token":"from-sm"}' });
     const token = await resolveAdminToken(
       { KONG_ADMIN_TOKEN_SECRET_ARN: ARN, KONG_ADMIN_TOKEN: 'from-env' },
-      new SecretsManagerClient({}),
+      tokenSecret(() => '{"token":"from-sm"}'),
     );
     expect(token).toBe('from-sm');
   });
 
   it('falls back to KONG_ADMIN_TOKEN, or no token', async () => {
-    const client = new SecretsManagerClient({});
+    const client = fakeSecretValues();
     await expect(resolveAdminToken({ KONG_ADMIN_TOKEN: 'local' }, client)).resolves.toBe('local');
     await expect(resolveAdminToken({}, client)).resolves.toBeUndefined();
-    expect(secretsManager.calls()).toHaveLength(0);
+    expect(client.reads).toHaveLength(0);
   });
 
   it('wraps a Secrets Manager failure in a ConfigError naming the variable', async () => {
-    secretsManager.on(GetSecretValueCommand).rejects(Object.assign(new Error('not allowed'), { name: 'AccessDenied' }));
-    await expect(resolveAdminToken({ KONG_ADMIN_TOKEN_SECRET_ARN: ARN }, new SecretsManagerClient({}))).rejects.toThrow(
+    const refusing = fakeSecretValues(() => {
+      throw Object.assign(new Error('not allowed'), { name: 'AccessDenied' });
+    });
+    await expect(resolveAdminToken({ KONG_ADMIN_TOKEN_SECRET_ARN: ARN }, refusing)).rejects.toThrow(
       /KONG_ADMIN_TOKEN_SECRET_ARN='.*': cannot read the Kong admin token \(AccessDenied: not allowed\)/,
     );
   });
@@ -73,14 +76,16 @@ describe('kongClientFromConfig', () => {
 
   it('builds a client that sends the secret token in the configured header', async () => {
     fake = await startFake(script({ status: 200, body: { version: '3.9.3' } }));
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'sm-token' });
     const config = loadConfig({
       KONG_ADMIN_URL: fake.url,
       KONG_ADMIN_TOKEN_SECRET_ARN: ARN,
       KONG_ADMIN_TOKEN_HEADER: 'X-Kong-Token',
       MESHGATE_STATE_DIR: '/tmp/meshgate-test',
     });
-    const kong = await kongClientFromConfig(config, new SecretsManagerClient({}));
+    const kong = await kongClientFromConfig(
+      config,
+      tokenSecret(() => 'sm-token'),
+    );
     try {
       await expect(kong.version()).resolves.toBe('3.9.3');
     } finally {
@@ -104,13 +109,14 @@ describe('a rotated admin token', () => {
         ? { status: 200, body: { version: '3.9.3' } }
         : { status: 401, body: { message: 'Invalid credentials. Token or User credentials required' } },
     );
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'token-1' });
-    const kong = await kongClientFromConfig(configFor(fake.url), new SecretsManagerClient({}));
+    let stored = 'token-1';
+    const secret = tokenSecret(() => stored);
+    const kong = await kongClientFromConfig(configFor(fake.url), secret);
     try {
       await expect(kong.version()).resolves.toBe('3.9.3');
       // The token is rotated: Secrets Manager and Kong both have the new one; the client still holds the old.
       accepted = 'token-2';
-      secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'token-2' });
+      stored = 'token-2';
       await expect(kong.version()).resolves.toBe('3.9.3');
       await expect(kong.version()).resolves.toBe('3.9.3');
     } finally {
@@ -122,26 +128,27 @@ describe('a rotated admin token', () => {
       'token-2',
       'token-2',
     ]);
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(secret.reads).toHaveLength(2);
   });
 
   it('re-reads only once per request: a token Kong keeps refusing fails with the 401', async () => {
     fake = await startFake(() => ({ status: 401, body: { message: 'Invalid credentials' } }));
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'wrong' });
-    const kong = await kongClientFromConfig(configFor(fake.url), new SecretsManagerClient({}));
+    const secret = tokenSecret(() => 'wrong');
+    const kong = await kongClientFromConfig(configFor(fake.url), secret);
     try {
       await expect(kong.version()).rejects.toMatchObject({ status: 401 });
     } finally {
       kong.close();
     }
     expect(fake.requests).toHaveLength(2);
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(secret.reads).toHaveLength(2);
   });
 
   it('is read again after maxAge even without a 401, and concurrent reads share one call', async () => {
     let clock = 0;
-    secretsManager.on(GetSecretValueCommand).resolvesOnce({ SecretString: 'a' }).resolves({ SecretString: 'b' });
-    const source = cachedAdminToken({ KONG_ADMIN_TOKEN_SECRET_ARN: ARN }, new SecretsManagerClient({}), {
+    const values = ['a', 'b'];
+    const secret = tokenSecret(() => (values.length > 1 ? (values.shift() as string) : (values[0] as string)));
+    const source = cachedAdminToken({ KONG_ADMIN_TOKEN_SECRET_ARN: ARN }, secret, {
       maxAgeMs: 1000,
       now: () => clock,
     });
@@ -150,6 +157,6 @@ describe('a rotated admin token', () => {
     await expect(source.current()).resolves.toBe('a');
     clock = 1000;
     await expect(source.current()).resolves.toBe('b');
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(secret.reads).toHaveLength(2);
   });
 });

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
@@ -16,6 +15,7 @@ import { reconcile } from '../../shared/reconcile/reconcile.js';
 import { directoryStateStore, type StateStore } from '../../shared/state/index.js';
 import { call } from '../local/kong/helpers.js';
 import { consumer, INSTANCE, oneOfEachKind, route, service } from '../reconcile/fixtures.js';
+import { fakeSecretValues } from '../support/secrets-manager-fake.js';
 
 /**
  * meshgate against a fleet of DB-less Kong nodes: reads from GET /config, writes as one POST /config per apply stage
@@ -196,7 +196,7 @@ describe('DB-less configuration', () => {
       MESHGATE_INSTANCE: INSTANCE,
       MESHGATE_STATE_DIR: folder,
     });
-    const kong = await kongClientFromConfig(config, new SecretsManagerClient({}));
+    const kong = await kongClientFromConfig(config, fakeSecretValues());
     expect(kong).toBeInstanceOf(DeclarativeKong);
     try {
       expect((await sync(kong as DeclarativeKong, desired())).outcome).toBe('applied');
@@ -210,7 +210,7 @@ describe('DB-less configuration', () => {
     const env = { MESHGATE_INSTANCE: INSTANCE, MESHGATE_STATE_DIR: folder, KONG_MODE: 'auto' };
     const dbless = await kongClientFromConfig(
       loadConfig({ ...env, KONG_ADMIN_URL: nodes[0]?.url }),
-      new SecretsManagerClient({}),
+      fakeSecretValues(),
     );
     expect(dbless).toBeInstanceOf(DeclarativeKong);
     dbless.close();
@@ -218,7 +218,7 @@ describe('DB-less configuration', () => {
     try {
       const kong = await kongClientFromConfig(
         loadConfig({ ...env, KONG_ADMIN_URL: withDatabase.url }),
-        new SecretsManagerClient({}),
+        fakeSecretValues(),
       );
       expect(kong).toBeInstanceOf(KongClient);
       kong.close();

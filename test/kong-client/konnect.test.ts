@@ -1,8 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
 import { ConfigError, loadConfig } from '../../shared/config/index.js';
@@ -14,13 +12,19 @@ import { konnectControlPlane, konnectErrorFromResponse } from '../../shared/kong
 import { reconcile } from '../../shared/reconcile/reconcile.js';
 import { directoryStateStore, type StateStore } from '../../shared/state/index.js';
 import { consumer, INSTANCE, oneOfEachKind, route, service, state, target } from '../reconcile/fixtures.js';
+import { fakeSecretValues } from '../support/secrets-manager-fake.js';
 
 /**
  * meshgate against a Konnect control plane (the Kong double's Konnect mode): the core-entities prefix, the bearer
  * access token from Secrets Manager, Konnect's paging and error bodies, and the engine's sync, no-op and restore.
  */
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:konnect-token-AbCdEf';
-const secretsManager = mockClient(SecretsManagerClient);
+/** The access token secret at ARN: holds `storedToken`. */
+let storedToken: string;
+const secretsManager = fakeSecretValues(({ SecretId }) => {
+  if (SecretId !== ARN) throw new Error(`no secret ${SecretId}`);
+  return { SecretString: storedToken };
+});
 
 let kong: KongDouble;
 let folder: string;
@@ -29,13 +33,13 @@ const clients: { close(): void }[] = [];
 
 beforeEach(async () => {
   kong = await startKongDouble({ mode: 'konnect', adminToken: 'kpat_first' });
-  secretsManager.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: 'kpat_first' });
+  storedToken = 'kpat_first';
   folder = await mkdtemp(join(tmpdir(), 'meshgate-konnect-'));
   store = directoryStateStore(folder, INSTANCE);
 });
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
-  secretsManager.reset();
+  secretsManager.reads.length = 0;
   await kong.close();
   await rm(folder, { recursive: true, force: true });
 });
@@ -51,7 +55,7 @@ function configFor(env: Record<string, string> = {}) {
 
 /** The client meshgate builds from its configuration: KONG_MODE is left at its default, the URL says Konnect. */
 async function konnect(env: Record<string, string> = {}): Promise<ConfiguredKong> {
-  const client = await kongClientFromConfig(configFor(env), new SecretsManagerClient({}));
+  const client = await kongClientFromConfig(configFor(env), secretsManager);
   clients.push(client);
   return client;
 }
@@ -173,18 +177,18 @@ describe('Konnect access tokens', () => {
     const client = await konnect();
     await sync(client, desired());
     kong.setAdminToken('spat_second');
-    secretsManager.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: '{"token":"spat_second"}' });
-    const before = secretsManager.commandCalls(GetSecretValueCommand).length;
+    storedToken = '{"token":"spat_second"}';
+    const before = secretsManager.reads.length;
     const wanted = desired();
     wanted.consumers = [...wanted.consumers, consumer('bob')];
     expect((await sync(client, wanted)).outcome).toBe('applied');
-    expect(secretsManager.commandCalls(GetSecretValueCommand).length).toBe(before + 1);
+    expect(secretsManager.reads.length).toBe(before + 1);
     // The reads in flight at the rotation all got 401; one read of the secret served them all.
     expect(kong.requests.entries.filter((entry) => entry.status === 401).length).toBeGreaterThan(0);
   });
 
   it('a token Konnect refuses fails naming what is expected, without echoing the token', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: ARN }).resolves({ SecretString: 'kpat_revoked' });
+    storedToken = 'kpat_revoked';
     const client = await konnect();
     const error = await client.list('service').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(KongError);

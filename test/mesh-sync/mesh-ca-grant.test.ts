@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceCommand, TagResourceCommand } from '@aws-sdk/client-servicediscovery';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadRoles } from '../../local/aws/iam/roles.js';
@@ -22,9 +21,7 @@ const MESH_CA_SECRET = 'meshgate/mesh-ca';
 const MESH_CA = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'mesh-ca.pem'), 'utf8');
 
 beforeEach(async () => {
-  await sync.world.clients.secretsManager.send(
-    new CreateSecretCommand({ Name: MESH_CA_SECRET, SecretString: MESH_CA }),
-  );
+  await sync.world.clients.secretsManager.createSecret({ Name: MESH_CA_SECRET, SecretString: MESH_CA });
   // The search service's instances serve TLS: Kong's hop to them is https.
   const { Service } = await sync.world.clients.serviceDiscovery.send(
     new GetServiceCommand({ Id: sync.mesh.searchServiceId }),

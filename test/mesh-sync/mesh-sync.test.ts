@@ -1,4 +1,3 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { runMeshSync } from '../../shared/mesh-sync/pipeline.js';
 import { findLeaks } from '../support/secrets.js';
@@ -298,9 +297,7 @@ describe('audit events', () => {
       },
     });
 
-    const secret = await sync.world.clients.secretsManager.send(
-      new GetSecretValueCommand({ SecretId: 'meshgate/consumers/checkout' }),
-    );
+    const secret = await sync.world.clients.secretsManager.getSecretValue({ SecretId: 'meshgate/consumers/checkout' });
     const { privateKeyPem } = JSON.parse(secret.SecretString ?? '{}') as { privateKeyPem: string };
     const privateKeyBody = privateKeyPem.split('\n')[1] ?? 'unreadable';
     const published = JSON.stringify(sync.world.audit());

@@ -1,13 +1,7 @@
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { roleEnv } from '../../local/aws/identity.js';
 import { clientSettings } from '../../shared/aws/options.js';
+import { SecretsManagerJsonClient } from '../../shared/aws/secrets-manager.js';
 import { AWSCURRENT } from '../../shared/consumers/secrets.js';
 import { ownedView as ownedViewOf, scheduledEvent, useSyncWorld } from './world.js';
 
@@ -40,13 +34,9 @@ describe('meshSync reads public keys only', () => {
 
   it("meshSync's and rollback's roles are refused GetSecretValue on a consumer secret", async () => {
     for (const fn of ['meshSync', 'rollback'] as const) {
-      const sm = new SecretsManagerClient({
-        ...clientSettings({
-          ...sync.world.aws.env(),
-          ...roleEnv(sync.world.aws.functionRoles[fn]!, `meshgate-local-${fn}`),
-        }).common,
-      });
-      await expect(sm.send(new GetSecretValueCommand({ SecretId: SECRET }))).rejects.toMatchObject({
+      const env = { ...sync.world.aws.env(), ...roleEnv(sync.world.aws.functionRoles[fn]!, `meshgate-local-${fn}`) };
+      const sm = new SecretsManagerJsonClient(clientSettings(env).common, env);
+      await expect(sm.getSecretValue({ SecretId: SECRET })).rejects.toMatchObject({
         name: 'AccessDeniedException',
       });
       sm.destroy();
@@ -71,25 +61,21 @@ describe('meshSync reads public keys only', () => {
   it('an entry stale against the listed labels keeps the consumer as it is', async () => {
     const before = await ownedView();
     // An operator moves AWSCURRENT by hand to a new version nothing published: the listing and the document disagree.
-    const { VersionId } = await sync.world.clients.secretsManager.send(
-      new PutSecretValueCommand({
-        SecretId: SECRET,
-        SecretString: JSON.stringify({ note: 'not a meshgate key' }),
-        VersionStages: ['MANUAL'],
-      }),
-    );
-    const described = await sync.world.clients.secretsManager.send(new DescribeSecretCommand({ SecretId: SECRET }));
+    const { VersionId } = await sync.world.clients.secretsManager.putSecretValue({
+      SecretId: SECRET,
+      SecretString: JSON.stringify({ note: 'not a meshgate key' }),
+      VersionStages: ['MANUAL'],
+    });
+    const described = await sync.world.clients.secretsManager.describeSecret({ SecretId: SECRET });
     const currentId = Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) =>
       stages.includes(AWSCURRENT),
     )?.[0];
-    await sync.world.clients.secretsManager.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: SECRET,
-        VersionStage: AWSCURRENT,
-        MoveToVersionId: VersionId,
-        RemoveFromVersionId: currentId,
-      }),
-    );
+    await sync.world.clients.secretsManager.updateSecretVersionStage({
+      SecretId: SECRET,
+      VersionStage: AWSCURRENT,
+      MoveToVersionId: VersionId,
+      RemoveFromVersionId: currentId,
+    });
 
     const result = await sync.world.invoke(scheduledEvent());
 

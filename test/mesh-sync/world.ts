@@ -11,7 +11,6 @@ import {
   type GatewayRouteSpec,
   UpdateGatewayRouteCommand,
 } from '@aws-sdk/client-app-mesh';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import {
   CreateHttpNamespaceCommand,
   CreateServiceCommand,
@@ -145,7 +144,7 @@ export async function startWorld(): Promise<SyncWorld> {
   Object.assign(process.env, aws.env());
   const clients = createAwsClients(aws.env());
   const storeAdminToken = () =>
-    clients.secretsManager.send(new CreateSecretCommand({ Name: ADMIN_TOKEN_SECRET, SecretString: TEST_ADMIN_TOKEN }));
+    clients.secretsManager.createSecret({ Name: ADMIN_TOKEN_SECRET, SecretString: TEST_ADMIN_TOKEN });
   await storeAdminToken();
   const env: Record<string, string> = {
     ...aws.env(),

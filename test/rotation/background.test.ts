@@ -1,29 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CreateSecretCommand,
-  DescribeSecretCommand,
-  PutSecretValueCommand,
-  RotateSecretCommand,
-  SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AwsDouble, startAwsDouble } from '../../local/aws/server.js';
+import { SecretsManagerJsonClient } from '../../shared/aws/secrets-manager.js';
 import { waitForRotation } from '../../shared/rotation-schedule/schedule.js';
 
 /** Secrets Manager as AWS runs rotations: RotateSecret answers first, the four steps run after it. */
 let double: AwsDouble;
-let sm: SecretsManagerClient;
+let sm: SecretsManagerJsonClient;
 const lambdaArn = 'arn:aws:lambda:us-east-1:123456789012:function:rotator';
 
 beforeAll(async () => {
   double = await startAwsDouble({ rotation: 'background' });
-  sm = new SecretsManagerClient({
-    endpoint: double.url,
-    region: double.region,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  sm = new SecretsManagerJsonClient(
+    { region: double.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 },
+    { AWS_ENDPOINT_URL: double.url },
+  );
 });
 afterAll(async () => {
   sm.destroy();
@@ -31,8 +22,7 @@ afterAll(async () => {
 });
 beforeEach(() => double.reset());
 
-const stagesOf = async (secretId: string) =>
-  (await sm.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {};
+const stagesOf = async (secretId: string) => (await sm.describeSecret({ SecretId: secretId })).VersionIdsToStages ?? {};
 
 /**
  * A rotation function in the style of the AWS template whose steps wait for `gate`; `failAt` fails that step, and
@@ -46,37 +36,31 @@ function registerRotator(gate: Promise<void>, options: { failAt?: string; cleanU
     steps.push(Step ?? '');
     if (Step === options.failAt) {
       if (options.cleanUp) {
-        await sm.send(
-          new UpdateSecretVersionStageCommand({
-            SecretId,
-            VersionStage: 'AWSPENDING',
-            RemoveFromVersionId: ClientRequestToken,
-          }),
-        );
+        await sm.updateSecretVersionStage({
+          SecretId,
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: ClientRequestToken,
+        });
       }
       throw new Error(`${Step} exploded`);
     }
     if (Step === 'createSecret') {
-      await sm.send(
-        new PutSecretValueCommand({
-          SecretId,
-          ClientRequestToken,
-          SecretString: 'next',
-          VersionStages: ['AWSPENDING'],
-        }),
-      );
+      await sm.putSecretValue({
+        SecretId,
+        ClientRequestToken,
+        SecretString: 'next',
+        VersionStages: ['AWSPENDING'],
+      });
     }
     if (Step === 'finishSecret') {
       const versions = await stagesOf(SecretId ?? '');
       const current = Object.keys(versions).find((id) => versions[id]?.includes('AWSCURRENT'));
-      await sm.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId,
-          VersionStage: 'AWSCURRENT',
-          MoveToVersionId: ClientRequestToken,
-          RemoveFromVersionId: current,
-        }),
-      );
+      await sm.updateSecretVersionStage({
+        SecretId,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: ClientRequestToken,
+        RemoveFromVersionId: current,
+      });
     }
     return undefined;
   });
@@ -84,8 +68,8 @@ function registerRotator(gate: Promise<void>, options: { failAt?: string; cleanU
 }
 
 async function startRotation() {
-  const { ARN } = await sm.send(new CreateSecretCommand({ Name: `app/${randomUUID()}`, SecretString: 'first' }));
-  const { VersionId } = await sm.send(new RotateSecretCommand({ SecretId: ARN, RotationLambdaARN: lambdaArn }));
+  const { ARN } = await sm.createSecret({ Name: `app/${randomUUID()}`, SecretString: 'first' });
+  const { VersionId } = await sm.rotateSecret({ SecretId: ARN, RotationLambdaARN: lambdaArn });
   return { consumer: 'alice', secretArn: ARN ?? '', versionId: VersionId ?? '' };
 }
 

@@ -10,6 +10,7 @@ import {
 import { credentialsForRole } from '../../local/aws/identity.js';
 import { type AwsDouble, type LambdaHandler, startAwsDouble } from '../../local/aws/server.js';
 import { type KongDouble, startKongDouble } from '../../local/kong/server.js';
+import { SecretsManagerJsonClient } from '../../shared/aws/secrets-manager.js';
 import { ensureCredentials, retireCredentials } from '../../shared/consumers/credentials.js';
 import type { KeyAlgorithm } from '../../shared/consumers/keys.js';
 import { addConsumer, readConsumers } from '../../shared/consumers/registry.js';
@@ -30,7 +31,10 @@ export const INSTANCE = 'test';
 export interface RotationWorld {
   aws: AwsDouble;
   kongDouble: KongDouble;
-  sm: SecretsManagerClient;
+  /** meshgate's client, as the operator (the CLI's calls). */
+  sm: SecretsManagerJsonClient;
+  /** The SDK's client, as the operator: for setup meshgate's client has no call for. */
+  sdk: SecretsManagerClient;
   kong: KongClient;
   deps: RotationDeps;
   functionArn: string;
@@ -48,19 +52,24 @@ export async function startRotationWorld(
 ): Promise<RotationWorld> {
   const aws = await startAwsDouble();
   const kongDouble = await startKongDouble({ adminToken: TEST_ADMIN_TOKEN });
-  const sm = new SecretsManagerClient({
+  const operator = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const endpoint = { AWS_ENDPOINT_URL: aws.url };
+  const sm = new SecretsManagerJsonClient({ region: aws.region, credentials: operator, maxAttempts: 1 }, endpoint);
+  const sdk = new SecretsManagerClient({
     endpoint: aws.url,
     region: aws.region,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: operator,
     maxAttempts: 1,
   });
   // The function calls Secrets Manager as its role (enforced by the double); the test itself is the operator.
-  const asRotateKeys = new SecretsManagerClient({
-    endpoint: aws.url,
-    region: aws.region,
-    credentials: credentialsForRole(aws.functionRoles.rotateKeys!, FUNCTION_NAME),
-    maxAttempts: 1,
-  });
+  const asRotateKeys = new SecretsManagerJsonClient(
+    {
+      region: aws.region,
+      credentials: credentialsForRole(aws.functionRoles.rotateKeys!, FUNCTION_NAME),
+      maxAttempts: 1,
+    },
+    endpoint,
+  );
   const kong = new KongClient({ url: kongDouble.url, token: TEST_ADMIN_TOKEN, retry: { maxAttempts: 1 } });
   const audit: RotationWorld['audit'] = [];
   const publisher: AuditPublisher = {
@@ -84,6 +93,7 @@ export async function startRotationWorld(
     aws,
     kongDouble,
     sm,
+    sdk,
     kong,
     deps,
     functionArn: `arn:aws:lambda:${aws.region}:${aws.account}:function:${FUNCTION_NAME}`,
@@ -99,6 +109,8 @@ export async function startRotationWorld(
     },
     async close() {
       sm.destroy();
+      sdk.destroy();
+      asRotateKeys.destroy();
       kong.close();
       await Promise.all([aws.close(), kongDouble.close()]);
     },
@@ -139,7 +151,7 @@ export function rotate(world: RotationWorld, username: string) {
 }
 
 export async function labels(world: RotationWorld, username: string): Promise<Record<string, string[]>> {
-  const described = await world.sm.send(new DescribeSecretCommand({ SecretId: `meshgate/consumers/${username}` }));
+  const described = await world.sdk.send(new DescribeSecretCommand({ SecretId: `meshgate/consumers/${username}` }));
   return described.VersionIdsToStages ?? {};
 }
 

@@ -69,7 +69,7 @@ describe("rotation's credential writes", () => {
     expect(foreign.status).toBe(201);
 
     await expect(
-      world.sm.send(new RotateSecretCommand({ SecretId: 'meshgate/consumers/bob', ClientRequestToken: versionId })),
+      world.sdk.send(new RotateSecretCommand({ SecretId: 'meshgate/consumers/bob', ClientRequestToken: versionId })),
     ).rejects.toThrow();
 
     expect(await currentVersion(world, 'bob')).toBe(before);

@@ -90,7 +90,7 @@ describe('the public-key document', () => {
     await addSyncedConsumer(world, 'carol');
     const token = '11111111-2222-4333-8444-555555555555';
     world.wrapFunction(async (event, next) => (event.Step === 'createSecret' ? next(event) : undefined));
-    await world.sm.send(new RotateSecretCommand({ SecretId: 'meshgate/consumers/carol', ClientRequestToken: token }));
+    await world.sdk.send(new RotateSecretCommand({ SecretId: 'meshgate/consumers/carol', ClientRequestToken: token }));
     expect(stageOf(await entryOf('carol'), kidFor('carol', token))).toEqual([AWSPENDING]);
     expect(await jwksKids()).toContain(kidFor('carol', token));
   });

@@ -68,7 +68,7 @@ describe('a rotation interrupted between steps', () => {
         }
         return next(event);
       });
-      await expect(world.sm.send(new RotateSecretCommand({ SecretId: 'meshgate/consumers/bob' }))).rejects.toThrow(
+      await expect(world.sdk.send(new RotateSecretCommand({ SecretId: 'meshgate/consumers/bob' }))).rejects.toThrow(
         `during ${diesBefore} step`,
       );
       expect(await currentVersion(world, 'bob')).toBe(before);
