@@ -2,8 +2,8 @@ import { MeshgateError } from '../errors.js';
 import type { Answer, Outcome } from './signed-http.js';
 
 /**
- * Answers of AWS's JSON protocols (REST-JSON: App Mesh; JSON 1.1: Cloud Map) read as the SDK reads them, for
- * meshgate's small clients (app-mesh-reads.ts, cloud-map-reads.ts).
+ * Answers of AWS's JSON protocols (REST-JSON: App Mesh; JSON 1.1: Cloud Map, Secrets Manager) read as the SDK reads
+ * them, for meshgate's small clients (app-mesh-reads.ts, cloud-map-reads.ts, secrets-manager.ts).
  */
 
 /**

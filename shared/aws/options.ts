@@ -14,8 +14,8 @@ export interface ClientSettings {
   /**
    * What every client's constructor takes: the region, credentials when they are not the process's own, and
    * `cacheMiddleware`: the SDK resolves a command's middleware stack once per command class instead of on every send
-   * (≈ 30 % of a small call's CPU; a rotation step sends a few Secrets Manager calls). The SDK uses the cache only
-   * for sends without per-call options, and meshgate adds no middleware of its own, so it changes nothing else.
+   * (≈ 30 % of a small call's CPU). The SDK uses the cache only for sends without per-call options, and meshgate
+   * adds no middleware of its own, so it changes nothing else.
    */
   common: { region: string; credentials?: AwsCredentialIdentity; cacheMiddleware: true };
 }
