@@ -1,4 +1,5 @@
 import type { KongApi } from '../kong/api.js';
+import type { JwtCredential, Plugin } from '../kong/entities.js';
 import { KongError } from '../kong/errors.js';
 import { entityId, isOwned, ownershipTags } from '../kong/ownership.js';
 import { consumerFor, jwtCredentialFor } from '../translate/consumers.js';
@@ -51,13 +52,27 @@ async function createOwned<K extends 'consumer' | 'jwt'>(
 }
 
 /**
+ * What `ensureCredentials` left in Kong: the consumer's credentials and the edge JWKS plugin (null: none). A writer
+ * still holding the state-store lease (no other meshgate writer meanwhile) passes it on to `retireCredentials`
+ * instead of reading both again.
+ */
+export interface EnsuredCredentials {
+  writes: number;
+  held: JwtCredential[];
+  jwksPlugin: Plugin | null;
+}
+
+/**
  * Makes Kong hold the consumer and one credential per key of `spec`, writing only what is missing or different
  * (a redelivered step writes nothing): absent ones are created with POST, owned ones that differ replaced by id.
  * Reads the consumer's credentials in one list. Never touches an entity meshgate does not own; one in the way is an
  * ownership conflict.
- * Returns the writes made.
  */
-export async function ensureCredentials(kong: KongApi, instance: string, spec: ConsumerSpec): Promise<number> {
+export async function ensureCredentials(
+  kong: KongApi,
+  instance: string,
+  spec: ConsumerSpec,
+): Promise<EnsuredCredentials> {
   let writes = 0;
   const consumer = consumerFor(instance, spec);
   const actualConsumer = await kong.get('consumer', consumer.id);
@@ -73,9 +88,7 @@ export async function ensureCredentials(kong: KongApi, instance: string, spec: C
   const byId = new Map(held.map((credential) => [credential.id, credential]));
   for (const key of spec.keys) {
     const credential = jwtCredentialFor(instance, spec.username, key);
-    // One the consumer does not hold is looked up by id across consumers: another's in the way is a conflict (a
-    // DB-less node's create would replace it rather than refuse).
-    const actual = byId.get(credential.id) ?? (await kong.get('jwt', credential.id));
+    const actual = byId.get(credential.id) ?? (await credentialElsewhere(kong, credential));
     if (actual) refuseUnowned(actual, 'jwt credential', instance);
     if (!actual) {
       await createOwned(kong, 'jwt', credential, 'jwt credential');
@@ -83,29 +96,45 @@ export async function ensureCredentials(kong: KongApi, instance: string, spec: C
     } else if (!sameFields(actual, credential, ['consumer', 'key', 'secret', 'algorithm', 'rsa_public_key', 'tags'])) {
       await kong.update('jwt', credential);
       writes += 1;
-    }
+    } else continue;
+    byId.set(credential.id, credential);
   }
-  await refreshEdgeJwks(kong, instance, { add: spec.keys });
-  return writes;
+  const jwksPlugin = await refreshEdgeJwks(kong, instance, { add: spec.keys });
+  return { writes, held: [...byId.values()], jwksPlugin };
 }
 
-/** Deletes the consumer's meshgate credentials whose kid is not in `keep`; returns the kids retired. */
+/**
+ * A credential the consumer does not hold, looked up by id across consumers: another's in the way is a conflict.
+ * Only where a create would replace it (a DB-less node posts its configuration whole); a Kong with a database
+ * refuses the create itself (409), which createOwned reports as the same conflict.
+ */
+async function credentialElsewhere(kong: KongApi, credential: JwtCredential): Promise<JwtCredential | undefined> {
+  return kong.refusesDuplicateCreates ? undefined : kong.get('jwt', credential.id);
+}
+
+/**
+ * Deletes the consumer's meshgate credentials whose kid is not in `keep`; returns the kids retired. `ensured`: what
+ * ensureCredentials left in Kong earlier under the same lease, instead of reading it again.
+ */
 export async function retireCredentials(
   kong: KongApi,
   instance: string,
   username: string,
   keep: ReadonlySet<string>,
+  ensured?: EnsuredCredentials,
 ): Promise<string[]> {
   const consumerId = consumerIdFor(instance, username);
-  const owned = await kong.list('jwt', { consumer: consumerId, tags: ownershipTags(instance) }).catch((error) => {
-    // Kong answers 404 for the credentials of a consumer that is gone: nothing to retire.
-    if (error instanceof KongError && error.isNotFound) return [];
-    throw error;
-  });
+  const owned = ensured
+    ? ensured.held.filter((credential) => isOwned(credential, instance))
+    : await kong.list('jwt', { consumer: consumerId, tags: ownershipTags(instance) }).catch((error) => {
+        // Kong answers 404 for the credentials of a consumer that is gone: nothing to retire.
+        if (error instanceof KongError && error.isNotFound) return [];
+        throw error;
+      });
   const stale = owned.filter((credential) => !keep.has(credential.key));
   if (stale.length === 0) return [];
   for (const credential of stale) await kong.delete('jwt', credential);
-  await refreshEdgeJwks(kong, instance, { drop: stale.map((credential) => credential.key) });
+  await refreshEdgeJwks(kong, instance, { drop: stale.map((credential) => credential.key) }, ensured?.jwksPlugin);
   return stale.map((credential) => credential.key);
 }
 

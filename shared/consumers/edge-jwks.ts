@@ -1,4 +1,5 @@
 import type { KongApi } from '../kong/api.js';
+import type { Plugin } from '../kong/entities.js';
 import { isOwned } from '../kong/ownership.js';
 import { type JwksDocument, jwkOf, jwksPluginId, jwksTerminationConfig, sortedJwks } from '../translate/index.js';
 import { RotationError } from './errors.js';
@@ -8,15 +9,17 @@ import type { ConsumerKey } from './model.js';
  * Keeps the edge JWKS (the request-termination body meshSync writes) in step with a credential change made outside
  * a sync: keys added (a pending key, a restored key) and kids dropped (retired, revoked, a failed rotation's
  * pending key). The document is rebuilt as translate builds it, so the next sync finds nothing to change. Does
- * nothing while no sync has written the route (or JWKS_PATH=off).
+ * nothing while no sync has written the route (or JWKS_PATH=off). `known`: the plugin as this writer read or wrote
+ * it earlier under the same lease (null: there is none), instead of reading it again. Returns the plugin as left.
  */
 export async function refreshEdgeJwks(
   kong: KongApi,
   instance: string,
   change: { add?: readonly ConsumerKey[]; drop?: readonly string[] },
-): Promise<void> {
-  const plugin = await kong.get('plugin', jwksPluginId(instance));
-  if (!plugin) return;
+  known?: Plugin | null,
+): Promise<Plugin | null> {
+  const plugin = known === undefined ? await kong.get('plugin', jwksPluginId(instance)) : known;
+  if (!plugin) return null;
   if (!isOwned(plugin, instance)) {
     throw new RotationError(`Kong plugin ${plugin.id} exists but is not managed by meshgate instance '${instance}'`, {
       context: { kind: 'plugin', id: plugin.id, instance },
@@ -29,8 +32,10 @@ export async function refreshEdgeJwks(
     keys: sortedJwks([...current.keys.filter((key) => !replaced.has(key.kid)), ...added]),
   };
   const config = jwksTerminationConfig(document);
-  if (config.body === plugin.config.body) return;
-  await kong.upsert('plugin', { ...plugin, config: { ...plugin.config, ...config } });
+  if (config.body === plugin.config.body) return plugin;
+  const refreshed = { ...plugin, config: { ...plugin.config, ...config } };
+  await kong.upsert('plugin', refreshed);
+  return refreshed;
 }
 
 function parseDocument(body: unknown): JwksDocument {

@@ -11,6 +11,11 @@ export interface KongApi {
    * then starts all writes of a stage at once instead of a bounded number, so a stage is one batch.
    */
   readonly batchesWrites?: boolean;
+  /**
+   * A create of an id that exists fails (409) rather than replacing the entity: true for a Kong with a database;
+   * a DB-less node posts its configuration whole, so a caller that must not replace looks first.
+   */
+  readonly refusesDuplicateCreates?: boolean;
   /** `GET /` : the node's version string, e.g. "3.9.3". */
   version(signal?: AbortSignal): Promise<string>;
   /**

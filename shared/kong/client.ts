@@ -61,6 +61,7 @@ const WORKSPACE_NAME = /^[A-Za-z0-9._~-]{1,64}$/;
  * entity schemas. Writes address entities by id; targets and jwt credentials live under their parent.
  */
 export class KongClient implements KongApi {
+  readonly refusesDuplicateCreates = true;
   private readonly http: KongHttp;
   private readonly pageSize: number;
   private readonly workspace?: string;

@@ -10,6 +10,9 @@ export function fencedKong(kong: KongApi, fence: () => Promise<void> | void): Ko
     get batchesWrites() {
       return kong.batchesWrites;
     },
+    get refusesDuplicateCreates() {
+      return kong.refusesDuplicateCreates;
+    },
     version: (signal) => kong.version(signal),
     list: (kind, options) => kong.list(kind, options),
     get: (kind, key, options) => kong.get(kind, key, options),

@@ -1,5 +1,11 @@
 import { isSecretsManagerError } from '../aws/secrets-manager.js';
-import { consumerIdFor, ensureCredentials, removeCredential, retireCredentials } from '../consumers/credentials.js';
+import {
+  consumerIdFor,
+  type EnsuredCredentials,
+  ensureCredentials,
+  removeCredential,
+  retireCredentials,
+} from '../consumers/credentials.js';
 import { RotationError } from '../consumers/errors.js';
 import { generateKey, type KeyVersion, kidFor, publicKeyOf } from '../consumers/keys.js';
 import type { ConsumerKey } from '../consumers/model.js';
@@ -302,7 +308,7 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     const known = current ? [current, pending] : [pending];
     // Kong must hold the new key's credential before it becomes the signing key (setSecret's write may have been
     // undone since: a restore, an operator); and the current one's, which becomes the key in its grace period.
-    await ensureCredentials(deps.kong, deps.instance, {
+    const ensured = await ensureCredentials(deps.kong, deps.instance, {
       ...consumer,
       secretArn,
       keys: known.map((key) => labelled(key, stages)),
@@ -331,7 +337,8 @@ const STEP_ACTIONS: Record<RotationStep, (context: StepContext) => Promise<StepO
     // The labels moved: the document follows (new AWSCURRENT, the demoted key with its grace end) before the old
     // credentials go. Best effort: until it lands the document is stale and syncs keep this consumer as it is.
     const labels = await republish(context, { known, keyState });
-    const retired = labels ? await retireOldCredentials(context, { stages: labels, known, keyState }) : [];
+    // Still under this step's lease, Kong's credentials and edge JWKS are as ensureCredentials left them.
+    const retired = labels ? await retireOldCredentials(context, { stages: labels, known, keyState, ensured }) : [];
     await publish(deps, 'Key Rotated', {
       consumer: consumer.username,
       secretId: secretArn,
@@ -371,7 +378,7 @@ async function clearPendingLabel({ deps, event, secretArn, consumer }: StepConte
  */
 async function retireOldCredentials(
   { deps, secretArn, consumer }: StepContext,
-  after: { stages: VersionsToStages; known: PublicKeyVersion[]; keyState: KeyState },
+  after: { stages: VersionsToStages; known: PublicKeyVersion[]; keyState: KeyState; ensured: EnsuredCredentials },
 ): Promise<string[]> {
   try {
     const byVersion = new Map(after.known.map((key) => [key.versionId, key]));
@@ -381,7 +388,8 @@ async function retireOldCredentials(
       now: now(deps),
       ...keyRecordsOf(after.keyState, consumer.username),
     });
-    return await retireCredentials(deps.kong, deps.instance, consumer.username, new Set(live.map((key) => key.kid)));
+    const keep = new Set(live.map((key) => key.kid));
+    return await retireCredentials(deps.kong, deps.instance, consumer.username, keep, after.ensured);
   } catch (error) {
     (deps.logger ?? silentLogger).warn('retiring old credentials failed; the next sync or rotation retires them', {
       consumer: consumer.username,

@@ -23,7 +23,7 @@ describe('consumer credentials in Kong', () => {
     const alice = consumers.find((consumer) => consumer.username === 'alice')!;
     world.kongDouble.requests.clear();
 
-    expect(await ensureCredentials(world.kong, INSTANCE, alice)).toBe(0);
+    expect((await ensureCredentials(world.kong, INSTANCE, alice)).writes).toBe(0);
     const live = new Set(alice.keys.filter((key) => key.stages.includes('AWSCURRENT')).map((key) => key.kid));
     const retired = await retireCredentials(world.kong, INSTANCE, 'alice', live);
 
@@ -33,6 +33,34 @@ describe('consumer credentials in Kong', () => {
     expect(world.kongDouble.requests.writes().map((entry) => entry.method)).toEqual(['DELETE']);
     expect(paths().filter((path) => path.startsWith('GET '))).not.toContain('GET /jwts');
     expect(paths()).toContainEqual(expect.stringMatching(/^GET \/consumers\/[^/]+\/jwt$/));
+  });
+
+  it('under one lease, retiring after ensuring reads neither the credentials nor the edge JWKS again', async () => {
+    await addSyncedConsumer(world, 'alice');
+    await rotate(world, 'alice');
+    const { consumers } = await readConsumers(world.sm, { graceMs: 0 });
+    const alice = consumers.find((consumer) => consumer.username === 'alice')!;
+    world.kongDouble.requests.clear();
+
+    const ensured = await ensureCredentials(world.kong, INSTANCE, alice);
+    const live = new Set(alice.keys.filter((key) => key.stages.includes('AWSCURRENT')).map((key) => key.kid));
+    const retired = await retireCredentials(world.kong, INSTANCE, 'alice', live, ensured);
+
+    expect(retired).toHaveLength(1);
+    expect(world.kongDouble.requests.writes().map((entry) => entry.method)).toEqual(['DELETE']);
+    const reads = paths().filter((path) => path.startsWith('GET '));
+    expect(reads.filter((path) => /^GET \/consumers\/[^/]+\/jwt$/.test(path))).toHaveLength(1);
+    expect(reads.filter((path) => path.startsWith('GET /plugins/'))).toHaveLength(1);
+  });
+
+  it('a Kong with a database refuses a duplicate create itself: a new credential is not looked up first', async () => {
+    await addSyncedConsumer(world, 'alice');
+    const { consumers } = await readConsumers(world.sm, { graceMs: 0 });
+    const alice = consumers.find((consumer) => consumer.username === 'alice')!;
+    const fresh = { ...alice.keys[0]!, kid: 'alice-fresh', versionId: 'v-fresh' };
+    world.kongDouble.requests.clear();
+    expect((await ensureCredentials(world.kong, INSTANCE, { ...alice, keys: [fresh] })).writes).toBe(1);
+    expect(paths()).not.toContainEqual(expect.stringMatching(/^GET \/jwts\//));
   });
 
   it('retiring the credentials of a consumer Kong no longer has retires nothing', async () => {
