@@ -48,6 +48,30 @@ export function withConsumer(
   publication: ConsumerPublication,
   context: { graceMs: number; now: Date; keyState: KeyState },
 ): PublicKeyDocument {
+  return withEntry(document, entryFor(document, publication, context), context);
+}
+
+/** The document with `entry` as its consumer's, and the JWKS recomputed. Pure. */
+function withEntry(
+  document: PublicKeyDocument,
+  entry: PublishedConsumer,
+  context: { now: Date; keyState: KeyState },
+): PublicKeyDocument {
+  return withJwks(
+    {
+      ...document,
+      meshgate: { ...document.meshgate, consumers: { ...document.meshgate.consumers, [entry.consumer]: entry } },
+    },
+    context,
+  );
+}
+
+/** The entry `publication` makes of its consumer in `document` (see withConsumer). Pure. */
+function entryFor(
+  document: PublicKeyDocument,
+  publication: ConsumerPublication,
+  context: { graceMs: number; now: Date; keyState: KeyState },
+): PublishedConsumer {
   const prior = document.meshgate.consumers[publication.consumer];
   // A secret re-created under the same consumer name shares no versions with the one before.
   const known = new Map<string, PublicKeyVersion>();
@@ -77,7 +101,7 @@ export function withConsumer(
     });
   }
   keys.sort((a, b) => compareStrings(a.kid, b.kid));
-  const entry: PublishedConsumer = {
+  return {
     consumer: publication.consumer,
     secretArn: publication.secretArn,
     secretName: publication.secretName,
@@ -85,13 +109,6 @@ export function withConsumer(
     keys,
     publishedAt: context.now.toISOString(),
   };
-  return withJwks(
-    {
-      ...document,
-      meshgate: { ...document.meshgate, consumers: { ...document.meshgate.consumers, [publication.consumer]: entry } },
-    },
-    context,
-  );
 }
 
 /** The document with only the given consumers' entries (the others confirmed gone), JWKS recomputed. Pure. */
@@ -219,22 +236,26 @@ export async function publishConsumerKeys(
 ): Promise<void> {
   const keyState = options.keyState ?? (await store.readKeyState());
   const now = options.now ?? new Date();
+  const context = { ...options, now, keyState };
   await store.updatePublicKeys((document) => {
-    const next = withConsumer(document, publication, { ...options, now, keyState });
-    return samePublication(document, next, publication.consumer) ? document : next;
+    const entry = entryFor(document, publication, context);
+    // The same entry (but its time), and no recorded key rollback of this consumer whose revoked key the JWKS must
+    // drop: nothing new to publish (a step publishing what an earlier one did, a redelivery). The JWKS over every
+    // consumer is not worked out again for it: keys whose grace ended leave it at the next publication, as between
+    // publications.
+    if (!keyState.rollbacks[entry.consumer] && sameEntry(document.meshgate.consumers[entry.consumer], entry)) {
+      return document;
+    }
+    return withEntry(document, entry, context);
   });
 }
 
-/** Whether `next` publishes nothing new for `consumer`: the same entry (but its time) and the same JWKS. */
-function samePublication(document: PublicKeyDocument, next: PublicKeyDocument, consumer: string): boolean {
-  const before = document.meshgate.consumers[consumer];
-  const after = next.meshgate.consumers[consumer];
-  if (!before || !after) return false;
+/** Whether two entries of a consumer publish the same (their publication times aside). */
+function sameEntry(before: PublishedConsumer | undefined, after: PublishedConsumer): boolean {
+  if (!before) return false;
   const { publishedAt: _before, ...was } = before;
   const { publishedAt: _after, ...is } = after;
-  // A kid names one key for good, so the JWKS is the same when its kids are.
-  const kids = (jwks: PublicKeyDocument['keys']) => jwks.map((jwk) => jwk.kid).join(' ');
-  return JSON.stringify(was) === JSON.stringify(is) && kids(document.keys) === kids(next.keys);
+  return JSON.stringify(was) === JSON.stringify(is);
 }
 
 export interface RepublishResult {
