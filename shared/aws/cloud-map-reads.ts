@@ -14,8 +14,8 @@ import type {
   ListTagsForResourceRequest,
   ListTagsForResourceResponse,
 } from '@aws-sdk/client-servicediscovery';
-import { AwsJsonError, jsonResult, retryOn } from './json-answers.js';
-import { configuredEndpoint, dnsSuffix, requestTo, type SignedClientOptions, SignedHttp } from './signed-http.js';
+import { AwsJsonError, json11Request, jsonResult, retryOn } from './json-answers.js';
+import { configuredEndpoint, dnsSuffix, type SignedClientOptions, SignedHttp } from './signed-http.js';
 
 /**
  * The seven Cloud Map reads meshgate makes (JSON 1.1: `POST /` with `X-Amz-Target: Route53AutoNaming_v20170314.<Op>`),
@@ -109,19 +109,7 @@ export class CloudMapReadClient implements CloudMapReads {
   }
 
   private async call<T>(operation: Operation, input: object, signal?: AbortSignal): Promise<T> {
-    const endpoint = this.endpointOf(operation);
-    const body = JSON.stringify(input);
-    const request = requestTo(endpoint, {
-      method: 'POST',
-      path: endpoint.pathname,
-      query: {},
-      headers: {
-        'content-type': 'application/x-amz-json-1.1',
-        'content-length': String(Buffer.byteLength(body)),
-        'x-amz-target': `${TARGET_PREFIX}.${operation}`,
-      },
-      body,
-    });
+    const request = json11Request(this.endpointOf(operation), `${TARGET_PREFIX}.${operation}`, input);
     const outcome = await this.http.send(request, retryKind, signal);
     return jsonResult<T>(outcome, CloudMapError, { operation });
   }

@@ -1,10 +1,30 @@
+import type { HttpRequest } from '@smithy/types';
 import { MeshgateError } from '../errors.js';
-import type { Answer, Outcome } from './signed-http.js';
+import { type Answer, type Outcome, requestTo } from './signed-http.js';
 
 /**
  * Answers of AWS's JSON protocols (REST-JSON: App Mesh; JSON 1.1: Cloud Map, Secrets Manager) read as the SDK reads
  * them, for meshgate's small clients (app-mesh-reads.ts, cloud-map-reads.ts, secrets-manager.ts).
  */
+
+/**
+ * An unsigned JSON 1.1 call (Cloud Map, Secrets Manager): `POST` to the endpoint's path with the operation in
+ * `X-Amz-Target` (`<prefix>.<Operation>`) and the input as the JSON body.
+ */
+export function json11Request(endpoint: URL, target: string, input: object): HttpRequest {
+  const body = JSON.stringify(input);
+  return requestTo(endpoint, {
+    method: 'POST',
+    path: endpoint.pathname,
+    query: {},
+    headers: {
+      'content-type': 'application/x-amz-json-1.1',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-amz-target': target,
+    },
+    body,
+  });
+}
 
 /**
  * An AWS error answer: `name` is the service's error code (`NotFoundException`, `ServiceNotFound`,

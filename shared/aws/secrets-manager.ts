@@ -15,8 +15,8 @@ import type {
   UpdateSecretVersionStageRequest,
   UpdateSecretVersionStageResponse,
 } from '@aws-sdk/client-secrets-manager';
-import { AwsJsonError, jsonResult, retryOn } from './json-answers.js';
-import { configuredEndpoint, dnsSuffix, requestTo, type SignedClientOptions, SignedHttp } from './signed-http.js';
+import { AwsJsonError, json11Request, jsonResult, retryOn } from './json-answers.js';
+import { configuredEndpoint, dnsSuffix, type SignedClientOptions, SignedHttp } from './signed-http.js';
 
 /**
  * The seven Secrets Manager operations meshgate calls (JSON 1.1: `POST /` with `X-Amz-Target: secretsmanager.<Op>`),
@@ -127,18 +127,7 @@ export class SecretsManagerJsonClient implements SecretsManagerCalls {
   }
 
   private async call<T>(operation: Operation, input: object, signal?: AbortSignal): Promise<T> {
-    const body = JSON.stringify(input);
-    const request = requestTo(this.endpoint, {
-      method: 'POST',
-      path: this.endpoint.pathname,
-      query: {},
-      headers: {
-        'content-type': 'application/x-amz-json-1.1',
-        'content-length': String(Buffer.byteLength(body)),
-        'x-amz-target': `${TARGET_PREFIX}.${operation}`,
-      },
-      body,
-    });
+    const request = json11Request(this.endpoint, `${TARGET_PREFIX}.${operation}`, input);
     const outcome = await this.http.send(request, retryKind, signal);
     return jsonResult<T>(outcome, SecretsManagerError, { operation });
   }
