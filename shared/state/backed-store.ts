@@ -54,8 +54,9 @@ export interface ObjectBackend {
 const DEFAULT_LIST_LIMIT = 50;
 
 /**
- * How many snapshots and run records a store keeps; older ones are removed as new ones are written, so listing
- * stays one page (the drift-repair schedule alone records a run every 5 minutes). On S3 a removed snapshot stays
+ * How many snapshots and run records a store keeps; older ones are removed as new ones are written (in batches: a
+ * folder may hold a tenth more before it is pruned), so listing stays short (the drift-repair schedule alone records
+ * a run every 5 minutes). On S3 a removed snapshot stays
  * recoverable as a noncurrent version for the bucket's lifecycle period (30 days in serverless.yml).
  */
 export interface Retention {
@@ -65,6 +66,11 @@ export interface Retention {
 
 export const DEFAULT_RETENTION: Retention = { snapshots: 200, runs: 1000 };
 const PRUNE_CONCURRENCY = 8;
+
+/** Records a folder may hold beyond its retention before it is listed and pruned: a tenth, at least one. */
+function pruneSlack(keep: number): number {
+  return Math.max(1, Math.ceil(keep / 10));
+}
 
 /** The state store over any object backend, with keys `<instance>/snapshots/<id>.json`, `freeze.json`, `runs/<id>.json`. */
 export class BackedStateStore implements StateStore {
@@ -390,14 +396,15 @@ export class BackedStateStore implements StateStore {
   }
 
   /**
-   * Called after a record was added: removes the oldest records of a folder beyond `keep`. The folder is listed
-   * only while it may hold more than `keep`: after a listing this store counts what it adds, so a process that
-   * records a run per rotation step lists once per `keep` records instead of at each. Records other processes add
-   * meanwhile stay until a listing sees them (the folder may briefly hold more than `keep`).
+   * Called after a record was added: removes the oldest records of a folder beyond `keep`. The folder is listed only
+   * once it may hold more than `keep` plus a tenth (pruneSlack): after a listing this store counts what it adds, so a
+   * store at its retention lists once per tenth of it (on S3 a ListObjectsV2 of over 1,000 keys is two requests)
+   * instead of at every record. Records other processes add meanwhile stay until a listing sees them: the folder may
+   * hold more than `keep` for a while.
    */
   private async prune(folder: 'snapshots' | 'runs', keep: number): Promise<void> {
     const known = this.recordCounts[folder];
-    if (known !== undefined && known + 1 <= keep) {
+    if (known !== undefined && known + 1 <= keep + pruneSlack(keep)) {
       this.recordCounts[folder] = known + 1;
       return;
     }

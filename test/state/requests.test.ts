@@ -139,6 +139,22 @@ describe('state store requests', () => {
     expect((await store.listRuns(10)).map((run) => run.holder)).toEqual(['h4', 'h3', 'h2', 'h1', 'h0']);
   });
 
+  it('a store at its retention lists the folder once per tenth of it, not at every record', async () => {
+    const kept = new BackedStateStore(backend as ObjectBackend, 'prod', { snapshots: 5, runs: 20 });
+    const triggers: string[] = [];
+    for (let run = 0; run < 50; run += 1) {
+      triggers.push(`r${run}`);
+      await kept.recordRun({ kind: 'sync', trigger: `r${run}`, outcome: 'no-changes', startedAt: '', durationMs: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 2)); // distinct millisecond ids
+    }
+    // The first record lists; then one listing per 3 records (the slack of 2 over 20 filled): 1 + 10, not 1 + 30.
+    expect(backend.calls.keys).toBe(11);
+    const listed = (await kept.listRuns(100)).map((run) => run.trigger);
+    expect(listed.length).toBeGreaterThanOrEqual(20);
+    expect(listed.length).toBeLessThanOrEqual(22);
+    expect(listed.slice(0, 20)).toEqual(triggers.slice(-20).reverse());
+  });
+
   it('a folder removed under the store is made again', async () => {
     await store.setFreeze({ reason: 'x', by: 'y' });
     await rm(join(folder, 'prod'), { recursive: true, force: true });
