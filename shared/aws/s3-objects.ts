@@ -60,7 +60,7 @@ export class S3ObjectClient {
   }
 
   /** Writes the object (conditionally when asked) and answers its new ETag. */
-  async putObject(bucket: string, key: string, body: string, condition: PutCondition = {}): Promise<string> {
+  async putObject(bucket: string, key: string, body: string | Buffer, condition: PutCondition = {}): Promise<string> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
@@ -102,7 +102,7 @@ export class S3ObjectClient {
     method: string,
     bucket: string,
     key: string,
-    request: { query?: Record<string, string>; headers?: Record<string, string>; body?: string } = {},
+    request: { query?: Record<string, string>; headers?: Record<string, string>; body?: string | Buffer } = {},
   ): Promise<Answer> {
     const { path, ...endpoint } = this.address(bucket, key);
     const unsigned = requestTo(endpoint, {
@@ -110,7 +110,7 @@ export class S3ObjectClient {
       path,
       query: request.query ?? {},
       headers: request.headers ?? {},
-      body: request.body === undefined ? undefined : Buffer.from(request.body),
+      body: typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body,
     });
     const context = { operation: `${method} ${path}`, bucket, ...(key ? { key } : {}) };
     const outcome = await this.http.send(unsigned, (answer) => RETRIED_STATUS.has(answer.status) && 'transient');

@@ -3,10 +3,10 @@ import { errorMessage } from '../errors.js';
 import type { KongState } from '../kong/entities.js';
 import {
   emptyPublicKeyDocument,
+  encodePublicKeys,
   PUBLIC_KEYS_OBJECT,
   type PublicKeyDocument,
   PublicKeyDocumentSchema,
-  serializePublicKeys,
 } from './public-keys.js';
 import {
   countEntities,
@@ -32,21 +32,24 @@ import {
   type StateStore,
 } from './store.js';
 
+/** What is written: JSON text, or its UTF-8 bytes when the writer built them (the public-key document). */
+export type ObjectBody = string | Buffer;
+
 /** The few object operations a state store needs; S3 and a local directory both provide them. */
 export interface ObjectBackend {
   /** Where objects live, for error messages (`s3://bucket`, a directory path). */
   readonly location: string;
   read(key: string): Promise<string | undefined>;
-  write(key: string, body: string): Promise<void>;
+  write(key: string, body: ObjectBody): Promise<void>;
   remove(key: string): Promise<void>;
   /** Keys under a prefix, in ascending lexicographic order. */
   keys(prefix: string): Promise<string[]>;
   /** An object with its ETag (the version token the conditional writes below compare against). */
   readVersioned(key: string): Promise<{ body: string; etag: string } | undefined>;
   /** Writes only if the key does not exist (S3 `If-None-Match: *`); the new ETag, or undefined when it exists. */
-  createIfAbsent(key: string, body: string): Promise<string | undefined>;
+  createIfAbsent(key: string, body: ObjectBody): Promise<string | undefined>;
   /** Replaces only the version `etag` names (S3 `If-Match`); the new ETag, or undefined when it changed or is gone. */
-  replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined>;
+  replaceIfMatch(key: string, body: ObjectBody, etag: string): Promise<string | undefined>;
   /** Deletes only the version `etag` names; false when it changed or is gone. */
   removeIfMatch(key: string, etag: string): Promise<boolean>;
 }
@@ -80,8 +83,8 @@ export class BackedStateStore implements StateStore {
    * an unchanged ETag skips parsing and validating again. Callers treat them as immutable (a change builds new ones).
    */
   private readonly parsed = new Map<string, { etag: string; value: unknown }>();
-  /** The JSON of the document's entries and keys, by object (see serializePublicKeys). */
-  private readonly publicKeyTexts = new WeakMap<object, string>();
+  /** The JSON bytes of the document's entries and keys, by object (see encodePublicKeys). */
+  private readonly publicKeyBytes = new WeakMap<object, Buffer>();
   /** Holders of the runs this store started and has not finished: finishing one needs no read. */
   private readonly runHolders = new Map<string, string | undefined>();
   /** Records in each folder as of this store's last listing, plus those it added since (see `prune`). */
@@ -362,7 +365,7 @@ export class BackedStateStore implements StateStore {
       const next = change(current);
       // Nothing to publish: no write, so a publisher that repeats what is there costs one read.
       if (stored && next === current) return current;
-      const body = serializePublicKeys(next, this.publicKeyTexts);
+      const body = encodePublicKeys(next, this.publicKeyBytes);
       const etag = await this.attempt('write the public keys', () =>
         stored ? this.backend.replaceIfMatch(key, body, stored.etag) : this.backend.createIfAbsent(key, body),
       );

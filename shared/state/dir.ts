@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ObjectBackend } from './backed-store.js';
+import type { ObjectBackend, ObjectBody } from './backed-store.js';
 import { RetiredFiles } from './retired-files.js';
 
 /** A `.lock` file older than this was left by a process that died inside a conditional write; it is broken. */
@@ -58,7 +58,7 @@ export class DirectoryBackend implements ObjectBackend {
     return this.readNow(key);
   }
 
-  async write(key: string, body: string): Promise<void> {
+  async write(key: string, body: ObjectBody): Promise<void> {
     this.writeNow(key, body);
   }
 
@@ -76,16 +76,16 @@ export class DirectoryBackend implements ObjectBackend {
     return this.readVersionedNow(key);
   }
 
-  createIfAbsent(key: string, body: string): Promise<string | undefined> {
-    const bytes = Buffer.from(body, 'utf8');
+  createIfAbsent(key: string, body: ObjectBody): Promise<string | undefined> {
+    const bytes = bytesOf(body);
     return this.lockedWithNewFile(key, bytes.length, (lock) => {
       if (statSync(join(this.location, key), { throwIfNoEntry: false })) return undefined;
       return this.publish(key, lock, body, bytes);
     });
   }
 
-  replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
-    const bytes = Buffer.from(body, 'utf8');
+  replaceIfMatch(key: string, body: ObjectBody, etag: string): Promise<string | undefined> {
+    const bytes = bytesOf(body);
     return this.lockedWithNewFile(key, bytes.length, (lock) => {
       if (this.readVersionedNow(key)?.etag !== etag) return undefined;
       return this.publish(key, lock, body, bytes);
@@ -157,11 +157,11 @@ export class DirectoryBackend implements ObjectBackend {
     }
   }
 
-  private writeNow(key: string, body: string): void {
+  private writeNow(key: string, body: ObjectBody): void {
     const path = join(this.location, key);
     // Unique per write: two writers in one process must not share a temp file.
     const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const bytes = Buffer.from(body, 'utf8');
+    const bytes = bytesOf(body);
     const fd = this.inFolder(path, () => this.newFile(temporary, bytes.length));
     try {
       writeWhole(fd, bytes, fstatSync(fd).size);
@@ -202,7 +202,7 @@ export class DirectoryBackend implements ObjectBackend {
   private publish(
     key: string,
     lock: HeldLock & { fd: number; size: number },
-    body: string,
+    body: ObjectBody,
     bytes: Buffer,
   ): string | undefined {
     const path = join(this.location, key);
@@ -213,7 +213,7 @@ export class DirectoryBackend implements ObjectBackend {
     const etag = etagOf(bytes);
     // Remembered as written: the next conditional write or read of this key neither re-reads nor re-hashes it.
     const info = statSync(path, { bigint: true, throwIfNoEntry: false });
-    if (info && info.ino === lock.ino) this.versions.set(key, { body, etag, version: versionOf(info) });
+    if (info && info.ino === lock.ino) this.versions.set(key, writtenVersion(body, bytes, etag, versionOf(info)));
     return etag;
   }
 
@@ -333,6 +333,32 @@ function writeWhole(fd: number, bytes: Buffer, size: number): void {
  */
 function etagOf(body: string | Buffer): string {
   return `"${createHash('sha1').update(body).digest('hex')}"`;
+}
+
+function bytesOf(body: ObjectBody): Buffer {
+  return typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+}
+
+/**
+ * A version this backend wrote, as `readVersioned` answers it. Written as bytes, its text is decoded only if read:
+ * the state store keeps what it wrote parsed, by ETag, so it seldom is.
+ */
+function writtenVersion(
+  body: ObjectBody,
+  bytes: Buffer,
+  etag: string,
+  version: string,
+): { body: string; etag: string; version: string } {
+  if (typeof body === 'string') return { body, etag, version };
+  let text: string | undefined;
+  return {
+    get body() {
+      text ??= bytes.toString('utf8');
+      return text;
+    },
+    etag,
+    version,
+  };
 }
 
 function isNotFound(error: unknown): boolean {

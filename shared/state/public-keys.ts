@@ -56,22 +56,34 @@ export function emptyPublicKeyDocument(instance: string): PublicKeyDocument {
 }
 
 /**
- * The document as JSON, exactly as `JSON.stringify` writes it, reusing the text of each consumer entry and JWK it
- * has serialized before (by object identity: a change builds new objects for what it changes and keeps the others),
- * so publishing one consumer's keys does not serialize every consumer again.
+ * The document as UTF-8 JSON, byte for byte what `JSON.stringify` writes, assembled from the bytes of each consumer
+ * entry and JWK encoded before (by object identity: a change builds new objects for what it changes and keeps the
+ * others), so publishing one consumer's keys encodes only that consumer again. Bytes rather than a string: a string
+ * built from a few hundred cached pieces costs ≈ 0.3 ms to flatten and encode at 100 consumers (150 KB), at each of
+ * the document's two writes per rotation; concatenating the pieces' bytes is one copy.
  */
-export function serializePublicKeys(document: PublicKeyDocument, texts: WeakMap<object, string>): string {
-  const text = (value: object): string => {
-    let json = texts.get(value);
-    if (json === undefined) {
-      json = JSON.stringify(value);
-      texts.set(value, json);
+export function encodePublicKeys(document: PublicKeyDocument, encoded: WeakMap<object, Buffer>): Buffer {
+  const bytesOf = (value: object): Buffer => {
+    let bytes = encoded.get(value);
+    if (bytes === undefined) {
+      bytes = Buffer.from(JSON.stringify(value), 'utf8');
+      encoded.set(value, bytes);
     }
-    return json;
+    return bytes;
   };
+  const pieces: Buffer[] = [Buffer.from('{"keys":[')];
+  document.keys.forEach((jwk, index) => {
+    if (index > 0) pieces.push(COMMA);
+    pieces.push(bytesOf(jwk));
+  });
   const { consumers, ...head } = document.meshgate;
-  const entries = Object.entries(consumers).map(([name, entry]) => `${JSON.stringify(name)}:${text(entry)}`);
   const fields = JSON.stringify(head).slice(1, -1);
-  const meshgate = `{${fields}${fields ? ',' : ''}"consumers":{${entries.join(',')}}}`;
-  return `{"keys":[${document.keys.map(text).join(',')}],"meshgate":${meshgate}}`;
+  pieces.push(Buffer.from(`],"meshgate":{${fields}${fields ? ',' : ''}"consumers":{`, 'utf8'));
+  Object.entries(consumers).forEach(([name, entry], index) => {
+    pieces.push(Buffer.from(`${index > 0 ? ',' : ''}${JSON.stringify(name)}:`, 'utf8'), bytesOf(entry));
+  });
+  pieces.push(Buffer.from('}}}'));
+  return Buffer.concat(pieces);
 }
+
+const COMMA = Buffer.from(',');

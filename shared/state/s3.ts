@@ -1,5 +1,5 @@
 import { type PutCondition, S3Error, type S3ObjectClient } from '../aws/s3-objects.js';
-import type { ObjectBackend } from './backed-store.js';
+import type { ObjectBackend, ObjectBody } from './backed-store.js';
 
 /**
  * Objects in an S3 bucket (SNAPSHOT_BUCKET). Versioning and default encryption are properties of the bucket
@@ -19,7 +19,7 @@ export class S3Backend implements ObjectBackend {
     return (await this.readVersioned(key))?.body;
   }
 
-  async write(key: string, body: string): Promise<void> {
+  async write(key: string, body: ObjectBody): Promise<void> {
     await this.s3.putObject(this.bucket, key, body);
   }
 
@@ -40,16 +40,16 @@ export class S3Backend implements ObjectBackend {
     }
   }
 
-  createIfAbsent(key: string, body: string): Promise<string | undefined> {
+  createIfAbsent(key: string, body: ObjectBody): Promise<string | undefined> {
     return this.putIf(key, body, { ifNoneMatch: '*' });
   }
 
-  replaceIfMatch(key: string, body: string, etag: string): Promise<string | undefined> {
+  replaceIfMatch(key: string, body: ObjectBody, etag: string): Promise<string | undefined> {
     return this.putIf(key, body, { ifMatch: etag });
   }
 
   /** A conditional PutObject; the new ETag, or undefined when the condition no longer holds. */
-  private putIf(key: string, body: string, condition: PutCondition): Promise<string | undefined> {
+  private putIf(key: string, body: ObjectBody, condition: PutCondition): Promise<string | undefined> {
     return this.conditional(() => this.s3.putObject(this.bucket, key, body, condition));
   }
 

@@ -7,7 +7,7 @@ import { publishConsumerKeys } from '../../shared/consumers/public-keys.js';
 import { BackedStateStore, type ObjectBackend } from '../../shared/state/backed-store.js';
 import { DirectoryBackend } from '../../shared/state/dir.js';
 import { withLease } from '../../shared/state/lease.js';
-import { emptyPublicKeyDocument, serializePublicKeys } from '../../shared/state/public-keys.js';
+import { emptyPublicKeyDocument, encodePublicKeys } from '../../shared/state/public-keys.js';
 
 /**
  * What the state store asks of its backend (on S3: requests). Every rotation step that writes Kong takes the lease,
@@ -163,21 +163,27 @@ describe('state store requests', () => {
   });
 });
 
-describe('serializePublicKeys', () => {
-  it('writes what JSON.stringify writes, reusing the text of what did not change', async () => {
-    const texts = new WeakMap<object, string>();
+describe('encodePublicKeys', () => {
+  it('writes the bytes JSON.stringify writes, reusing the bytes of what did not change', async () => {
+    const encoded = new WeakMap<object, Buffer>();
+    const json = (document: object) => Buffer.from(JSON.stringify(document), 'utf8');
     await publishConsumerKeys(store, publication, { graceMs: 3_600_000 });
     const first = (await store.readPublicKeys())!;
-    expect(serializePublicKeys(first, texts)).toBe(JSON.stringify(first));
+    expect(encodePublicKeys(first, encoded)).toEqual(json(first));
     await publishConsumerKeys(
       store,
       { ...publication, consumer: 'bob', secretName: 'meshgate/consumers/bob' },
       { graceMs: 3_600_000 },
     );
     const second = (await store.readPublicKeys())!;
-    expect(serializePublicKeys(second, texts)).toBe(JSON.stringify(second));
-    expect(serializePublicKeys(emptyPublicKeyDocument('prod'), texts)).toBe(
-      JSON.stringify(emptyPublicKeyDocument('prod')),
-    );
+    const alice = first.meshgate.consumers.alice!;
+    expect(second.meshgate.consumers.alice).toBe(alice);
+    const aliceBytes = encoded.get(alice);
+    expect(encodePublicKeys(second, encoded)).toEqual(json(second));
+    expect(encoded.get(alice)).toBe(aliceBytes);
+    expect(encodePublicKeys(emptyPublicKeyDocument('prod'), encoded)).toEqual(json(emptyPublicKeyDocument('prod')));
+    // Text beyond ASCII is UTF-8, as JSON.stringify's text written out.
+    const named = { ...first, meshgate: { ...first.meshgate, instance: 'prüfung', consumers: { zoë: alice } } };
+    expect(encodePublicKeys(named, encoded)).toEqual(json(named));
   });
 });
