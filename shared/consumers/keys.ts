@@ -1,4 +1,5 @@
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
+import { rememberKeyPair } from '../tokens/imported-keys.js';
 import * as z from '../zod.js';
 import { RotationError } from './errors.js';
 import type { ConsumerKey } from './model.js';
@@ -38,13 +39,10 @@ export async function generateKey(
   now: Date = new Date(),
 ): Promise<KeySecret> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  return {
-    kid: kidFor(username, versionId),
-    alg,
-    privateKeyPem: await exportPKCS8(privateKey),
-    publicKeyPem: await exportSPKI(publicKey),
-    createdAt: now.toISOString(),
-  };
+  const privateKeyPem = await exportPKCS8(privateKey);
+  const publicKeyPem = await exportSPKI(publicKey);
+  rememberKeyPair(alg, { privateKey, privateKeyPem, publicKey, publicKeyPem });
+  return { kid: kidFor(username, versionId), alg, privateKeyPem, publicKeyPem, createdAt: now.toISOString() };
 }
 
 /**

@@ -1,7 +1,8 @@
-import { compactVerify, decodeJwt, decodeProtectedHeader, importPKCS8, importSPKI, SignJWT } from 'jose';
+import { compactVerify, decodeJwt, decodeProtectedHeader, SignJWT } from 'jose';
 import { RotationError } from '../consumers/errors.js';
 import type { KeySecret } from '../consumers/keys.js';
 import type { JwtCredential } from '../kong/entities.js';
+import { privateKeyOf, publicKeyOf } from './imported-keys.js';
 
 /** Signs a token with a key: header `alg` and `kid`, claims `kid` (what Kong's `key_claim_name: kid` reads) and `exp`. */
 export async function signToken(
@@ -9,7 +10,7 @@ export async function signToken(
   options: { ttlSeconds: number; claims?: Record<string, unknown>; now?: Date },
 ): Promise<string> {
   const nowSeconds = Math.floor((options.now ?? new Date()).getTime() / 1000);
-  const privateKey = await importPKCS8(key.privateKeyPem, key.alg);
+  const privateKey = await privateKeyOf(key.privateKeyPem, key.alg);
   return new SignJWT({ ...options.claims, kid: key.kid })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuedAt(nowSeconds)
@@ -43,7 +44,7 @@ export async function verifyLikeKong(
   if (header.alg !== credential.algorithm) throw rejected('Invalid algorithm', kid);
   if (!credential.rsa_public_key) throw rejected('Invalid key/secret', kid);
   try {
-    const publicKey = await importSPKI(credential.rsa_public_key, credential.algorithm);
+    const publicKey = await publicKeyOf(credential.rsa_public_key, credential.algorithm);
     await compactVerify(token, publicKey, { algorithms: [credential.algorithm] });
   } catch {
     throw rejected('Invalid signature', kid);
