@@ -79,9 +79,6 @@ function withEntry(
   }
   // Valid now and under the same revocations of every other consumer: the JWKS holds exactly the previous entry's
   // live keys as the basis saw them, and the other consumers' keys as a recompute would find them.
-  const known = jwksByKid(document.keys);
-  // Taking a kid out would also take another consumer's key of that kid: such a JWKS is recomputed.
-  if (known.size !== document.keys.length) return withJwks(next, context);
   const span = { validFrom: basis.validFrom, validUntil: basis.validUntil };
   const removed: PublishedKey[] = [];
   const prior = document.meshgate.consumers[entry.consumer];
@@ -90,13 +87,7 @@ function withEntry(
   collectLive(entry, rollbacks[entry.consumer]?.revokeVersionId, now, added, span);
   removed.sort(byKid);
   added.sort(byKid);
-  const gone = new Set(removed.map((key) => key.kid));
-  const keys = sameKids(added, removed)
-    ? document.keys
-    : mergedByKid(
-        document.keys.filter((jwk) => !gone.has(jwk.kid)),
-        added.map((key) => known.get(key.kid) ?? jwkOf(key)),
-      );
+  const keys = sameKids(added, removed) ? document.keys : replacedJwks(document.keys, removed, added);
   jwksBases.set(next.meshgate.consumers, { keys, rollbacks, ...span });
   return { keys, meshgate: { ...next.meshgate, updatedAt: context.now.toISOString() } };
 }
@@ -108,16 +99,36 @@ function sameKids(a: readonly { kid: string }[], b: readonly { kid: string }[]):
   return a.length === b.length && a.every((item, i) => item.kid === b[i]!.kid);
 }
 
-/** Two lists in kid order as one (on a tie, `added` first). */
-function mergedByKid<T extends { kid: string }>(kept: readonly T[], added: readonly T[]): T[] {
-  const merged: T[] = [];
-  let i = 0;
-  for (const jwk of added) {
-    while (i < kept.length && compareStrings(kept[i]!.kid, jwk.kid) < 0) merged.push(kept[i++]!);
-    merged.push(jwk);
+/**
+ * `jwks` (in kid order) without `removed`'s keys and with `added`'s (each in kid order), found by binary search: one
+ * publication costs a copy of the list, not a walk over it. An added key whose kid is there keeps that JWK, as the
+ * full recompute does. A kid names one key: the JWKs of a kid two consumers publish are equal, either may go.
+ */
+function replacedJwks(
+  jwks: PublicKeyDocument['keys'],
+  removed: readonly PublishedKey[],
+  added: readonly PublishedKey[],
+): PublicKeyDocument['keys'] {
+  const result = jwks.slice();
+  for (const { kid } of removed) result.splice(endOfKid(result, kid) - 1, 1);
+  for (const key of added) {
+    const there = jwks[endOfKid(jwks, key.kid) - 1];
+    // After any JWK of the same kid: keys of one entry sharing a kid keep their order, as in the recompute's sort.
+    result.splice(endOfKid(result, key.kid), 0, there?.kid === key.kid ? there : jwkOf(key));
   }
-  while (i < kept.length) merged.push(kept[i++]!);
-  return merged;
+  return result;
+}
+
+/** The index just after the last of `jwks` (in kid order) whose kid is not after `kid`. */
+function endOfKid(jwks: PublicKeyDocument['keys'], kid: string): number {
+  let low = 0;
+  let high = jwks.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareStrings(jwks[middle]!.kid, kid) <= 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** Whether two rollback records revoke the same versions for every consumer but `except`. */
