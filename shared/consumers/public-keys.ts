@@ -51,19 +51,93 @@ export function withConsumer(
   return withEntry(document, entryFor(document, publication, context), context);
 }
 
-/** The document with `entry` as its consumer's, and the JWKS recomputed. Pure. */
+/**
+ * The document with `entry` as its consumer's, and the JWKS recomputed. Pure. When the document's JWKS is known to be
+ * what a full recompute gives now (see JwksBasis), only this consumer's keys are swapped in it: each rotation publishes
+ * twice, and a full recompute walks every consumer and sorts every live key.
+ */
 function withEntry(
   document: PublicKeyDocument,
   entry: PublishedConsumer,
   context: { now: Date; keyState: KeyState },
 ): PublicKeyDocument {
-  return withJwks(
-    {
-      ...document,
-      meshgate: { ...document.meshgate, consumers: { ...document.meshgate.consumers, [entry.consumer]: entry } },
-    },
-    context,
-  );
+  const next = {
+    ...document,
+    meshgate: { ...document.meshgate, consumers: { ...document.meshgate.consumers, [entry.consumer]: entry } },
+  };
+  const basis = jwksBases.get(document.meshgate.consumers);
+  const now = context.now.getTime();
+  const { rollbacks } = context.keyState;
+  if (
+    !basis ||
+    basis.keys !== document.keys ||
+    now < basis.validFrom ||
+    now >= basis.validUntil ||
+    !sameRevocations(basis.rollbacks, rollbacks, entry.consumer)
+  ) {
+    return withJwks(next, context);
+  }
+  // Valid now and under the same revocations of every other consumer: the JWKS holds exactly the previous entry's
+  // live keys as the basis saw them, and the other consumers' keys as a recompute would find them.
+  const span = { validFrom: basis.validFrom, validUntil: basis.validUntil };
+  const removed: PublishedKey[] = [];
+  const prior = document.meshgate.consumers[entry.consumer];
+  if (prior) collectLive(prior, basis.rollbacks[entry.consumer]?.revokeVersionId, now, removed, span);
+  const added: PublishedKey[] = [];
+  collectLive(entry, rollbacks[entry.consumer]?.revokeVersionId, now, added, span);
+  removed.sort(byKid);
+  added.sort(byKid);
+  const keys = sameKids(added, removed) ? document.keys : replacedJwks(document.keys, removed, added);
+  jwksBases.set(next.meshgate.consumers, { keys, rollbacks, ...span });
+  return { keys, meshgate: { ...next.meshgate, updatedAt: context.now.toISOString() } };
+}
+
+const byKid = (a: { kid: string }, b: { kid: string }) => compareStrings(a.kid, b.kid);
+
+/** Whether two lists in kid order hold the same kids (the same number of times). */
+function sameKids(a: readonly { kid: string }[], b: readonly { kid: string }[]): boolean {
+  return a.length === b.length && a.every((item, i) => item.kid === b[i]!.kid);
+}
+
+/**
+ * `jwks` (in kid order) without `removed`'s keys and with `added`'s (each in kid order), found by binary search: one
+ * publication costs a copy of the list, not a walk over it. An added key whose kid is there keeps that JWK, as the
+ * full recompute does. A kid names one key: the JWKs of a kid two consumers publish are equal, either may go.
+ */
+function replacedJwks(
+  jwks: PublicKeyDocument['keys'],
+  removed: readonly PublishedKey[],
+  added: readonly PublishedKey[],
+): PublicKeyDocument['keys'] {
+  const result = jwks.slice();
+  for (const { kid } of removed) result.splice(endOfKid(result, kid) - 1, 1);
+  for (const key of added) {
+    const there = jwks[endOfKid(jwks, key.kid) - 1];
+    // After any JWK of the same kid: keys of one entry sharing a kid keep their order, as in the recompute's sort.
+    result.splice(endOfKid(result, key.kid), 0, there?.kid === key.kid ? there : jwkOf(key));
+  }
+  return result;
+}
+
+/** The index just after the last of `jwks` (in kid order) whose kid is not after `kid`. */
+function endOfKid(jwks: PublicKeyDocument['keys'], kid: string): number {
+  let low = 0;
+  let high = jwks.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareStrings(jwks[middle]!.kid, kid) <= 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** Whether two rollback records revoke the same versions for every consumer but `except`. */
+function sameRevocations(a: KeyState['rollbacks'], b: KeyState['rollbacks'], except: string): boolean {
+  if (a === b) return true;
+  for (const consumer of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (consumer !== except && a[consumer]?.revokeVersionId !== b[consumer]?.revokeVersionId) return false;
+  }
+  return true;
 }
 
 /** The entry `publication` makes of its consumer in `document` (see withConsumer). Pure. */
@@ -129,29 +203,63 @@ export function keepingConsumers(
  */
 function withJwks(document: PublicKeyDocument, context: { now: Date; keyState: KeyState }): PublicKeyDocument {
   const now = context.now.getTime();
+  const { rollbacks } = context.keyState;
   const live: PublishedKey[] = [];
+  const span = { validFrom: Number.NEGATIVE_INFINITY, validUntil: Number.POSITIVE_INFINITY };
   for (const entry of Object.values(document.meshgate.consumers)) {
-    const revoked = context.keyState.rollbacks[entry.consumer]?.revokeVersionId;
-    const { always, untilGraceEnd } = livenessOf(entry);
-    for (const key of always) if (key.versionId !== revoked) live.push(key);
-    for (const [key, endsAt] of untilGraceEnd) if (endsAt > now && key.versionId !== revoked) live.push(key);
+    collectLive(entry, rollbacks[entry.consumer]?.revokeVersionId, now, live, span);
   }
   // A kid names one key for good: JWKs already in the document are reused rather than derived again, and when the
-  // live keys are the document's (most publications change one consumer's labels, not the JWKS) its sorted list is.
+  // live keys are the document's (most publications change one consumer's labels, not the JWKS) its list is, so it
+  // serializes as before. Compared in kid order: a kid two consumers publish counts twice, and a list read out of
+  // order is put in order (withEntry merges into it).
   const known = jwksByKid(document.keys);
-  const unchanged = live.length === document.keys.length && live.every((key) => known.has(key.kid));
-  return {
-    keys: unchanged
-      ? document.keys
-      : live.map((key) => known.get(key.kid) ?? jwkOf(key)).sort((a, b) => compareStrings(a.kid, b.kid)),
-    meshgate: { ...document.meshgate, updatedAt: context.now.toISOString() },
-  };
+  const sorted = live.map((key) => known.get(key.kid) ?? jwkOf(key)).sort(byKid);
+  const keys = sameKids(sorted, document.keys) ? document.keys : sorted;
+  jwksBases.set(document.meshgate.consumers, { keys, rollbacks, ...span });
+  return { keys, meshgate: { ...document.meshgate, updatedAt: context.now.toISOString() } };
+}
+
+/**
+ * What a JWKS computed in this process is, by the consumers record it was computed over (documents are immutable: a
+ * change builds a new record): the full recompute under `rollbacks` at any time in [validFrom, validUntil), from the
+ * latest grace end it left out to the earliest one it kept. withEntry updates such a JWKS in place of recomputing it;
+ * a document read from the store has none, so a process's first publication recomputes.
+ */
+interface JwksBasis {
+  keys: PublicKeyDocument['keys'];
+  rollbacks: KeyState['rollbacks'];
+  validFrom: number;
+  validUntil: number;
+}
+const jwksBases = new WeakMap<PublicKeyDocument['meshgate']['consumers'], JwksBasis>();
+
+/**
+ * Adds to `live` the entry's keys Kong accepts at `now` (none the rollback revokes), and narrows `span` to the times
+ * around `now` when that stays so (its AWSPREVIOUS keys' grace ends: one left out counts from, one kept until).
+ */
+function collectLive(
+  entry: PublishedConsumer,
+  revoked: string | undefined,
+  now: number,
+  live: PublishedKey[],
+  span: { validFrom: number; validUntil: number },
+): void {
+  const { always, untilGraceEnd } = livenessOf(entry);
+  for (const key of always) if (key.versionId !== revoked) live.push(key);
+  for (const [key, endsAt] of untilGraceEnd) {
+    if (key.versionId === revoked) continue;
+    if (endsAt > now) {
+      live.push(key);
+      if (endsAt < span.validUntil) span.validUntil = endsAt;
+    } else if (endsAt > span.validFrom) span.validFrom = endsAt;
+  }
 }
 
 /**
  * An entry's keys Kong accepts whatever the time (AWSCURRENT, AWSPENDING) and those it accepts until their grace end
  * (AWSPREVIOUS), never one labelled MESHGATE_REVOKED; worked out once per entry (entries are immutable: a publication
- * builds a new one), as every publication recomputes the JWKS over all consumers.
+ * builds a new one), as a full recompute of the JWKS walks every consumer.
  */
 const liveness = new WeakMap<
   PublishedConsumer,

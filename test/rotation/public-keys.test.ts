@@ -1,11 +1,13 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import fc from 'fast-check';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { kidFor } from '../../shared/consumers/keys.js';
-import { republishPublicKeys, withConsumer } from '../../shared/consumers/public-keys.js';
+import { keepingConsumers, republishPublicKeys, withConsumer } from '../../shared/consumers/public-keys.js';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, MESHGATE_REVOKED } from '../../shared/consumers/secrets.js';
 import { rollbackKey } from '../../shared/operations/key-rollback.js';
-import { emptyPublicKeyDocument, type PublicKeyDocument } from '../../shared/state/index.js';
+import { emptyPublicKeyDocument, type KeyState, type PublicKeyDocument } from '../../shared/state/index.js';
 import { mintToken } from '../../shared/tokens/mint.js';
 import {
   addSyncedConsumer,
@@ -163,5 +165,159 @@ describe('withConsumer (pure)', () => {
     );
     // Past its grace end the demoted key is no longer in the JWKS; its entry stays for a key rollback.
     expect(demoted.keys.map((jwk) => jwk.kid)).toEqual(['frank-v2']);
+  });
+});
+
+describe('the JWKS of a publication (pure)', () => {
+  const CONSUMERS = ['ann', 'ben', 'cat', 'dan'];
+  const VERSIONS = ['v0', 'v1', 'v2', 'v3'];
+  const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+  const pems = [0, 1].map((_) =>
+    generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  );
+  // One key per consumer and version, created 5 s apart: grace ends fall inside the times the steps reach. A kid is
+  // what the secret says: dan's v3 says ann's (the same key), so two consumers can publish one kid.
+  const keyOf = (consumer: string, version: string) => {
+    const index = VERSIONS.indexOf(version);
+    return {
+      kid: consumer === 'dan' && version === 'v3' ? 'ann-v3' : `${consumer}-${version}`,
+      alg: 'ES256' as const,
+      publicKeyPem: pems[index % pems.length]!,
+      createdAt: new Date(T0 + index * 5_000).toISOString(),
+      versionId: version,
+    };
+  };
+  const consumer = fc.constantFrom(...CONSUMERS);
+  const step = fc.record({
+    // Mostly forward, sometimes back a little (concurrent writers each take `now` before their write).
+    elapsedMs: fc.integer({ min: -8_000, max: 12_000 }),
+    action: fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          kind: fc.constant('publish' as const),
+          consumer,
+          recreated: fc.boolean(),
+          labels: fc.tuple(...VERSIONS.map(() => fc.subarray([AWSCURRENT, AWSPENDING, AWSPREVIOUS, MESHGATE_REVOKED]))),
+          sent: fc.subarray(VERSIONS),
+          graceMs: fc.integer({ min: 0, max: 30_000 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('rollback' as const),
+          consumer,
+          revoke: fc.option(fc.constantFrom(...VERSIONS)),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          kind: fc.constant('republish' as const),
+          consumer,
+          graceMs: fc.integer({ min: 0, max: 30_000 }),
+        }),
+      },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), consumer }) },
+      // A JWKS edited apart from the entries (by hand, or by a writer that knows no better).
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant('edit' as const) }) },
+    ),
+  });
+
+  it('is, after any sequence of publications, rollbacks and removals, the JWKS recomputed from scratch', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 10, maxLength: 40 }), (steps) => {
+        let document = emptyPublicKeyDocument(INSTANCE);
+        let keyState: KeyState = { promotions: {}, rollbacks: {} };
+        let now = T0;
+        for (const { elapsedMs, action } of steps) {
+          now += elapsedMs;
+          const context = { now: new Date(now), keyState };
+          const before = document;
+          if (action.kind === 'rollback') {
+            // Recorded, not yet published: the next publication must drop the revoked key from every consumer's.
+            const { [action.consumer]: _recorded, ...others } = keyState.rollbacks;
+            const intent = {
+              consumer: action.consumer,
+              secretArn: `arn:${action.consumer}`,
+              restoreVersionId: 'v0',
+              restoreKid: `${action.consumer}-v0`,
+              revokeVersionId: action.revoke ?? '',
+              revokeKid: `${action.consumer}-${action.revoke}`,
+              by: 'test',
+              recordedAt: new Date(now).toISOString(),
+            };
+            keyState = { ...keyState, rollbacks: action.revoke ? { ...others, [action.consumer]: intent } : others };
+            continue;
+          }
+          if (action.kind === 'edit') {
+            document = { ...document, keys: document.keys.slice(1) };
+            continue;
+          }
+          if (action.kind === 'republish') {
+            // The labels already published, again (a redelivered step, the rotateKeys schedule).
+            const published = document.meshgate.consumers[action.consumer];
+            if (!published) continue;
+            const { secretArn, secretName, versionsToStages } = published;
+            document = withConsumer(
+              document,
+              { consumer: action.consumer, secretArn, secretName, stages: versionsToStages, keys: [] },
+              { graceMs: action.graceMs, ...context },
+            );
+          } else if (action.kind === 'remove') {
+            const kept = Object.keys(document.meshgate.consumers).filter((name) => name !== action.consumer);
+            document = keepingConsumers(document, new Set(kept), context);
+          } else {
+            const stages = Object.fromEntries(VERSIONS.map((version, i) => [version, action.labels[i]!]));
+            document = withConsumer(
+              document,
+              {
+                consumer: action.consumer,
+                secretArn: `arn:${action.consumer}${action.recreated ? ':recreated' : ''}`,
+                secretName: action.consumer,
+                stages,
+                keys: action.sent.map((version) => keyOf(action.consumer, version)),
+              },
+              { graceMs: action.graceMs, ...context },
+            );
+          }
+          const fromScratch = keepingConsumers(
+            { ...document, keys: [] },
+            new Set(Object.keys(document.meshgate.consumers)),
+            context,
+          );
+          expect(document.keys).toEqual(fromScratch.keys);
+          // The same keys publish the same list, so an unchanged JWKS serializes from what was serialized before.
+          const kids = (keys: PublicKeyDocument['keys']) => keys.map((jwk) => jwk.kid).join();
+          expect(document.keys === before.keys).toBe(kids(document.keys) === kids(before.keys));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('puts a JWKS read out of kid order in order at the next publication, and keeps it in order', () => {
+    const context = { graceMs: 60_000, now: new Date(T0 + 30_000), keyState: { promotions: {}, rollbacks: {} } };
+    const publication = (consumer: string, stages: Record<string, string[]>) => ({
+      consumer,
+      secretArn: `arn:${consumer}`,
+      secretName: consumer,
+      stages,
+      keys: Object.keys(stages).map((version) => keyOf(consumer, version)),
+    });
+    const written = withConsumer(
+      emptyPublicKeyDocument(INSTANCE),
+      publication('ann', { v0: [AWSCURRENT], v1: [AWSPENDING] }),
+      context,
+    );
+    const read: PublicKeyDocument = JSON.parse(JSON.stringify({ ...written, keys: [...written.keys].reverse() }));
+
+    // No key of ben's is live yet: the same keys, in order.
+    const first = withConsumer(read, publication('ben', { v0: [] }), context);
+    const second = withConsumer(first, publication('ben', { v0: [AWSCURRENT] }), context);
+
+    expect(first.keys.map((jwk) => jwk.kid)).toEqual(['ann-v0', 'ann-v1']);
+    expect(second.keys.map((jwk) => jwk.kid)).toEqual(['ann-v0', 'ann-v1', 'ben-v0']);
   });
 });
